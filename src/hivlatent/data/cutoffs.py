@@ -1,0 +1,110 @@
+"""Per-drug fold-change cutoffs and drug classes.
+
+A virus is *resistant* (label 1) to a drug when its fold change is at or above the drug's lower
+cutoff. The upper cutoff separates intermediate from (high-level) resistant for S/I/R calls:
+S if fold < lower, I if lower <= fold < upper, R if fold >= upper.
+
+Lower cutoffs are those of DESIGN.md (NRTI as in the MTPS vignette / HIVDB PNAS 2006).
+NRTI upper cutoffs are the ones implied by the `sir_*` columns of HIVDB's `NRTI_DATA.txt`
+(see the data folder's PROVENANCE.md); NNRTI and PI upper cutoffs are the commonly used
+HIVDB clinical cutoffs. Every value can be overridden (``Cutoffs.with_overrides`` or a CSV
+file with columns ``drug,lower[,upper]``).
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import DataError
+
+#: drugs per class, in the column order of the HIVDB tables
+DRUG_CLASSES: dict[str, tuple[str, ...]] = {
+    "NRTI": ("3TC", "ABC", "AZT", "D4T", "DDI", "TDF"),
+    "NNRTI": ("EFV", "NVP", "ETR", "RPV"),
+    "PI": ("FPV", "ATV", "IDV", "LPV", "NFV", "SQV", "TPV", "DRV"),
+}
+#: gene each class targets, and its length in the HIVDB tables
+GENES: dict[str, tuple[str, int]] = {"NRTI": ("RT", 240), "NNRTI": ("RT", 240), "PI": ("PR", 99)}
+
+_LOWER: dict[str, float] = {
+    "3TC": 3.0, "ABC": 2.0, "AZT": 3.0, "D4T": 1.5, "DDI": 1.5, "TDF": 1.5,
+    "EFV": 3.0, "NVP": 3.0, "ETR": 3.0, "RPV": 3.0, "DLV": 3.0,
+    "FPV": 3.0, "ATV": 3.0, "IDV": 3.0, "LPV": 9.0, "NFV": 3.0, "SQV": 3.0, "TPV": 2.0,
+    "DRV": 10.0, "APV": 3.0, "RTV": 3.0,
+}
+_UPPER: dict[str, float] = {
+    "3TC": 25.0, "ABC": 6.0, "AZT": 25.0, "D4T": 3.0, "DDI": 3.0, "TDF": 3.0,
+    "EFV": 10.0, "NVP": 10.0, "ETR": 10.0, "RPV": 10.0, "DLV": 10.0,
+    "FPV": 15.0, "ATV": 15.0, "IDV": 15.0, "LPV": 55.0, "NFV": 6.0, "SQV": 15.0, "TPV": 8.0,
+    "DRV": 90.0, "APV": 15.0, "RTV": 15.0,
+}
+
+
+def drug_class_of(drug: str) -> str:
+    """The class ("NRTI", "NNRTI", "PI") of a drug name; DataError for an unknown drug."""
+    for cls, drugs in DRUG_CLASSES.items():
+        if drug.upper() in drugs:
+            return cls
+    known = ", ".join(d for ds in DRUG_CLASSES.values() for d in ds)
+    raise DataError(f"unknown drug {drug!r}; expected one of {known}")
+
+
+@dataclass(frozen=True)
+class Cutoffs:
+    """Lower (resistant) and upper (high-level) fold-change cutoffs per drug."""
+
+    lower: dict[str, float] = field(default_factory=lambda: dict(_LOWER))
+    upper: dict[str, float] = field(default_factory=lambda: dict(_UPPER))
+
+    def __post_init__(self) -> None:
+        for drug, lo in self.lower.items():
+            hi = self.upper.get(drug, lo)
+            if not (lo > 0 and hi >= lo):
+                raise DataError(
+                    f"cutoffs for {drug}: expected 0 < lower <= upper, got lower={lo}, upper={hi}"
+                )
+
+    def for_drug(self, drug: str) -> tuple[float, float]:
+        if drug not in self.lower:
+            raise DataError(f"no cutoff for drug {drug!r}; known: {', '.join(sorted(self.lower))}")
+        lo = self.lower[drug]
+        return lo, self.upper.get(drug, lo)
+
+    def with_overrides(self, lower: dict[str, float] | None = None,
+                       upper: dict[str, float] | None = None) -> "Cutoffs":
+        lo, hi = dict(self.lower), dict(self.upper)
+        lo.update(lower or {})
+        hi.update(upper or {})
+        return Cutoffs(lo, hi)
+
+    @classmethod
+    def from_csv(cls, path: str | Path) -> "Cutoffs":
+        """Read overrides from a CSV with columns ``drug,lower`` and optionally ``upper``."""
+        path = Path(path)
+        if not path.is_file():
+            raise DataError(f"{path}: cutoffs file not found")
+        lower: dict[str, float] = {}
+        upper: dict[str, float] = {}
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            reader = csv.DictReader(fh)
+            if reader.fieldnames is None or not {"drug", "lower"} <= set(reader.fieldnames):
+                raise DataError(f"{path}: line 1: expected columns 'drug,lower[,upper]'")
+            for lineno, row in enumerate(reader, start=2):
+                drug = (row.get("drug") or "").strip().upper()
+                drug_class_of(drug)
+                for key, target in (("lower", lower), ("upper", upper)):
+                    text = (row.get(key) or "").strip()
+                    if not text:
+                        continue
+                    try:
+                        target[drug] = float(text)
+                    except ValueError:
+                        raise DataError(
+                            f"{path}: line {lineno}, column {key!r}: expected a number, got {text!r}"
+                        ) from None
+        return cls().with_overrides(lower, upper)
+
+
+DEFAULT_CUTOFFS = Cutoffs()
