@@ -1,0 +1,512 @@
+"""Mutation notation: parse genotypes as users write them and encode them as model features.
+
+Notation (one token = one mutation; tokens are separated by spaces, commas, semicolons or ``+``):
+
+==========================  ===========================================================
+``M184V``                   consensus residue (optional, checked), position, residue(s)
+``184V``                    the consensus residue may be left out
+``T215FY``, ``T215Y/F``     a mixture: every listed residue is present
+``K14K*``, ``W88*``         ``*`` is a stop codon
+``T69ins``, ``69#``         an insertion after the position (``#``); ``T69insSS`` and the
+``T69insSS``, ``T69_SS``    HIVDB form ``T69T_SS`` / ``T69S_SS`` too: the letters after
+``T69S_SS``                 ``ins`` or ``_`` are the inserted residues (not features); letters
+                            before ``_`` are residues at the position (a mixture with ``#``)
+``67del``, ``67~``,         a deletion (``~``)
+``D67del``
+``T69S/ins``                slashes combine any of the above at one position
+``RT:M184V``, ``pr:L90M``   gene prefix on one token (case-insensitive)
+``RT: M184V K65R``          a prefix standing alone applies to every following token, until the
+                            next one
+``WT`` or ``-``             no mutation (a wild-type virus)
+==========================  ===========================================================
+
+Letters may be lower case. ``ins`` and ``del`` are keywords in any case, so a mixture of the
+residues I, N and S must be written ``T69I/N/S`` (or ``T69NIS``), not ``T69INS``.
+Positions must lie within the HIVDB tables: RT 1-240, PR (protease) 1-99; a later RT position
+is rejected with a message saying so. Residues must be one of the 20 amino acids or ``#``, ``~``,
+``*`` (``X``, unknown, is rejected in typed input). A consensus letter that disagrees with
+consensus B (:mod:`hivlatent.data.consensus`) is not an error: the mutation is read by position
+and a note says so. A token with a prefix for the other gene (``PR:L90M`` for an RT model) is kept
+and reported as unrecognized by :func:`encode`.
+
+Canonical form (:attr:`Mutation.name`): consensus-B residue, position, residues with the
+consensus residue first and the rest in alphabetical order (``V77VI``, ``T215FY``), ``ins`` /
+``del`` for ``#`` / ``~`` (``T69ins``, ``D67del``, ``T69S/ins`` when mixed with letters).
+Other-gene mutations carry their prefix (``PR:L90M``). The canonical form parses back to the
+same mutation.
+
+Encoding (:func:`encode`): a mutation sets every feature column whose (position, residue) matches
+one of its residues, whatever consensus letter the feature name starts with (feature names are
+parsed with the same rules, plus the MTPS form ``X.184V``). A residue with no column is reported
+as unrecognized unless it is the consensus residue (``M184M`` is simply wild type).
+
+Files (:func:`read_genotypes`) are recognized by their first line:
+
+- an HIVDB table: a ``SeqID`` column and ``P1``, ``P2``, ... columns (tab or comma separated):
+  cells other than ``-`` (consensus) and ``.`` (not sequenced) become mutations at that
+  position: letters (a mixture if several; every letter counts, unlike the MTPS matrix, which
+  keeps the first two), ``#`` insertion, ``~`` deletion, ``*`` stop. A cell holding the consensus
+  letter is kept (it sets a column for that letter if the model has one, else it is wild type);
+  ``X`` (unknown) and other symbols are skipped with a note, as are unsequenced positions (read
+  as consensus by the model);
+- a CSV (or tab-separated file) with an id column (``id`` or ``SeqID``) and a mutation column
+  (``mutations`` or HIVDB's ``CompMutList``);
+- otherwise a text file with one virus per line: if the line contains a tab, the text before the
+  first tab is the id, else the id is ``line<N>``. Blank lines and lines starting with ``#`` are
+  skipped.
+
+Every malformed value raises :class:`~hivlatent.errors.DataError` in one line naming the file,
+the line and the value.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+from ..errors import DataError
+from .consensus import consensus_residue
+from .cutoffs import GENES
+
+#: the 20 amino acids, one-letter codes
+AMINO_ACIDS = frozenset("ACDEFGHIKLMNPQRSTVWY")
+INSERTION, DELETION, STOP = "#", "~", "*"
+#: every residue code a :class:`Mutation` may hold
+RESIDUES = AMINO_ACIDS | {INSERTION, DELETION, STOP}
+#: length of each gene in the HIVDB tables
+GENE_LENGTHS: dict[str, int] = {gene: length for gene, length in GENES.values()}
+_GENE_ALIASES = {"RT": "RT", "PR": "PR", "PROTEASE": "PR"}
+
+EXAMPLES = "e.g. M184V, 184V, RT:M184V, T215FY, T215Y/F, T69ins, 69#, 67del, 67~"
+
+_SEPARATORS = re.compile(r"[\s,;+]+")
+_PREFIX = re.compile(r"^([A-Za-z]+):(.*)$")
+_TOKEN = re.compile(r"^(?P<ref>[A-Za-z])?(?P<pos>\d+)(?P<res>.*)$")
+_UNDERSCORE = re.compile(r"^(?P<letters>[A-Za-z*]*)_(?P<inserted>[A-Za-z]*)$")
+_INS = re.compile(r"^(?:ins|#)(?P<inserted>[A-Za-z]*)$", re.IGNORECASE)
+_DEL = re.compile(r"^(?:del|~)$", re.IGNORECASE)
+_FEATURE_R = re.compile(r"^X\.(\d+)(.+)$")  # MTPS column names such as X.184V
+_P_COLUMN = re.compile(r"^P(\d+)$")
+
+
+def resolve_gene(gene: str) -> str:
+    """``"RT"`` or ``"PR"`` from a gene (``RT``, ``PR``, ``protease``) or drug class name."""
+    key = str(gene).strip().upper()
+    if key in _GENE_ALIASES:
+        return _GENE_ALIASES[key]
+    if key in GENES:
+        return GENES[key][0]
+    raise DataError(f"unknown gene {gene!r}; expected RT or PR (or a drug class NRTI, NNRTI, PI)")
+
+
+def _residue_sort_key(consensus: str | None):
+    order = {STOP: 1, INSERTION: 2, DELETION: 3}
+
+    def key(r: str) -> tuple[int, str]:
+        if r == consensus:
+            return (-1, r)
+        return (order.get(r, 0), r)
+
+    return key
+
+
+@dataclass(frozen=True)
+class Mutation:
+    """One position of a genotype as written by the user.
+
+    ``residues``: one-letter codes present at ``position`` (several = a mixture; ``#`` insertion,
+    ``~`` deletion, ``*`` stop). ``reference``: the consensus letter as written (None if left
+    out); it may disagree with consensus B. ``token``: the original text.
+    """
+
+    gene: str
+    position: int
+    residues: frozenset[str]
+    reference: str | None = None
+    token: str = ""
+
+    @property
+    def consensus(self) -> str | None:
+        """The consensus-B residue at this position."""
+        return consensus_residue(self.gene, self.position)
+
+    @property
+    def key(self) -> tuple[str, int, frozenset[str]]:
+        """(gene, position, residues): equal for every notation of the same mutation."""
+        return (self.gene, self.position, self.residues)
+
+    @property
+    def is_wild_type(self) -> bool:
+        return self.residues == frozenset({self.consensus})
+
+    def name_for(self, residues: Iterable[str]) -> str:
+        """Canonical name of this position with ``residues`` (see the module docstring)."""
+        cons = self.consensus or ""
+        rs = sorted(set(residues), key=_residue_sort_key(self.consensus))
+        indels = [r for r in rs if r in (INSERTION, DELETION)]
+        word = {INSERTION: "ins", DELETION: "del"}
+        if not indels:
+            body = "".join(rs)
+        elif len(rs) == 1:
+            body = word[rs[0]]
+        else:
+            letters = "".join(r for r in rs if r not in (INSERTION, DELETION))
+            body = "/".join([letters] + [word[r] for r in indels])
+        return f"{cons}{self.position}{body}"
+
+    @property
+    def name(self) -> str:
+        """Canonical form, e.g. ``M184V``, ``V77VI``, ``T69ins``, ``D67del``."""
+        return self.name_for(self.residues)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+@dataclass(frozen=True)
+class ParsedGenotype:
+    """A virus: its mutations (in input order, exact duplicates removed), notes, and an id."""
+
+    mutations: tuple[Mutation, ...]
+    notes: tuple[str, ...] = ()
+    id: str = ""
+
+
+class Encoded(NamedTuple):
+    """Output of :func:`encode`; unpacks as ``X, recognized, unrecognized``."""
+
+    X: np.ndarray
+    recognized: list[list[str]]
+    unrecognized: list[list[str]]
+
+
+def _err(where: str, message: str) -> DataError:
+    return DataError(f"{where}: {message}" if where else message)
+
+
+def _parse_residues(res: str, token: str, where: str, gene: str) -> frozenset[str]:
+    """Residue set of the text after the position."""
+    if not res:
+        raise _err(where, f"cannot parse mutation {token!r}: no residue after the position "
+                          f"({EXAMPLES})")
+    m = _UNDERSCORE.match(res)
+    if m:  # HIVDB insertion form T69T_SS / T69S_SS / T69_SS
+        parts = [m.group("letters")] if m.group("letters") else []
+        out: set[str] = {INSERTION}
+    else:
+        parts = res.split("/")
+        out = set()
+    for part in parts:
+        if not part:
+            raise _err(where, f"cannot parse mutation {token!r}: empty residue around '/' "
+                              f"({EXAMPLES})")
+        if _INS.match(part):
+            out.add(INSERTION)
+        elif _DEL.match(part):
+            out.add(DELETION)
+        else:
+            for ch in part.upper():
+                if ch not in RESIDUES:
+                    raise _err(where, f"mutation {token!r}: {ch!r} is not a residue; expected "
+                                      f"one of the 20 amino acids "
+                                      f"({''.join(sorted(AMINO_ACIDS))}), # insertion, "
+                                      f"~ deletion or * stop ({EXAMPLES})")
+                out.add(ch)
+    return frozenset(out)
+
+
+def parse_mutation(token: str, gene: str, *, where: str = "") -> Mutation:
+    """One token (``M184V``, ``RT:M184V``, ``T215Y/F``, ``T69ins``, ``67~`` ...) as a Mutation.
+
+    ``gene`` is used when the token has no prefix. ``where`` (for example ``"f.txt: line 3"``)
+    starts the error message. Raises DataError for anything it cannot read.
+    """
+    token = token.strip()
+    gene = resolve_gene(gene)
+    body = token
+    m = _PREFIX.match(token)
+    if m:
+        prefix = m.group(1).upper()
+        if prefix not in _GENE_ALIASES:
+            raise _err(where, f"mutation {token!r}: unknown gene prefix {m.group(1)!r}; "
+                              f"expected RT: or PR:")
+        gene = _GENE_ALIASES[prefix]
+        body = m.group(2)
+    m = _TOKEN.match(body)
+    if not m:
+        raise _err(where, f"cannot parse mutation {token!r} ({EXAMPLES})")
+    ref = m.group("ref").upper() if m.group("ref") else None
+    if ref is not None and ref not in AMINO_ACIDS:
+        raise _err(where, f"mutation {token!r}: consensus residue {ref!r} is not one of the 20 "
+                          f"amino acids")
+    position = int(m.group("pos"))
+    length = GENE_LENGTHS[gene]
+    if not 1 <= position <= length:
+        raise _err(where, f"mutation {token!r}: position {position} is outside {gene} 1-{length}"
+                          f" (the positions of the HIVDB {gene} tables)")
+    residues = _parse_residues(m.group("res"), token, where, gene)
+    return Mutation(gene=gene, position=position, residues=residues, reference=ref, token=token)
+
+
+def parse_genotype(text: str, gene: str, *, id: str = "", where: str = "") -> ParsedGenotype:
+    """All mutations of one virus written as text (see the module docstring for the notation).
+
+    Notes (not errors) are made for a consensus letter that disagrees with consensus B and for a
+    mutation listed twice. ``where`` prefixes error messages (file and line).
+    """
+    gene = resolve_gene(gene)
+    current = gene
+    mutations: list[Mutation] = []
+    notes: list[str] = []
+    seen: set[tuple] = set()
+    for token in _SEPARATORS.split(text.strip()):
+        if not token or token == "-" or token.upper() == "WT":
+            continue
+        m = _PREFIX.match(token)
+        if m and not m.group(2):  # a standalone "RT:" header
+            prefix = m.group(1).upper()
+            if prefix not in _GENE_ALIASES:
+                raise _err(where, f"unknown gene prefix {token!r}; expected RT: or PR:")
+            current = _GENE_ALIASES[prefix]
+            continue
+        mut = parse_mutation(token, current, where=where)
+        if mut.key in seen:
+            notes.append(f"{token}: listed twice")
+            continue
+        seen.add(mut.key)
+        cons = mut.consensus
+        if mut.reference is not None and mut.reference != cons:
+            notes.append(f"{token}: consensus B has {cons} at {mut.gene} {mut.position}, "
+                         f"not {mut.reference}; read as {mut.name}")
+        mutations.append(mut)
+    return ParsedGenotype(tuple(mutations), tuple(notes), id)
+
+
+def parse_arguments(args: Sequence[str], gene: str) -> list[ParsedGenotype]:
+    """Genotypes given on the command line: one argument per virus, ids ``arg1``, ``arg2`` ..."""
+    return [parse_genotype(a, gene, id=f"arg{i}", where=f"argument {i}")
+            for i, a in enumerate(args, start=1)]
+
+
+# ---------------------------------------------------------------------------------------------
+# features
+
+
+def parse_feature_name(name: str, gene: str) -> Mutation:
+    """A feature column name (``M184V``, ``T69ins``, ``D67del``, ``184V`` or MTPS ``X.184V``)."""
+    text = str(name).strip()
+    m = _FEATURE_R.match(text)
+    if m:
+        text = m.group(1) + m.group(2)
+    try:
+        return parse_mutation(text, gene)
+    except DataError as exc:
+        raise DataError(f"feature name {name!r} is not a mutation: {exc}") from None
+
+
+def feature_index(feature_names: Sequence[str], gene: str) -> dict[tuple[int, str], list[int]]:
+    """Map (position, residue) to the feature columns that hold it."""
+    gene = resolve_gene(gene)
+    index: dict[tuple[int, str], list[int]] = {}
+    for j, name in enumerate(feature_names):
+        mut = parse_feature_name(name, gene)
+        if mut.gene != gene:
+            raise DataError(f"feature name {name!r} is a {mut.gene} mutation, expected {gene}")
+        for r in mut.residues:
+            index.setdefault((mut.position, r), []).append(j)
+    return index
+
+
+def encode(genotypes: Sequence[ParsedGenotype | str], feature_names: Sequence[str],
+           gene: str) -> Encoded:
+    """Indicator matrix X (n, p) float32 for ``feature_names``, and per virus the canonical names
+    of the mutations that were recognized and those that were not.
+
+    A mixture sets every listed residue. A residue without a column is reported in
+    ``unrecognized`` (as the canonical name of that position with the missing residues), unless
+    it is the consensus residue. ``recognized`` lists the mutations with at least one column set
+    (a partly recognized mixture appears in both lists); a consensus residue without a column is
+    in neither (it is wild type). Mutations of the other gene are unrecognized with their prefix.
+    """
+    gene = resolve_gene(gene)
+    index = feature_index(feature_names, gene)
+    X = np.zeros((len(genotypes), len(feature_names)), dtype=np.float32)
+    recognized: list[list[str]] = []
+    unrecognized: list[list[str]] = []
+    for i, g in enumerate(genotypes):
+        if isinstance(g, str):
+            g = parse_genotype(g, gene)
+        rec: list[str] = []
+        unrec: list[str] = []
+        for mut in g.mutations:
+            if mut.gene != gene:
+                unrec.append(f"{mut.gene}:{mut.name}")
+                continue
+            missing = []
+            for r in mut.residues:
+                cols = index.get((mut.position, r))
+                if cols:
+                    X[i, cols] = 1.0
+                elif r != mut.consensus:
+                    missing.append(r)
+            if missing:
+                unrec.append(mut.name_for(missing))
+            if any((mut.position, r) in index for r in mut.residues):
+                rec.append(mut.name)
+        recognized.append(rec)
+        unrecognized.append(unrec)
+    return Encoded(X, recognized, unrecognized)
+
+
+# ---------------------------------------------------------------------------------------------
+# files
+
+
+def _ranges(positions: list[int]) -> str:
+    out: list[str] = []
+    start = prev = positions[0]
+    for p in positions[1:] + [None]:  # type: ignore[list-item]
+        if p is not None and p == prev + 1:
+            prev = p
+            continue
+        out.append(str(start) if start == prev else f"{start}-{prev}")
+        if p is not None:
+            start = prev = p
+    return ",".join(out)
+
+
+def cells_to_genotype(cells: dict[int, str], gene: str, *, id: str = "",
+                      where: str = "") -> ParsedGenotype:
+    """One row of an HIVDB table (position -> cell) as a genotype (rules in the module doc)."""
+    gene = resolve_gene(gene)
+    mutations: list[Mutation] = []
+    notes: list[str] = []
+    unsequenced: list[int] = []
+    for pos in sorted(cells):
+        cell = (cells[pos] or "").strip()
+        if cell in ("", "-"):
+            continue
+        if cell == ".":
+            unsequenced.append(pos)
+            continue
+        residues: set[str] = set()
+        skipped: list[str] = []
+        for ch in cell.upper():
+            if ch in RESIDUES:
+                residues.add(ch)
+            elif ch not in "-.":
+                skipped.append(ch)
+        if skipped:
+            what = "unknown residue" if set(skipped) == {"X"} else "symbols"
+            notes.append(f"P{pos} {cell!r}: {what} "
+                         f"{''.join(skipped)!r} skipped")
+        if not residues:
+            continue
+        mutations.append(Mutation(gene, pos, frozenset(residues), None, f"P{pos}={cell}"))
+    if unsequenced:
+        notes.append(f"not sequenced at {gene} {_ranges(unsequenced)} (read as consensus)")
+    return ParsedGenotype(tuple(mutations), tuple(notes), id)
+
+
+def _read_text(path: Path) -> str:
+    if not path.is_file():
+        raise DataError(f"{path}: genotype file not found")
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: not a UTF-8 text file ({exc.reason} at byte {exc.start})") \
+            from None
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read: {exc.strerror}") from None
+
+
+def _header(text: str) -> tuple[str, list[str]] | None:
+    """(delimiter, column names) if the first line is a table header we know, else None."""
+    first = text.split("\n", 1)[0].rstrip("\r")
+    for delim in ("\t", ","):
+        cols = [c.strip().strip('"') for c in first.split(delim)]
+        lower = {c.lower() for c in cols}
+        has_id = bool(lower & {"id", "seqid"})
+        has_p = any(_P_COLUMN.match(c) for c in cols)
+        has_mut = bool(lower & {"mutations", "compmutlist"})
+        if len(cols) > 1 and ("seqid" in lower and has_p or has_id and has_mut):
+            return delim, cols
+    return None
+
+
+def read_genotypes(path: str | Path, gene: str) -> list[ParsedGenotype]:
+    """Genotypes from a file: HIVDB table, CSV with id and mutations, or text (see module doc)."""
+    path = Path(path)
+    gene = resolve_gene(gene)
+    text = _read_text(path)
+    header = _header(text)
+    if header is None:
+        return _read_lines(path, text, gene)
+    delim, cols = header
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim)
+    next(reader)
+    p_cols = {int(m.group(1)): j for j, c in enumerate(cols) if (m := _P_COLUMN.match(c))}
+    lower = [c.lower() for c in cols]
+    id_col = lower.index("seqid") if "seqid" in lower else lower.index("id")
+    if p_cols:
+        length = GENE_LENGTHS[gene]
+        if max(p_cols) != length or len(p_cols) != length:
+            raise DataError(f"{path}: line 1: the table has {len(p_cols)} position columns "
+                            f"P{min(p_cols)}-P{max(p_cols)}, expected P1-P{length} for {gene}")
+        mut_col = None
+    else:
+        mut_col = lower.index("mutations") if "mutations" in lower else lower.index("compmutlist")
+    out: list[ParsedGenotype] = []
+    line = 1
+    try:
+        for row in reader:
+            line = reader.line_num
+            if not row or all(not c.strip() for c in row):
+                continue
+            if len(row) != len(cols):
+                raise DataError(f"{path}: line {line}: expected {len(cols)} fields like the "
+                                f"header, got {len(row)}")
+            gid = row[id_col].strip()
+            if not gid:
+                raise DataError(f"{path}: line {line}, column {cols[id_col]!r}: empty id")
+            where = f"{path}: line {line}"
+            if mut_col is None:
+                out.append(cells_to_genotype({p: row[j] for p, j in p_cols.items()}, gene,
+                                             id=gid, where=where))
+            else:
+                out.append(parse_genotype(row[mut_col], gene, id=gid,
+                                          where=f"{where}, column {cols[mut_col]!r}"))
+    except csv.Error as exc:
+        raise DataError(f"{path}: line {reader.line_num}: {exc}") from None
+    return out
+
+
+def _read_lines(path: Path, text: str, gene: str) -> list[ParsedGenotype]:
+    out: list[ParsedGenotype] = []
+    for lineno, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if "\t" in line:
+            gid, rest = line.split("\t", 1)
+            gid = gid.strip()
+            if not gid:
+                raise DataError(f"{path}: line {lineno}: empty id before the tab")
+        else:
+            gid, rest = f"line{lineno}", line
+        out.append(parse_genotype(rest, gene, id=gid, where=f"{path}: line {lineno}"))
+    return out
+
+
+__all__ = [
+    "AMINO_ACIDS", "RESIDUES", "GENE_LENGTHS", "Mutation", "ParsedGenotype", "Encoded",
+    "resolve_gene", "parse_mutation", "parse_genotype", "parse_arguments", "parse_feature_name",
+    "feature_index", "encode", "cells_to_genotype", "read_genotypes",
+]
