@@ -1,0 +1,88 @@
+"""The VAE as pure functions of stacked parameters (K models at once; K = 1 is one model).
+
+encoder: x -> Dense(h, ReLU) ... -> Dense(2 x latent) = [mean, log-variance] -> z = mean + sd * eps
+decoder: z -> Dense(h, ReLU) ... (hidden widths mirrored) -> Dense(features) = logits
+heads (semi-supervised): z -> Dense(drugs) log10 fold change, z -> Dense(drugs) resistance logit
+
+Losses per sample, summed over features (reconstruction) and latent dimensions (KL):
+- bernoulli: binary cross-entropy of the logits, in nats;
+- mse: squared error of sigmoid(logits), summed over features.
+Positions that were not sequenced (observed = 0) are left out of the reconstruction.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from ..config import ModelConfig
+from .batched import ParamLayout, dense_entries, linear
+
+
+def layout(cfg: ModelConfig, n_features: int, n_drugs: int = 0) -> ParamLayout:
+    entries, width = [], n_features
+    for i, h in enumerate(cfg.hidden):
+        entries += dense_entries(f"enc{i}", width, h)
+        width = h
+    entries += dense_entries("enc_out", width, 2 * cfg.latent)
+    width = cfg.latent
+    for i, h in enumerate(reversed(cfg.hidden)):
+        entries += dense_entries(f"dec{i}", width, h)
+        width = h
+    entries += dense_entries("dec_out", width, n_features)
+    if cfg.supervised:
+        entries += dense_entries("head_fold", cfg.latent, n_drugs)
+        entries += dense_entries("head_res", cfg.latent, n_drugs)
+    return ParamLayout(tuple(entries))
+
+
+def _mlp(p, prefix, n_layers, h, drop):
+    for i in range(n_layers):
+        h = F.relu(linear(p, f"{prefix}{i}", h))
+        if drop is not None:
+            h = h * drop[i]
+    return h
+
+
+def encode(p, cfg: ModelConfig, x, drop=None):
+    """x (K, B, features) -> mean, log-variance (K, B, latent)."""
+    h = _mlp(p, "enc", len(cfg.hidden), x, None if drop is None else drop[0])
+    stats = linear(p, "enc_out", h)
+    return stats[..., :cfg.latent], stats[..., cfg.latent:]
+
+
+def decode(p, cfg: ModelConfig, z, drop=None):
+    """z (K, B, latent) -> reconstruction logits (K, B, features)."""
+    h = _mlp(p, "dec", len(cfg.hidden), z, None if drop is None else drop[1])
+    return linear(p, "dec_out", h)
+
+
+def heads(p, z):
+    """z (K, B, latent) -> predicted log10 fold change and resistance logit (K, B, drugs)."""
+    return linear(p, "head_fold", z), linear(p, "head_res", z)
+
+
+def reconstruction_loss(cfg: ModelConfig, logits, x, observed=None):
+    """Per-sample reconstruction loss (K, B), summed over observed features."""
+    if cfg.likelihood == "bernoulli":
+        per = F.binary_cross_entropy_with_logits(logits, x, reduction="none")
+    else:
+        per = (torch.sigmoid(logits) - x) ** 2
+    if observed is not None:
+        per = per * observed
+    return per.sum(-1)
+
+
+def kl_divergence(mean, logvar):
+    """KL(q(z|x) || N(0, I)) per sample (K, B), summed over latent dimensions."""
+    return 0.5 * (mean.pow(2) + logvar.exp() - 1.0 - logvar).sum(-1)
+
+
+def supervised_loss(fold_pred, res_logit, log_fold, labels):
+    """Per-sample supervised loss (K, B): squared error of log10 fold change plus binary
+    cross-entropy of the resistance label, summed over drugs; missing values (NaN) are masked."""
+    fmask = ~torch.isnan(log_fold)
+    lmask = ~torch.isnan(labels)
+    fold_err = torch.where(fmask, fold_pred - torch.nan_to_num(log_fold), 0.0) ** 2
+    bce = F.binary_cross_entropy_with_logits(res_logit, torch.nan_to_num(labels), reduction="none")
+    return fold_err.sum(-1) + torch.where(lmask, bce, 0.0).sum(-1)

@@ -1,0 +1,82 @@
+"""Model bundles on disk: a folder with config.json, weights.safetensors, history.csv (one per
+ensemble member: history.csv, history-1.csv, ...) and manifest.json (package and torch versions,
+data sha256, seeds, device). Writes go to a temporary folder renamed into place, so a bundle is
+either complete or absent. Weights are read with safetensors: nothing is ever unpickled."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from .. import __version__
+from ..errors import ModelError
+
+FORMAT = "hivlatent-model/1"
+
+
+def write_json(path: Path, obj) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(obj, indent=2, sort_keys=False, default=str) + "\n")
+    os.replace(tmp, path)
+
+
+def save_bundle(folder: str | Path, config: dict, tensors: dict[str, torch.Tensor],
+                histories: list[pd.DataFrame], manifest: dict) -> Path:
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    try:
+        write_json(tmp / "config.json", {"format": FORMAT, **config})
+        save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()},
+                  str(tmp / "weights.safetensors"))
+        for i, h in enumerate(histories):
+            h.to_csv(tmp / ("history.csv" if i == 0 else f"history-{i}.csv"), index=False)
+        write_json(tmp / "manifest.json", {
+            "hivlatent": __version__, "torch": torch.__version__,
+            "python": platform.python_version(), **manifest})
+        if folder.exists():
+            old = folder.with_name(f".{folder.name}.old")
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(folder, old)
+            os.replace(tmp, folder)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, folder)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return folder
+
+
+def load_bundle(folder: str | Path) -> tuple[dict, dict[str, torch.Tensor], list[pd.DataFrame], dict]:
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ModelError(f"{folder}: model folder not found (expected a folder written by "
+                         "`hivlatent train --save`)")
+    for name in ("config.json", "weights.safetensors", "manifest.json"):
+        if not (folder / name).is_file():
+            raise ModelError(f"{folder / name}: missing; the model folder is incomplete")
+    try:
+        config = json.loads((folder / "config.json").read_text())
+        manifest = json.loads((folder / "manifest.json").read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ModelError(f"{folder}: config.json or manifest.json is not valid JSON ({exc})") from None
+    if config.get("format") != FORMAT:
+        raise ModelError(f"{folder / 'config.json'}: format {config.get('format')!r}, expected {FORMAT!r}")
+    try:
+        tensors = load_file(str(folder / "weights.safetensors"))
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise ModelError(f"{folder / 'weights.safetensors'}: corrupt weights ({exc})") from None
+    histories = []
+    for path in sorted(folder.glob("history*.csv"), key=lambda p: (len(p.name), p.name)):
+        histories.append(pd.read_csv(path))
+    return config, tensors, histories, manifest

@@ -1,0 +1,271 @@
+"""The training engine: K models of one shape trained at once as one tensor program.
+
+Each model (a ``Job``) has its own seed, initialisation, data order, sampling noise, optimiser
+state, training rows, validation rows, epochs and hyperparameters; jobs that share a network
+shape and batch size are trained together, and one job alone is simply K = 1. A model trained in
+a group gives the same losses and weights as the same job trained alone (up to float rounding).
+
+Per step the work is a fixed number of tensor operations whatever K is; per epoch each model
+draws its permutation and noise from its own generator (the only Python loop over K).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+
+from ..config import ModelConfig, TrainConfig
+from ..models import vae
+from ..models.batched import ParamLayout
+from .adam import StackedAdam
+from .history import best_epoch, history_frame
+
+EXPLODED = 1e10
+
+
+@dataclass
+class TrainData:
+    """The whole data set as tensors on one device; batches are index slices into it."""
+
+    X: torch.Tensor
+    observed: torch.Tensor | None
+    log_fold: torch.Tensor
+    labels: torch.Tensor
+
+    @classmethod
+    def from_dataset(cls, ds, device: str | torch.device = "cpu") -> "TrainData":
+        obs = None if ds.observed.all() else torch.as_tensor(ds.observed, dtype=torch.float32)
+        t = cls(torch.as_tensor(ds.X, dtype=torch.float32), obs,
+                torch.as_tensor(ds.log_fold, dtype=torch.float32),
+                torch.as_tensor(ds.labels, dtype=torch.float32))
+        return t.to(device)
+
+    def to(self, device) -> "TrainData":
+        mv = lambda t: None if t is None else t.to(device)  # noqa: E731
+        return TrainData(mv(self.X), mv(self.observed), mv(self.log_fold), mv(self.labels))
+
+
+@dataclass
+class Job:
+    """One model to train: its shape, its training settings and its rows."""
+
+    model: ModelConfig
+    train: TrainConfig
+    train_idx: np.ndarray
+    val_idx: np.ndarray
+    name: str = ""
+
+
+@dataclass
+class TrainResult:
+    job: Job
+    layout: ParamLayout
+    params: torch.Tensor          # flat (P,) on CPU: best weights with early stopping, else last
+    history: pd.DataFrame
+    status: str = "ok"            # ok | early-stopped | failed: <reason>
+    best_epoch: int = 0
+    seconds: float = 0.0          # wall time of the group divided by its size
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def failed(self) -> bool:
+        return self.status.startswith("failed")
+
+
+def group_key(job: Job, n_features: int, n_drugs: int):
+    return (job.model, job.train.batch_size)
+
+
+def train_many(jobs: Sequence[Job], data: TrainData, device: str | torch.device = "cpu",
+               on_epoch: Callable[[int, int], None] | None = None,
+               max_group: int = 256) -> list[TrainResult]:
+    """Train every job; jobs sharing a shape and batch size run together. Results in job order."""
+    data = data.to(device)
+    groups: dict = defaultdict(list)
+    for i, job in enumerate(jobs):
+        groups[group_key(job, data.X.shape[1], data.log_fold.shape[1])].append(i)
+    results: list[TrainResult | None] = [None] * len(jobs)
+    for members in groups.values():
+        for start in range(0, len(members), max_group):
+            chunk = members[start:start + max_group]
+            for i, res in zip(chunk, train_group([jobs[i] for i in chunk], data, on_epoch)):
+                results[i] = res
+    return results  # type: ignore[return-value]
+
+
+def _pad(rows: list[np.ndarray], width: int, device):
+    idx = torch.zeros(len(rows), width, dtype=torch.long)
+    w = torch.zeros(len(rows), width)
+    for k, r in enumerate(rows):
+        idx[k, :len(r)] = torch.as_tensor(r, dtype=torch.long)
+        w[k, :len(r)] = 1.0
+    return idx.to(device), w.to(device)
+
+
+def train_group(jobs: Sequence[Job], data: TrainData,
+                on_epoch: Callable[[int, int], None] | None = None) -> list[TrainResult]:
+    """Train K jobs of one shape and batch size as one program."""
+    t0 = time.perf_counter()
+    device = data.X.device
+    cfg = jobs[0].model
+    B = jobs[0].train.batch_size
+    assert all(j.model == cfg and j.train.batch_size == B for j in jobs)
+    K, n_feat, n_drugs = len(jobs), data.X.shape[1], data.log_fold.shape[1]
+    lay = vae.layout(cfg, n_feat, n_drugs)
+    drop_rate = cfg.dropout
+    n_drop = 2 * sum(cfg.hidden)
+
+    gens = [torch.Generator().manual_seed(int(j.train.seed)) for j in jobs]
+    flat = torch.stack([lay.init(g) for g in gens]).to(device).requires_grad_(True)
+    opt = StackedAdam(flat, torch.tensor([j.train.lr for j in jobs]))
+    sup_w = torch.tensor([j.train.sup_weight if cfg.supervised else 0.0 for j in jobs], device=device)
+
+    n_train = [len(j.train_idx) for j in jobs]
+    steps = [math.ceil(n / B) for n in n_train]
+    S = max(steps)
+    epochs = [j.train.epochs for j in jobs]
+
+    # fixed validation noise per model, from a generator of its own (training draws unaffected)
+    has_val = any(len(j.val_idx) for j in jobs)
+    if has_val:
+        V = max(len(j.val_idx) for j in jobs)
+        vidx, vw = _pad([j.val_idx for j in jobs], V, device)
+        vgens = [torch.Generator().manual_seed(int(j.train.seed) + 7919) for j in jobs]
+        vnoise = torch.stack([torch.randn(V, cfg.latent, generator=g) for g in vgens]).to(device)
+
+    has_val_k = np.array([len(j.val_idx) > 0 for j in jobs])
+    stopped = np.zeros(K, dtype=bool)
+    status = ["ok"] * K
+    best_val = np.full(K, np.inf)
+    since_best = np.zeros(K, dtype=int)
+    best_flat = flat.detach().clone()
+    good_flat = flat.detach().clone()
+    rows: list[list[dict]] = [[] for _ in range(K)]
+
+    def forward(p, xb, ob, fb, lb, eps, drop, beta):
+        mean, logvar = vae.encode(p, cfg, xb, None if drop is None else drop[0])
+        z = mean + torch.exp(0.5 * logvar) * eps
+        logits = vae.decode(p, cfg, z, None if drop is None else drop[1])
+        rec = vae.reconstruction_loss(cfg, logits, xb, ob)
+        kl = vae.kl_divergence(mean, logvar)
+        if cfg.supervised:
+            fold_pred, res_logit = vae.heads(p, z)
+            sup = vae.supervised_loss(fold_pred, res_logit, fb, lb)
+        else:
+            sup = torch.zeros_like(rec)
+        total = rec + beta[:, None] * kl + sup_w[:, None] * sup
+        return total, rec, kl, sup
+
+    def split_drop(d):
+        # (K, B, n_drop) mask -> per hidden layer masks for encoder and decoder, scaled 1/(1-p)
+        enc, dec, o = [], [], 0
+        for h in cfg.hidden:
+            enc.append(d[..., o:o + h]); o += h
+        for h in reversed(cfg.hidden):
+            dec.append(d[..., o:o + h]); o += h
+        return enc, dec
+
+    for epoch in range(max(epochs)):
+        active = np.array([epoch < epochs[k] and not stopped[k] for k in range(K)])
+        if not active.any():
+            break
+        beta = torch.tensor([j.train.beta_at(epoch) for j in jobs], device=device)
+        perm_rows, noise = [], torch.zeros(K, S * B, cfg.latent)
+        drops = torch.ones(K, S * B, n_drop) if drop_rate > 0 else None
+        for k, j in enumerate(jobs):
+            if not active[k]:
+                perm_rows.append(np.zeros(0, dtype=np.int64))
+                continue
+            perm = torch.randperm(n_train[k], generator=gens[k]).numpy()
+            perm_rows.append(np.asarray(j.train_idx)[perm])
+            noise[k, :steps[k] * B] = torch.randn(steps[k] * B, cfg.latent, generator=gens[k])
+            if drops is not None:
+                keep = torch.rand(steps[k] * B, n_drop, generator=gens[k]) >= drop_rate
+                drops[k, :steps[k] * B] = keep.float() / (1.0 - drop_rate)
+        idx, w = _pad(perm_rows, S * B, device)
+        noise = noise.to(device)
+        if drops is not None:
+            drops = drops.to(device)
+        counts = w.view(K, S, B).sum(-1)                      # (K, S) rows per step
+        step_active = (counts > 0) & torch.as_tensor(active, device=device)[:, None]
+        sums = torch.zeros(4, K, device=device)
+        for s in range(S):
+            sl = slice(s * B, (s + 1) * B)
+            ib, wb = idx[:, sl], w[:, sl]
+            xb = data.X[ib]
+            ob = None if data.observed is None else data.observed[ib]
+            drop = None if drops is None else split_drop(drops[:, sl])
+            p = lay.views(flat)
+            total, rec, kl, sup = forward(p, xb, ob, data.log_fold[ib], data.labels[ib],
+                                          noise[:, sl], drop, beta)
+            loss = (total * wb).sum(1) / counts[:, s].clamp(min=1.0)
+            (grad,) = torch.autograd.grad(loss.sum(), flat)
+            opt.step(grad, step_active[:, s])
+            with torch.no_grad():
+                sums += torch.stack([(t * wb).sum(1) for t in (total, rec, kl, sup)])
+        train_terms = (sums / torch.tensor(n_train, device=device, dtype=torch.float32)).cpu().numpy()
+
+        if has_val:
+            with torch.no_grad():
+                p = lay.views(flat)
+                ob = None if data.observed is None else data.observed[vidx]
+                vt = forward(p, data.X[vidx], ob, data.log_fold[vidx], data.labels[vidx],
+                             vnoise, None, beta)
+                vcount = vw.sum(1).clamp(min=1.0)
+                val_terms = torch.stack([(t * vw).sum(1) / vcount for t in vt]).cpu().numpy()
+                val_terms[:, vw.sum(1).cpu().numpy() == 0] = np.nan
+        else:
+            val_terms = np.full((4, K), np.nan)
+
+        with torch.no_grad():
+            sane = lambda a: np.isfinite(a) & (np.abs(a) < EXPLODED)  # noqa: E731
+            finite = sane(train_terms[0]) & (~has_val_k | sane(val_terms[0]))
+            score = np.where(np.isnan(val_terms[0]), train_terms[0], val_terms[0])
+            improved = active & finite & (score < best_val)
+            ok_t = torch.as_tensor(active & finite, device=device)[:, None]
+            good_flat = torch.where(ok_t, flat.detach(), good_flat)
+            best_flat = torch.where(torch.as_tensor(improved, device=device)[:, None], flat.detach(), best_flat)
+        for k in range(K):
+            if not active[k]:
+                continue
+            rows[k].append({"epoch": epoch + 1, "beta": float(beta[k]),
+                            "train_loss": train_terms[0, k], "train_recon": train_terms[1, k],
+                            "train_kl": train_terms[2, k], "train_sup": train_terms[3, k],
+                            "val_loss": val_terms[0, k], "val_recon": val_terms[1, k],
+                            "val_kl": val_terms[2, k], "val_sup": val_terms[3, k]})
+            if not finite[k]:
+                stopped[k] = True
+                what = "NaN" if np.isnan([train_terms[0, k], val_terms[0, k]]).any() else "too large"
+                status[k] = (f"failed: loss became {what} at epoch {epoch + 1}; "
+                             "kept the weights of the last good epoch")
+                continue
+            if improved[k]:
+                best_val[k], since_best[k] = score[k], 0
+            else:
+                since_best[k] += 1
+            if jobs[k].train.patience and since_best[k] >= jobs[k].train.patience:
+                stopped[k] = True
+                status[k] = "early-stopped"
+        if on_epoch is not None:
+            on_epoch(epoch + 1, max(epochs))
+
+    seconds = (time.perf_counter() - t0) / K
+    out = []
+    for k, j in enumerate(jobs):
+        if status[k].startswith("failed"):
+            params = good_flat[k]
+        elif j.train.patience:
+            params = best_flat[k]
+        else:
+            params = flat[k]
+        hist = history_frame(rows[k])
+        out.append(TrainResult(j, lay, params.detach().cpu().clone(), hist, status[k],
+                               best_epoch(hist), seconds))
+    return out
