@@ -1,0 +1,337 @@
+"""The evaluation harness: per-drug cross-validated metrics of many methods, in long form.
+
+``evaluate(dataset, ["raw-lr", "pca10-lr", my_vae_representation, my_predictor])`` splits the
+data per drug (:mod:`.cv`), learns every representation and predictor inside each training fold
+only (each distinct training set once, through ``fit_many``), fits the per-drug probes, and
+scores the test folds (:mod:`.metrics`). The result has one row per (method, drug, metric) with
+the mean and standard deviation over folds; ``per_fold=True`` gives the values of every fold.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, Union
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+
+from ..data.dataset import Dataset
+from ..errors import ConfigError
+from .baselines import BASELINES, parse_method
+from .cv import Fold, GroupsSpec, distinct_fit_sets, make_folds
+from .metrics import (
+    METRICS,
+    binary_metrics_from_log_fold,
+    classification_metrics,
+    regression_metrics,
+)
+from .probes import (
+    Method,
+    PredictorMethod,
+    ProbeMethod,
+    fit_many,
+    linear_probe,
+    name_of,
+)
+
+SUMMARY_COLUMNS = ["method", "drug", "metric", "mean", "std"]
+PER_FOLD_COLUMNS = ["method", "drug", "metric", "fold", "value"]
+#: metrics shown by default in the per-drug table
+TABLE_METRICS: tuple[str, ...] = ("auc", "balanced_accuracy", "mcc", "r2")
+
+#: None/False (silent), True (progress bar) or fn(done, total, description)
+ProgressArg = Union[None, bool, Callable[[int, int, str], None]]
+
+
+def resolve_method(spec: "str | Method | Any", seed: int = 0, n_jobs: int = 1) -> Method:
+    """A method from a spec string (see :mod:`.baselines`), a :class:`ProbeMethod` or
+    :class:`PredictorMethod`, a bare representation (scored by the linear probe, named
+    ``<name>-lr``) or a bare predictor (anything with ``predict_proba``/``predict_log_fold``)."""
+    if isinstance(spec, str):
+        return parse_method(spec, seed=seed, n_jobs=n_jobs)
+    if isinstance(spec, (ProbeMethod, PredictorMethod)):
+        return spec
+    if callable(getattr(spec, "transform", None)) and callable(getattr(spec, "fit", None)):
+        return ProbeMethod(f"{name_of(spec)}-lr", spec, classifier=linear_probe())
+    if callable(getattr(spec, "fit", None)) and (
+            hasattr(spec, "predict_proba") or hasattr(spec, "predict_log_fold")):
+        return PredictorMethod(name_of(spec), spec)
+    raise ConfigError(f"cannot evaluate {spec!r}: expected a method name such as "
+                      f"{', '.join(BASELINES)}, a Representation, a Predictor or a ProbeMethod")
+
+
+class _Progress:
+    def __init__(self, progress: Any, total: int) -> None:
+        self.total, self.done, self.bar, self.fn = total, 0, None, None
+        if progress is True:
+            from tqdm.auto import tqdm
+            self.bar = tqdm(total=total, desc="evaluate", leave=False)
+        elif callable(progress):
+            self.fn = progress
+        elif progress not in (None, False):
+            raise ConfigError(f"progress must be None, a bool or a callable, got {progress!r}")
+
+    def step(self, desc: str, n: int = 1) -> None:
+        self.done += n
+        if self.bar is not None:
+            self.bar.set_description(desc)
+            self.bar.update(n)
+        if self.fn is not None:
+            self.fn(self.done, self.total, desc)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _scores(est: Any, Z_train: np.ndarray, y_train: np.ndarray, Z_test: np.ndarray) -> np.ndarray:
+    """P(resistant) of the test rows; a constant when the training fold has one class."""
+    classes = np.unique(y_train)
+    if classes.size < 2:
+        return np.full(Z_test.shape[0], float(classes[0]) if classes.size else 0.5)
+    model = clone(est).fit(Z_train, y_train.astype(int))
+    proba = model.predict_proba(Z_test)
+    return proba[:, list(model.classes_).index(1)]
+
+
+def _check_matrix(Z: Any, n: int, what: str) -> np.ndarray:
+    Z = np.asarray(Z, dtype=np.float64)
+    if Z.ndim == 1:
+        Z = Z[:, None]
+    if Z.ndim != 2 or Z.shape[0] != n:
+        raise ConfigError(f"{what} returned shape {Z.shape}, expected ({n}, k)")
+    if not np.isfinite(Z).all():
+        raise ConfigError(f"{what} returned NaN or infinite values")
+    return Z
+
+
+def _record(rows: list[dict], method: str, fold: Fold, metrics: dict[str, float]) -> None:
+    for metric, value in metrics.items():
+        rows.append({"method": method, "drug": fold.drug, "metric": metric,
+                     "fold": fold.fold, "value": value})
+
+
+def _eval_probe(dataset: Dataset, method: ProbeMethod, folds: list[Fold],
+                fit_sets: list[np.ndarray], which: list[int], prog: _Progress) -> list[dict]:
+    rep = method.representation
+    fitted = fit_many(rep, [dataset.subset(r) for r in fit_sets])
+    prog.step(f"{method.name}: representation fit on {len(fit_sets)} training sets")
+    cache: dict[int, np.ndarray] = {}
+    rows: list[dict] = []
+    for fold, w in zip(folds, which):
+        f = fitted[w]
+        if id(f) not in cache:
+            cache[id(f)] = _check_matrix(f.transform(dataset), dataset.n_rows,
+                                         f"{name_of(rep)}.transform")
+        Z = cache[id(f)]
+        j = fold.drug_index
+        labels, log_fold = dataset.labels[:, j], dataset.log_fold[:, j]
+        if method.classifier is not None:
+            s = _scores(method.classifier, Z[fold.train], labels[fold.train], Z[fold.test])
+            _record(rows, method.name, fold, classification_metrics(labels[fold.test], s))
+        if method.regressor is not None:
+            tr = fold.train[np.isfinite(log_fold[fold.train])]
+            if tr.size >= 2:
+                model = clone(method.regressor).fit(Z[tr], log_fold[tr])
+                pred = np.asarray(model.predict(Z[fold.test]), dtype=float).ravel()
+                _record(rows, method.name, fold, regression_metrics(log_fold[fold.test], pred))
+                if method.classifier is None:
+                    cutoff = dataset.cutoffs.for_drug(fold.drug)[0]
+                    _record(rows, method.name, fold,
+                            binary_metrics_from_log_fold(labels[fold.test], pred, cutoff))
+        prog.step(f"{method.name}: {fold.drug} fold {fold.fold + 1}")
+    return rows
+
+
+def _eval_predictor(dataset: Dataset, method: PredictorMethod, folds: list[Fold],
+                    fit_sets: list[np.ndarray], which: list[int], prog: _Progress) -> list[dict]:
+    fitted = fit_many(method.predictor, [dataset.subset(r) for r in fit_sets])
+    prog.step(f"{method.name}: fit on {len(fit_sets)} training sets")
+    d = len(dataset.drugs)
+    rows: list[dict] = []
+    for w, model in enumerate(fitted):
+        mine = [f for f, k in zip(folds, which) if k == w]
+        test_rows = np.unique(np.concatenate([f.test for f in mine]))
+        sub = dataset.subset(test_rows)
+        preds = {}
+        for kind in ("predict_proba", "predict_log_fold"):
+            fn = getattr(model, kind, None)
+            out = fn(sub) if callable(fn) else None
+            if out is not None:
+                out = np.asarray(out, dtype=float)
+                if out.shape != (test_rows.size, d):
+                    raise ConfigError(f"{method.name}.{kind} returned shape {out.shape}, "
+                                      f"expected ({test_rows.size}, {d})")
+                full = np.full((dataset.n_rows, d), np.nan)
+                full[test_rows] = out
+                out = full
+            preds[kind] = out
+        for fold in mine:
+            j = fold.drug_index
+            labels, log_fold = dataset.labels[:, j], dataset.log_fold[:, j]
+            proba, lf = preds["predict_proba"], preds["predict_log_fold"]
+            if proba is not None:
+                _record(rows, method.name, fold,
+                        classification_metrics(labels[fold.test], proba[fold.test, j]))
+            if lf is not None:
+                _record(rows, method.name, fold,
+                        regression_metrics(log_fold[fold.test], lf[fold.test, j]))
+                if proba is None:
+                    cutoff = dataset.cutoffs.for_drug(fold.drug)[0]
+                    _record(rows, method.name, fold,
+                            binary_metrics_from_log_fold(labels[fold.test], lf[fold.test, j],
+                                                         cutoff))
+            prog.step(f"{method.name}: {fold.drug} fold {fold.fold + 1}")
+    return rows
+
+
+def evaluate(dataset: Dataset, methods: Sequence["str | Method | Any"] = BASELINES,
+             folds: "int | list[Fold]" = 5, seed: int = 0, groups: GroupsSpec = None,
+             n_jobs: int = 1, progress: ProgressArg = None, per_fold: bool = False,
+             drugs: list[str] | None = None) -> pd.DataFrame:
+    """Cross-validated per-drug metrics of ``methods`` on ``dataset``.
+
+    - ``methods``: spec strings (``raw-lr``, ``raw-rf``, ``raw-ridge``, ``raw-rfreg``,
+      ``pcaK-lr``; see :mod:`.baselines`), :class:`ProbeMethod`, :class:`PredictorMethod`, a
+      bare Representation (linear probe) or a bare Predictor.
+    - ``folds``: number of folds, or folds from :func:`make_folds` (then ``seed``, ``groups``
+      and ``drugs`` are not used for splitting).
+    - ``seed``: seeds the folds and the random forests; the result is deterministic for a seed.
+    - ``groups``: see :func:`hivlatent.evaluation.cv.resolve_groups` (None = ``dataset.groups``
+      when present, False = ungrouped, a meta column name, or an array of ids).
+    - ``n_jobs``: threads of the random forests.
+    - ``progress``: None/False silent, True for a progress bar, or ``fn(done, total, desc)``.
+    - ``per_fold``: return one row per fold (columns ``method, drug, metric, fold, value``)
+      instead of the summary (``method, drug, metric, mean, std``; std is the sample standard
+      deviation over folds, NaN-valued folds skipped). :func:`summarize` turns the first into
+      the second.
+    """
+    if isinstance(folds, int):
+        fold_list = make_folds(dataset, n_splits=folds, seed=seed, groups=groups, drugs=drugs)
+    else:
+        fold_list = list(folds)
+    if not fold_list:
+        raise ConfigError(f"no folds to evaluate on data set {dataset.name!r}")
+    resolved = [resolve_method(m, seed=seed, n_jobs=n_jobs) for m in methods]
+    names = [m.name for m in resolved]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise ConfigError(f"method names must be unique; repeated: {', '.join(dup)}")
+    fit_sets, which = distinct_fit_sets(fold_list)
+    prog = _Progress(progress, total=len(resolved) * (1 + len(fold_list)))
+    rows: list[dict] = []
+    try:
+        for method in resolved:
+            if isinstance(method, ProbeMethod):
+                rows += _eval_probe(dataset, method, fold_list, fit_sets, which, prog)
+            else:
+                rows += _eval_predictor(dataset, method, fold_list, fit_sets, which, prog)
+    finally:
+        prog.close()
+    df = pd.DataFrame(rows, columns=PER_FOLD_COLUMNS)
+    df = _ordered(df, names, list(dataset.drugs), ["fold"])
+    return df if per_fold else summarize(df)
+
+
+def _ordered(df: pd.DataFrame, methods: list[str], drugs: list[str],
+             extra: list[str]) -> pd.DataFrame:
+    metrics = list(METRICS) + sorted(set(df["metric"]) - set(METRICS))
+    drugs = drugs + sorted(set(df["drug"]) - set(drugs))
+    methods = list(dict.fromkeys(methods + list(df["method"].unique())))
+    keys = {"method": methods, "drug": drugs, "metric": metrics}
+    order = [df[c].map({v: i for i, v in enumerate(keys[c])}) for c in keys]
+    sort = pd.DataFrame({"m": order[0], "d": order[1], "t": order[2]}, index=df.index)
+    for c in extra:
+        sort[c] = df[c]
+    idx = sort.sort_values(list(sort.columns), kind="stable").index
+    return df.loc[idx].reset_index(drop=True)
+
+
+def summarize(per_fold: pd.DataFrame) -> pd.DataFrame:
+    """Per-fold long form -> ``method, drug, metric, mean, std`` (NaN folds skipped; std ddof=1)."""
+    def _std(v: pd.Series) -> float:
+        v = v.dropna()
+        return float(v.std(ddof=1)) if v.size >= 2 else math.nan
+
+    g = per_fold.groupby(["method", "drug", "metric"], sort=False)["value"]
+    out = g.agg(mean="mean", std=_std).reset_index()
+    methods = list(dict.fromkeys(per_fold["method"]))
+    drugs = list(dict.fromkeys(per_fold["drug"]))
+    return _ordered(out, methods, drugs, [])[SUMMARY_COLUMNS]
+
+
+def write_metrics(df: pd.DataFrame, path: "str | os.PathLike[str]") -> Path:
+    """Write the long-form metrics as CSV atomically (temporary file in the same folder, fsync,
+    ``os.replace``): a reader sees the old file or the complete new one, never a partial one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
+            df.to_csv(fh, index=False)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    return path
+
+
+def per_drug_table(df: pd.DataFrame, metrics: Sequence[str] | None = TABLE_METRICS,
+                   methods: Sequence[str] | None = None, std: bool = False,
+                   digits: int = 3) -> pd.DataFrame:
+    """Pivot the summary into rows = drug, columns = (method, metric).
+
+    Numbers (the fold means) when ``std`` is False; strings ``"mean ± std"`` rounded to
+    ``digits`` when True. Metrics a method does not report are left out (no empty columns).
+    """
+    if "mean" not in df.columns:
+        df = summarize(df)
+    methods = list(dict.fromkeys(df["method"])) if methods is None else list(methods)
+    metrics = list(dict.fromkeys(df["metric"])) if metrics is None else list(metrics)
+    drugs = list(dict.fromkeys(df["drug"]))
+    sub = df[df["method"].isin(methods) & df["metric"].isin(metrics)].copy()
+    if std:
+        sub["cell"] = [f"{m:.{digits}f} ± {s:.{digits}f}" if np.isfinite(s) else f"{m:.{digits}f}"
+                       for m, s in zip(sub["mean"], sub["std"])]
+        value = "cell"
+    else:
+        value = "mean"
+    table = sub.pivot(index="drug", columns=["method", "metric"], values=value)
+    cols = [(m, t) for m in methods for t in metrics if (m, t) in table.columns]
+    table = table.reindex(index=drugs, columns=pd.MultiIndex.from_tuples(cols,
+                                                                         names=["method", "metric"]))
+    return table
+
+
+_SHORT = {"auc": "AUC", "balanced_accuracy": "BA", "mcc": "MCC", "r2": "R²", "mse": "MSE"}
+
+
+def to_markdown(table: pd.DataFrame, digits: int = 3) -> str:
+    """A per-drug table (from :func:`per_drug_table`) as a GitHub markdown table."""
+    def head(c: Any) -> str:
+        if isinstance(c, tuple):
+            return f"{c[0]} {_SHORT.get(c[1], c[1])}"
+        return str(c)
+
+    def cell(v: Any) -> str:
+        if isinstance(v, (float, np.floating)):
+            return "" if not np.isfinite(v) else f"{v:.{digits}f}"
+        return "" if v is None else str(v)
+
+    header = [str(table.index.name or "")] + [head(c) for c in table.columns]
+    lines = ["| " + " | ".join(header) + " |",
+             "|" + "|".join(["---"] + ["---:"] * len(table.columns)) + "|"]
+    for idx, row in table.iterrows():
+        lines.append("| " + " | ".join([str(idx)] + [cell(v) for v in row]) + " |")
+    return "\n".join(lines)
+

@@ -1,0 +1,97 @@
+"""Per-drug metrics: AUC, balanced accuracy and MCC for resistance calls; R^2 and MSE for log10 fold.
+
+Every function takes the values of one drug on one test fold. Rows whose truth is missing (NaN)
+are *excluded* (never counted as susceptible). A metric that is undefined on the given rows (AUC
+or MCC with a single class present, R^2 with fewer than two rows) is NaN, not an error.
+
+Binary metrics from a regressor: a method that only predicts log10 fold change (ridge, random
+forest regression) is scored on the binary task too, by calling a virus resistant when its
+*predicted* log10 fold is at or above log10 of the drug's lower cutoff (the same rule that made
+the labels: resistant = fold >= cutoff). The AUC then ranks by predicted log10 fold; balanced
+accuracy and MCC use the thresholded calls. See :func:`binary_metrics_from_log_fold`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from sklearn.metrics import (
+    balanced_accuracy_score,
+    matthews_corrcoef,
+    mean_squared_error,
+    r2_score,
+    roc_auc_score,
+)
+
+#: metric names in display order; binary first, then regression
+CLASSIFICATION_METRICS: tuple[str, ...] = ("auc", "balanced_accuracy", "mcc")
+REGRESSION_METRICS: tuple[str, ...] = ("r2", "mse")
+METRICS: tuple[str, ...] = CLASSIFICATION_METRICS + REGRESSION_METRICS
+
+
+def _known(y_true: np.ndarray, *others: np.ndarray) -> tuple[np.ndarray, ...]:
+    y_true = np.asarray(y_true, dtype=float).ravel()
+    others = tuple(np.asarray(o, dtype=float).ravel() for o in others)
+    for o in others:
+        if o.shape != y_true.shape:
+            raise ValueError(f"shape mismatch: truth has {y_true.shape}, prediction {o.shape}")
+    keep = np.isfinite(y_true)
+    return (y_true[keep],) + tuple(o[keep] for o in others)
+
+
+def classification_metrics(y_true: np.ndarray, score: np.ndarray,
+                           threshold: float = 0.5) -> dict[str, float]:
+    """AUC, balanced accuracy and MCC of one drug.
+
+    ``y_true``: 1 = resistant, 0 = not, NaN = missing (those rows are dropped).
+    ``score``: predicted probability of resistance (or any score that grows with resistance for
+    the AUC); the call is ``score >= threshold`` (0.5 for probabilities).
+    AUC and MCC are NaN when only one class is present among the known rows; balanced accuracy
+    is then the recall of the present class.
+    """
+    y, s = _known(y_true, score)
+    if np.isnan(s).any():
+        raise ValueError("predicted scores contain NaN")
+    if y.size == 0:
+        return {m: math.nan for m in CLASSIFICATION_METRICS}
+    y = y.astype(int)
+    call = (s >= threshold).astype(int)
+    both = np.unique(y).size == 2
+    auc = float(roc_auc_score(y, s)) if both else math.nan
+    if both:
+        bacc = float(balanced_accuracy_score(y, call))
+    else:  # recall of the one class present (sklearn would warn and give the same)
+        bacc = float(np.mean(call == y[0]))
+    mcc = float(matthews_corrcoef(y, call)) if both else math.nan
+    return {"auc": auc, "balanced_accuracy": bacc, "mcc": mcc}
+
+
+def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
+    """R^2 and MSE of predicted log10 fold change for one drug (NaN truth = untested, dropped).
+
+    R^2 is relative to the mean of the test rows (sklearn's ``r2_score``); NaN with < 2 rows or
+    a constant truth.
+    """
+    y, p = _known(y_true, y_pred)
+    if np.isnan(p).any():
+        raise ValueError("predicted log10 fold contains NaN")
+    if y.size == 0:
+        return {"r2": math.nan, "mse": math.nan}
+    mse = float(mean_squared_error(y, p))
+    r2 = float(r2_score(y, p)) if y.size >= 2 and np.ptp(y) > 0 else math.nan
+    return {"r2": r2, "mse": mse}
+
+
+def binary_metrics_from_log_fold(y_true: np.ndarray, pred_log_fold: np.ndarray,
+                                 cutoff: float) -> dict[str, float]:
+    """Binary metrics of a regression-only method, derived from its predicted log10 fold.
+
+    A virus is called resistant when ``pred_log_fold >= log10(cutoff)`` (``cutoff`` is the drug's
+    lower fold-change cutoff, as in ``Dataset.cutoffs``), which is the rule that defines the
+    labels. The AUC ranks by the predicted log10 fold itself. ``y_true`` holds the labels
+    (1 = resistant, NaN = missing and dropped).
+    """
+    if not cutoff > 0:
+        raise ValueError(f"fold-change cutoff must be > 0, got {cutoff}")
+    return classification_metrics(y_true, pred_log_fold, threshold=math.log10(cutoff))
