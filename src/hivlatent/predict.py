@@ -147,6 +147,8 @@ def predict(model: ResistanceModel, genotypes: Sequence[ParsedGenotype | str],
     log_fold, prob = model.predict_samples(X, int(n_samples), int(seed))
     log_fold = _check_samples("log10 fold changes", log_fold, n, d)
     prob = _check_samples("probabilities", prob, n, d)
+    if np.abs(log_fold).max() > 300:
+        raise ModelError("model.predict_samples returned log10 fold changes beyond +-300")
     if prob.min() < 0 or prob.max() > 1:
         raise ModelError("model.predict_samples returned probabilities outside [0, 1]")
 
@@ -245,13 +247,14 @@ def to_table(predictions: Sequence[VirusPrediction], width: int = 100,
                           f"{d.p_resistant:.3f}", f"[{styles[d.call]}]{d.call}[/]")
         console.print(table)
         if v.unrecognized:
-            console.print(escape(f"  not in the model (ignored): {' '.join(v.unrecognized)}"))
+            console.print(escape(f"  not in the model (ignored): {' '.join(v.unrecognized)}"),
+                          soft_wrap=True)
         for note in v.notes:
-            console.print(escape(f"  note: {note}"))
+            console.print(escape(f"  note: {note}"), soft_wrap=True)
         console.print()
     console.print("Call: S fold change < lower cutoff <= I < upper cutoff <= R. "
-                  "Rank 1 = most likely to work.")
-    console.print(RESEARCH_NOTE)
+                  "Rank 1 = most likely to work.", soft_wrap=True)
+    console.print(RESEARCH_NOTE, soft_wrap=True)
     return buf.getvalue()
 
 

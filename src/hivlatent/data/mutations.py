@@ -191,7 +191,7 @@ def _err(where: str, message: str) -> DataError:
     return DataError(f"{where}: {message}" if where else message)
 
 
-def _parse_residues(res: str, token: str, where: str, gene: str) -> frozenset[str]:
+def _parse_residues(res: str, token: str, where: str) -> frozenset[str]:
     """Residue set of the text after the position."""
     if not res:
         raise _err(where, f"cannot parse mutation {token!r}: no residue after the position "
@@ -251,7 +251,7 @@ def parse_mutation(token: str, gene: str, *, where: str = "") -> Mutation:
     if not 1 <= position <= length:
         raise _err(where, f"mutation {token!r}: position {position} is outside {gene} 1-{length}"
                           f" (the positions of the HIVDB {gene} tables)")
-    residues = _parse_residues(m.group("res"), token, where, gene)
+    residues = _parse_residues(m.group("res"), token, where)
     return Mutation(gene=gene, position=position, residues=residues, reference=ref, token=token)
 
 
