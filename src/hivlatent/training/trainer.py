@@ -138,7 +138,10 @@ def train_group(jobs: Sequence[Job], data: TrainData,
         V = max(len(j.val_idx) for j in jobs)
         vidx, vw = _pad([j.val_idx for j in jobs], V, device)
         vgens = [torch.Generator().manual_seed(int(j.train.seed) + 7919) for j in jobs]
-        vnoise = torch.stack([torch.randn(V, cfg.latent, generator=g) for g in vgens]).to(device)
+        vnoise = torch.zeros(K, V, cfg.latent)
+        for k, (g, j) in enumerate(zip(vgens, jobs)):
+            vnoise[k, :len(j.val_idx)] = torch.randn(len(j.val_idx), cfg.latent, generator=g)
+        vnoise = vnoise.to(device)
 
     has_val_k = np.array([len(j.val_idx) > 0 for j in jobs])
     stopped = np.zeros(K, dtype=bool)
