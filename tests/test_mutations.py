@@ -281,3 +281,14 @@ def test_real_nrti_table_matches_the_mtps_matrix(data_dir):
     extra = np.argwhere(X > ref)
     assert 0 < len(extra) < 100
     assert RT[183] == "M"
+
+
+def test_hivdb_caret_is_an_insertion_and_lowercase_layout(tmp_path):
+    f = tmp_path / "NRTI_DATA.txt"
+    header = ["sequenceid", "fold_3TC"] + [f"p{p}" for p in range(1, 241)]
+    row = ["7", "2.0"] + ["T^" if p == 69 else ("-" if p != 184 else "V") for p in range(1, 241)]
+    f.write_text("\t".join(header) + "\r\n" + "\t".join(row) + "\r\n", encoding="utf-8")
+    (g,) = read_genotypes(f, "RT")
+    assert g.id == "7" and [m.name for m in g.mutations] == ["T69T/ins", "M184V"]
+    X, rec, unrec = encode([g], FEATURES, "RT")
+    assert rec == [["T69T/ins", "M184V"]] and unrec == [[]]

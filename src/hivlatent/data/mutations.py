@@ -42,10 +42,12 @@ as unrecognized unless it is the consensus residue (``M184M`` is simply wild typ
 
 Files (:func:`read_genotypes`) are recognized by their first line:
 
-- an HIVDB table: a ``SeqID`` column and ``P1``, ``P2``, ... columns (tab or comma separated):
+- an HIVDB table: an id column (``SeqID``, ``sequenceid`` or ``id``) and ``P1``, ``P2``, ...
+  columns (tab or comma separated, any case):
   cells other than ``-`` (consensus) and ``.`` (not sequenced) become mutations at that
   position: letters (a mixture if several; every letter counts, unlike the MTPS matrix, which
-  keeps the first two), ``#`` insertion, ``~`` deletion, ``*`` stop. A cell holding the consensus
+  keeps the first two), ``#`` insertion (also ``^``, as :mod:`hivlatent.data.hivdb` reads it),
+  ``~`` deletion, ``*`` stop. A cell holding the consensus
   letter is kept (it sets a column for that letter if the model has one, else it is wild type);
   ``X`` (unknown) and other symbols are skipped with a note, as are unsequenced positions (read
   as consensus by the model);
@@ -93,7 +95,8 @@ _UNDERSCORE = re.compile(r"^(?P<letters>[A-Za-z*]*)_(?P<inserted>[A-Za-z]*)$")
 _INS = re.compile(r"^(?:ins|#)(?P<inserted>[A-Za-z]*)$", re.IGNORECASE)
 _DEL = re.compile(r"^(?:del|~)$", re.IGNORECASE)
 _FEATURE_R = re.compile(r"^X\.(\d+)(.+)$")  # MTPS column names such as X.184V
-_P_COLUMN = re.compile(r"^P(\d+)$")
+_P_COLUMN = re.compile(r"^[Pp](\d+)$")
+_ID_COLUMNS = ("seqid", "sequenceid", "id")
 
 
 def resolve_gene(gene: str) -> str:
@@ -401,6 +404,8 @@ def cells_to_genotype(cells: dict[int, str], gene: str, *, id: str = "",
         for ch in cell.upper():
             if ch in RESIDUES:
                 residues.add(ch)
+            elif ch == "^":  # once in the NRTI/NNRTI tables (T^ at RT 69): an insertion
+                residues.add(INSERTION)
             elif ch not in "-.":
                 skipped.append(ch)
         if skipped:
@@ -433,10 +438,10 @@ def _header(text: str) -> tuple[str, list[str]] | None:
     for delim in ("\t", ","):
         cols = [c.strip().strip('"') for c in first.split(delim)]
         lower = {c.lower() for c in cols}
-        has_id = bool(lower & {"id", "seqid"})
+        has_id = bool(lower & set(_ID_COLUMNS))
         has_p = any(_P_COLUMN.match(c) for c in cols)
         has_mut = bool(lower & {"mutations", "compmutlist"})
-        if len(cols) > 1 and ("seqid" in lower and has_p or has_id and has_mut):
+        if len(cols) > 1 and has_id and (has_p or has_mut):
             return delim, cols
     return None
 
@@ -454,7 +459,7 @@ def read_genotypes(path: str | Path, gene: str) -> list[ParsedGenotype]:
     next(reader)
     p_cols = {int(m.group(1)): j for j, c in enumerate(cols) if (m := _P_COLUMN.match(c))}
     lower = [c.lower() for c in cols]
-    id_col = lower.index("seqid") if "seqid" in lower else lower.index("id")
+    id_col = next(lower.index(name) for name in _ID_COLUMNS if name in lower)
     if p_cols:
         length = GENE_LENGTHS[gene]
         if max(p_cols) != length or len(p_cols) != length:
