@@ -49,7 +49,8 @@ def test_mutation_fields():
 @pytest.mark.parametrize("token, name", [
     ("184V", "M184V"), ("T215Y/F", "T215FY"), ("F77VI", "F77IV"), ("77IF", "F77FI"),
     ("69#", "T69ins"), ("T69insSS", "T69ins"), ("67~", "D67del"), ("T69S_SS", "T69S/ins"),
-    ("Y181*", "Y181*"), ("Y181*Y", "Y181Y*"), ("M184M", "M184M"),
+    ("Y181*", "Y181*"), ("Y181*Y", "Y181Y*"), ("M184M", "M184M"), ("69~/#", "T69ins/del"),
+    ("T69del/S/K/#", "T69KS/ins/del"),
 ])
 def test_canonical_names_round_trip(token, name):
     m = parse_mutation(token, "RT")

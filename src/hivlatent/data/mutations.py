@@ -161,7 +161,7 @@ class Mutation:
             body = word[rs[0]]
         else:
             letters = "".join(r for r in rs if r not in (INSERTION, DELETION))
-            body = "/".join([letters] + [word[r] for r in indels])
+            body = "/".join(([letters] if letters else []) + [word[r] for r in indels])
         return f"{cons}{self.position}{body}"
 
     @property
