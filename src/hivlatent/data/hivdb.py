@@ -1,0 +1,377 @@
+"""Parse the Stanford HIVDB genotype-phenotype tables into a :class:`GenoPhenoTable`.
+
+Formats read (the separator is taken from the header line, so the file name does not matter):
+
+- the tab-separated ``*_DataSet.txt`` and ``*_DataSet.Full.txt`` downloads: ``SeqID``, optional
+  metadata (``PtID``, ``Subtype``, ``Method``, ``RefID``, ...), one fold-change column per drug,
+  ``P1..Pn`` and sometimes ``CompMutList``;
+- comma-separated exports of the same tables (UTF-8 byte-order mark and CRLF line ends are fine,
+  fields may be quoted), for example ``NNRTI_stanford.csv``;
+- the lower-case genophenoPNAS2006 layout (``sequenceid``, ``fold_<drug>``, ``p1..p240``) of
+  ``NRTI_DATA.txt``; its other per-drug columns (``foldLog10_*``, ``sir_*``...) are kept as metadata.
+
+A cell holds ``-`` (consensus B), ``.`` (not sequenced), one or more amino-acid letters (several
+letters = a mixture), ``#`` insertion, ``~`` deletion, ``*`` stop codon or ``X`` unknown. Lower case
+is tolerated (cells are upper-cased; :attr:`GenoPhenoTable.lowercase` remembers where). ``^`` occurs
+once in the NRTI and NNRTI tables (``T^`` at RT 69, the insertion hot spot) and is read as an
+insertion, like ``#``; a ``.`` after letters (``K.``, once at RT 102) is ignored. A drug column holds a fold change; ``NA`` or an empty field means not tested. A few PI rows
+hold ``0.0`` (a fold below 0.05, rounded to one decimal): it is kept here as 0 (see
+:data:`hivlatent.data.dataset.ZERO_FOLD` for how it enters log10 fold).
+
+Every error is a :class:`~hivlatent.errors.DataError` whose message names the file, the 1-based
+line and the column, and says what was expected.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import hashlib
+import io
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DataError
+from .cutoffs import DRUG_CLASSES, GENES
+
+#: amino-acid letters accepted in a cell (X = unknown)
+AMINO_ACIDS = "ACDEFGHIKLMNPQRSTVWY"
+#: every character a cell may hold, besides the whole-cell codes ``-`` and ``.``
+CELL_CHARACTERS = AMINO_ACIDS + "X#~*^"
+_CELL_RE = re.compile(r"-|\.|[" + re.escape(CELL_CHARACTERS) + r"][" + re.escape(CELL_CHARACTERS)
+                      + r".]*")
+_POSITION_RE = re.compile(r"[Pp](\d+)")
+_NA_TOKENS = frozenset({"", "NA", "N/A", "NAN"})
+#: drugs of the older HIVDB tables (PNAS 2006) that are no longer in the class lists
+_LEGACY_DRUGS = {"DLV": "NNRTI", "APV": "PI", "RTV": "PI"}
+_ID_NAMES = ("SEQID", "SEQUENCEID")
+_EXPECTED_CELLS = (
+    "'-' (consensus), '.' (not sequenced), amino-acid letters (several = mixture), "
+    "'#' (insertion), '~' (deletion), '*' (stop) or 'X' (unknown)"
+)
+
+
+def known_drugs() -> dict[str, str]:
+    """Every drug name a table column may carry, mapped to its class."""
+    out = {d: cls for cls, drugs in DRUG_CLASSES.items() for d in drugs}
+    out.update(_LEGACY_DRUGS)
+    return out
+
+
+def drug_of_column(name: str) -> str | None:
+    """The drug a column header stands for (``3TC``, ``fold_3TC``, R's ``X3TC``), else None."""
+    key = name.strip().upper()
+    drugs = known_drugs()
+    if key.startswith("FOLD_"):
+        key = key[5:]
+    if key in drugs:
+        return key
+    if key.startswith("X") and key[1:] in drugs and key[1:][0].isdigit():
+        return key[1:]  # R's make.names turns "3TC" into "X3TC"
+    return None
+
+
+# --------------------------------------------------------------------------------------------
+# low-level reading: bytes -> header, rows and the 1-based line number of each row
+
+
+@dataclass(frozen=True, eq=False)
+class RawTable:
+    """A delimited text file split into fields, before any interpretation."""
+
+    path: Path
+    sha256: str
+    sep: str
+    header: list[str]
+    rows: list[list[str]]
+    lines: np.ndarray  # 1-based line of each row in the file
+
+    def frame(self) -> pd.DataFrame:
+        """The rows as a DataFrame of stripped strings (columns = header)."""
+        if self.rows:
+            arr = np.array(self.rows, dtype=object)
+        else:
+            arr = np.empty((0, len(self.header)), dtype=object)
+        df = pd.DataFrame(arr, columns=range(len(self.header)), dtype=object)
+        return df.apply(lambda s: s.str.strip()) if len(df) else df
+
+
+def sha256_of(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def read_bytes(path: str | Path, what: str = "file") -> tuple[Path, bytes]:
+    """The bytes of ``path`` (gunzipped when it ends in .gz), or a DataError naming it."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{path}: {what} not found")
+    if path.is_dir():
+        raise DataError(f"{path}: is a folder; expected a {what}")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read the {what}: {exc.strerror or exc}") from None
+    if path.suffix == ".gz":
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError) as exc:
+            raise DataError(f"{path}: not a valid gzip file: {exc}") from None
+    return path, data
+
+
+def read_rows(path: str | Path, what: str = "table") -> RawTable:
+    """Split a tab- or comma-separated text file into header and rows, remembering line numbers.
+
+    The separator is a tab when the header line contains one, else a comma. A UTF-8 byte-order
+    mark and CRLF line ends are accepted, blank lines are skipped, and every row must have as many
+    fields as the header (trailing empty fields beyond it are ignored).
+    """
+    path, data = read_bytes(path, what)
+    sha = hashlib.sha256(data).hexdigest()
+    if b"\x00" in data[:65536]:
+        raise DataError(f"{path}: line 1: binary data; expected a tab- or comma-separated text "
+                        f"{what}")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = data.decode("latin-1")
+    if not text.strip():
+        raise DataError(f"{path}: the file is empty; expected a header line and data rows")
+    first = text.lstrip("\r\n").split("\n", 1)[0]
+    sep = "\t" if "\t" in first else ","
+    quoting = csv.QUOTE_NONE if sep == "\t" else csv.QUOTE_MINIMAL
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep, quoting=quoting,
+                        strict=False)
+    header: list[str] | None = None
+    header_line = 1
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    try:
+        prev_line = 0
+        for fields in reader:
+            start = prev_line + 1
+            prev_line = reader.line_num
+            if not fields or (len(fields) == 1 and not fields[0].strip()):
+                continue
+            if header is None:
+                header = [f.strip() for f in fields]
+                header_line = start
+                while len(header) > 1 and header[-1] == "":
+                    header.pop()
+                continue
+            if len(fields) > len(header):
+                extra = fields[len(header):]
+                if any(f.strip() for f in extra):
+                    raise DataError(
+                        f"{path}: line {start}: expected {len(header)} fields as in the header "
+                        f"(line {header_line}), found {len(fields)}"
+                    )
+                fields = fields[:len(header)]
+            elif len(fields) < len(header):
+                raise DataError(
+                    f"{path}: line {start}: expected {len(header)} fields as in the header "
+                    f"(line {header_line}), found {len(fields)}"
+                )
+            rows.append(fields)
+            lines.append(start)
+    except csv.Error as exc:
+        raise DataError(f"{path}: line {reader.line_num}: cannot split the line into fields: "
+                        f"{exc}") from None
+    assert header is not None
+    seen: dict[str, int] = {}
+    for j, name in enumerate(header):
+        if name in seen:
+            raise DataError(f"{path}: line {header_line}, column {j + 1}: duplicate column name "
+                            f"{name!r} (also column {seen[name] + 1}); expected unique names")
+        seen[name] = j
+    return RawTable(path, sha, sep, header, rows, np.asarray(lines, dtype=np.int64))
+
+
+def first_true(mask: np.ndarray) -> tuple[int, int]:
+    """(row, column) of the first True of a 2-D mask in reading order (row by row)."""
+    flat = int(np.argmax(mask.ravel()))
+    return divmod(flat, mask.shape[1])
+
+
+def parse_numbers(raw: RawTable, columns: list[int], expected: str, nonnegative: bool,
+                  line_of_row: np.ndarray | None = None) -> np.ndarray:
+    """Parse the given columns of ``raw`` as floats (NA or empty -> NaN), vectorised.
+
+    Anything else raises a DataError naming the first offending line and column.
+    """
+    n = len(raw.rows)
+    out = np.full((n, len(columns)), np.nan)
+    if n == 0 or not columns:
+        return out
+    frame = raw.frame()
+    bad = np.zeros((n, len(columns)), dtype=bool)
+    for k, j in enumerate(columns):
+        text = frame[j]
+        na = text.str.upper().isin(_NA_TOKENS).to_numpy()
+        values = pd.to_numeric(text.where(~na, None), errors="coerce").to_numpy(dtype=float)
+        ok = np.isfinite(values) & ((values >= 0) if nonnegative else True)
+        bad[:, k] = ~na & ~ok
+        out[:, k] = np.where(na, np.nan, values)
+    if bad.any():
+        i, k = first_true(bad)
+        j = columns[k]
+        lines = raw.lines if line_of_row is None else line_of_row
+        raise DataError(f"{raw.path}: line {lines[i]}, column {raw.header[j]!r}: expected "
+                        f"{expected} or NA, got {raw.rows[i][j].strip()!r}")
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# the table
+
+
+@dataclass(frozen=True, eq=False)
+class GenoPhenoTable:
+    """One HIVDB genotype-phenotype table, validated but not yet encoded.
+
+    - ``ids``: (n,) str, the ``SeqID`` column. Unique, except in the "Full" tables (those with a
+      ``Method`` column), which hold one row per phenotype measurement, so a sequence tested by
+      several assays or studies repeats its SeqID (``PtID`` then groups the rows).
+    - ``drugs``: drug names (upper case, e.g. ``3TC``) in file column order.
+    - ``folds``: (n, d) float fold changes, columns = ``drugs``, NaN = not tested.
+    - ``cells``: (n, p) str, columns ``P1..Pn`` ordered by position, upper-cased, stripped.
+    - ``lowercase``: (n, p) bool, True where the file wrote the cell with a lower-case letter.
+    - ``meta``: every other column (``PtID``, ``Subtype``, ``Method``, ``RefID``, ``CompMutList``,
+      ...), as strings, in file order.
+    - ``lines``: (n,) int, the 1-based line of each row in the file (for error messages).
+    """
+
+    path: Path
+    sha256: str
+    drug_class: str
+    gene: str
+    ids: np.ndarray
+    drugs: list[str]
+    folds: pd.DataFrame
+    cells: pd.DataFrame
+    meta: pd.DataFrame
+    lines: np.ndarray
+    lowercase: pd.DataFrame
+
+    @property
+    def n_rows(self) -> int:
+        return int(len(self.ids))
+
+    @property
+    def positions(self) -> list[int]:
+        return [int(c[1:]) for c in self.cells.columns]
+
+    def __repr__(self) -> str:
+        return (f"GenoPhenoTable({str(self.path)!r}, {self.drug_class}, {self.n_rows} rows, "
+                f"drugs={self.drugs}, positions P1..P{max(self.positions, default=0)})")
+
+
+def read_table(path: str | Path) -> GenoPhenoTable:
+    """Read and validate an HIVDB genotype-phenotype table (tab or CSV; see the module doc)."""
+    raw = read_rows(path, "table")
+    p = raw.path
+    header = raw.header
+
+    id_cols = [j for j, h in enumerate(header) if h.upper() in _ID_NAMES]
+    if not id_cols:
+        raise DataError(f"{p}: line 1: no 'SeqID' column; expected a header with SeqID, drug "
+                        f"fold-change columns and P1..Pn")
+    id_col = id_cols[0]
+    pos_cols: list[tuple[int, int]] = []
+    drug_cols: list[tuple[int, str]] = []
+    meta_cols: list[int] = []
+    for j, h in enumerate(header):
+        if j == id_col:
+            continue
+        m = _POSITION_RE.fullmatch(h)
+        if m:
+            pos_cols.append((int(m.group(1)), j))
+            continue
+        drug = drug_of_column(h)
+        if drug is not None:
+            if any(d == drug for _, d in drug_cols):
+                raise DataError(f"{p}: line 1, column {h!r}: drug {drug} appears twice; "
+                                f"expected one fold-change column per drug")
+            drug_cols.append((j, drug))
+            continue
+        meta_cols.append(j)
+    if not pos_cols:
+        raise DataError(f"{p}: line 1: no position columns; expected P1..Pn (P1..P240 for RT, "
+                        f"P1..P99 for protease)")
+    positions = [q for q, _ in pos_cols]
+    if len(set(positions)) != len(positions) or min(positions) < 1:
+        dup = next(q for q in positions if positions.count(q) > 1 or q < 1)
+        raise DataError(f"{p}: line 1, column 'P{dup}': duplicate or invalid position column; "
+                        f"expected P1..Pn once each")
+    if not drug_cols:
+        known = ", ".join(known_drugs())
+        raise DataError(f"{p}: line 1: no drug fold-change columns; expected one or more of "
+                        f"{known}")
+    classes = {known_drugs()[d] for _, d in drug_cols}
+    if len(classes) > 1:
+        desc = ", ".join(f"{d} ({known_drugs()[d]})" for _, d in drug_cols)
+        raise DataError(f"{p}: line 1: drug columns of more than one class: {desc}; expected "
+                        f"the drugs of one class (NRTI, NNRTI or PI)")
+    drug_class = classes.pop()
+    gene = GENES[drug_class][0]
+    if not raw.rows:
+        raise DataError(f"{p}: no data rows after the header; expected one row per sequence")
+
+    frame = raw.frame()
+    lines = raw.lines
+
+    # ids
+    ids = frame[id_col].to_numpy(dtype=object).astype(str)
+    empty = ids == ""
+    if empty.any():
+        i = int(np.argmax(empty))
+        raise DataError(f"{p}: line {lines[i]}, column {header[id_col]!r}: empty sequence id; "
+                        f"expected a unique id per row")
+    dup = pd.Series(ids).duplicated().to_numpy()
+    # The "Full" tables hold one row per phenotype measurement (a Method column says which assay):
+    # there one sequence legitimately appears on several rows. Elsewhere a repeat is an error.
+    repeats_allowed = any(header[j].upper() == "METHOD" for j in meta_cols)
+    if dup.any() and not repeats_allowed:
+        i = int(np.argmax(dup))
+        first = int(np.argmax(ids == ids[i]))
+        raise DataError(f"{p}: line {lines[i]}, column {header[id_col]!r}: duplicate sequence id "
+                        f"{str(ids[i])!r} (first on line {lines[first]}); expected unique ids")
+
+    # folds
+    fold_values = parse_numbers(raw, [j for j, _ in drug_cols], "a fold change (a number >= 0)",
+                                nonnegative=True)
+    drugs = [d for _, d in drug_cols]
+    folds = pd.DataFrame(fold_values, columns=drugs)
+
+    # cells, ordered by position
+    pos_cols.sort()
+    raw_cells = frame[[j for _, j in pos_cols]]
+    raw_cells.columns = [f"P{q}" for q, _ in pos_cols]
+    upper = raw_cells.apply(lambda s: s.str.upper())
+    arr = upper.to_numpy(dtype=object)
+    uniques = pd.unique(arr.ravel())
+    bad_values = [u for u in uniques if not _CELL_RE.fullmatch(u)]
+    if bad_values:
+        bad = np.isin(arr, np.array(bad_values, dtype=object))
+        i, k = first_true(bad)
+        got = raw_cells.iat[i, k]
+        raise DataError(f"{p}: line {lines[i]}, column {raw_cells.columns[k]!r}: unknown cell "
+                        f"{got!r}; expected {_EXPECTED_CELLS}")
+    lowercase = pd.DataFrame(raw_cells.to_numpy(dtype=object) != arr, columns=upper.columns)
+    cells = pd.DataFrame(arr, columns=upper.columns).astype(str)
+
+    meta = frame[meta_cols].copy() if meta_cols else pd.DataFrame(index=range(len(ids)))
+    meta.columns = [header[j] for j in meta_cols]
+    meta = meta.reset_index(drop=True)
+
+    return GenoPhenoTable(path=p, sha256=raw.sha256, drug_class=drug_class, gene=gene,
+                          ids=ids, drugs=drugs, folds=folds, cells=cells, meta=meta,
+                          lines=lines, lowercase=lowercase)
