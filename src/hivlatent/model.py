@@ -55,6 +55,10 @@ class VAEModel:
         self.gene = ""
         self.cutoffs = Cutoffs()
         self.data_info: dict = {}
+        self.histories: list[pd.DataFrame] = []
+        self.statuses: list[str] = []
+        self.train_seconds: list[float] = []
+        self.manifest: dict = {}
         self._flat: torch.Tensor | None = None
 
     # ---------------------------------------------------------------- training
@@ -90,6 +94,9 @@ class VAEModel:
 
     def set_results(self, results: list[TrainResult]) -> "VAEModel":
         self.results = list(results)
+        self.histories = [r.history for r in results]
+        self.statuses = [r.status for r in results]
+        self.train_seconds = [r.seconds for r in results]
         self._flat = torch.stack([r.params for r in results])
         return self
 
@@ -195,8 +202,9 @@ class VAEModel:
 
     @property
     def history(self) -> pd.DataFrame:
+        """Loss per epoch of the first ensemble member (all of them: ``histories``)."""
         self._check_fitted()
-        return self.results[0].history
+        return self.histories[0]
 
     # ---------------------------------------------------------------- persistence
     def save(self, folder: str | Path, extra_manifest: dict | None = None) -> Path:
@@ -206,11 +214,11 @@ class VAEModel:
                   "n_members": int(self._flat.shape[0]), "feature_names": self.feature_names,
                   "drugs": self.drugs, "drug_class": self.drug_class, "gene": self.gene,
                   "cutoffs": {"lower": self.cutoffs.lower, "upper": self.cutoffs.upper}}
-        manifest = {**self.data_info, "seeds": [r.job.train.seed for r in self.results],
-                    "status": [r.status for r in self.results],
-                    "best_epoch": [r.best_epoch for r in self.results],
+        manifest = {**self.data_info,
+                    "seeds": [self.train_config.seed + k for k in range(self._flat.shape[0])],
+                    "status": self.statuses, "train_seconds": self.train_seconds,
                     "device": str(self.device), **(extra_manifest or {})}
-        return save_bundle(folder, config, dict(tensors), [r.history for r in self.results], manifest)
+        return save_bundle(folder, config, dict(tensors), self.histories, manifest)
 
     @classmethod
     def load(cls, folder: str | Path, device: str = "cpu") -> "VAEModel":
@@ -230,6 +238,8 @@ class VAEModel:
         obj.data_info = {k: manifest.get(k) for k in ("data", "data_sha256", "rows")}
         obj.manifest = manifest
         obj.histories = histories
+        obj.statuses = list(manifest.get("status", ["ok"] * obj.n_members))
+        obj.train_seconds = list(manifest.get("train_seconds", [float("nan")] * obj.n_members))
         return obj
 
 

@@ -1,0 +1,246 @@
+"""The study of ``reference/vae-hiv-report.txt``, reproduced in one call.
+
+Grid (as in the report): epochs {50, 100, 150} x batch size {16, 32, 128} at 128 hidden units
+and latent 10; 64 and 256 hidden units at 100 epochs, batch 32; then latent sizes {2, 5, 10, 20}
+at the configuration with the lowest final validation loss among the above. Every model of a
+stage is trained at once on the batched engine. The run folder holds summary.csv, report.html,
+figures/ and one sub-folder per trained model; a rerun skips the models already saved there.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+import torch
+
+from . import __version__
+from .config import ModelConfig, TrainConfig, to_dict
+from .errors import ConfigError, ModelError
+from .evaluation.separation import separation_table
+from .model import VAEModel, train_data
+from .reporting import figures as F
+from .reporting.report import Report
+from .training.checkpoints import write_json
+from .training.trainer import train_many
+
+
+@dataclass(frozen=True)
+class StudyConfig:
+    epochs: tuple[int, ...] = (50, 100, 150)
+    batch_sizes: tuple[int, ...] = (16, 32, 128)
+    hidden: int = 128
+    latent: int = 10
+    hidden_sizes: tuple[int, ...] = (64, 256)
+    hidden_epochs: int = 100
+    hidden_batch: int = 32
+    latent_sizes: tuple[int, ...] = (2, 5, 10, 20)
+    likelihood: str = "mse"
+    seeds: int = 1
+    seed: int = 0
+    val_fraction: float = 0.2
+    lr: float = 1e-3
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "batch_sizes", "hidden_sizes", "latent_sizes"):
+            values = tuple(int(v) for v in getattr(self, name))
+            if not values or min(values) < 1:
+                raise ConfigError(f"study grid {name}: expected positive integers, got {values!r}")
+            object.__setattr__(self, name, values)
+        if self.seeds < 1:
+            raise ConfigError(f"seeds per configuration: expected >= 1, got {self.seeds}")
+        ModelConfig(likelihood=self.likelihood)  # validates the likelihood name
+
+    @classmethod
+    def quick(cls, **overrides) -> "StudyConfig":
+        """A few epochs and a small grid: a smoke test of the whole pipeline."""
+        base = dict(epochs=(3, 5), batch_sizes=(32, 128), hidden_sizes=(64,), hidden_epochs=4,
+                    latent_sizes=(2, 10))
+        base.update(overrides)
+        return cls(**base)
+
+
+@dataclass(frozen=True)
+class Point:
+    """One configuration of the grid."""
+
+    stage: str
+    hidden: int
+    latent: int
+    epochs: int
+    batch_size: int
+
+    @property
+    def slug(self) -> str:
+        return f"h{self.hidden}-z{self.latent}-e{self.epochs}-b{self.batch_size}"
+
+    @property
+    def title(self) -> str:
+        return (f"hidden {self.hidden}, latent {self.latent}, "
+                f"{self.epochs} epochs, batch {self.batch_size}")
+
+
+def stage1_points(cfg: StudyConfig) -> list[Point]:
+    pts = [Point("epochs x batch", cfg.hidden, cfg.latent, e, b)
+           for e in cfg.epochs for b in cfg.batch_sizes]
+    pts += [Point("hidden units", h, cfg.latent, cfg.hidden_epochs, cfg.hidden_batch)
+            for h in cfg.hidden_sizes]
+    return _unique(pts)
+
+
+def stage2_points(cfg: StudyConfig, best: Point) -> list[Point]:
+    return [Point("latent size", best.hidden, z, best.epochs, best.batch_size) for z in cfg.latent_sizes]
+
+
+def _unique(points: list[Point]) -> list[Point]:
+    seen, out = set(), []
+    for p in points:
+        if p.slug not in seen:
+            seen.add(p.slug)
+            out.append(p)
+    return out
+
+
+@dataclass
+class StudyResult:
+    out: Path
+    summary: pd.DataFrame
+    best: Point
+    models: dict[str, VAEModel] = field(repr=False)
+    separation: dict[str, pd.DataFrame] = field(repr=False)
+    seconds: float = 0.0
+
+
+class Study:
+    """Runs the grid on a Dataset and writes the run folder ``out``."""
+
+    def __init__(self, dataset, out: str | Path, config: StudyConfig | None = None,
+                 device: str = "cpu", progress: Callable[[str, int, int], None] | None = None):
+        self.ds = dataset
+        self.out = Path(out)
+        self.cfg = config or StudyConfig()
+        self.device = device
+        self.progress = progress or (lambda stage, done, total: None)
+        self.models: dict[str, VAEModel] = {}
+
+    # ------------------------------------------------------------------ training
+    def _model(self, p: Point) -> VAEModel:
+        return VAEModel(ModelConfig(latent=p.latent, hidden=(p.hidden,), likelihood=self.cfg.likelihood),
+                        TrainConfig(epochs=p.epochs, batch_size=p.batch_size, lr=self.cfg.lr,
+                                    val_fraction=self.cfg.val_fraction, seed=self.cfg.seed),
+                        n_members=self.cfg.seeds, device=self.device)
+
+    def _folder(self, p: Point) -> Path:
+        return self.out / "models" / p.slug
+
+    def _load_done(self, p: Point, model: VAEModel) -> VAEModel | None:
+        folder = self._folder(p)
+        if not (folder / "config.json").is_file():
+            return None
+        try:
+            saved = VAEModel.load(folder, self.device)
+        except ModelError:
+            return None
+        same = (saved.model_config == model.model_config and saved.train_config == model.train_config
+                and saved.n_members == model.n_members
+                and saved.data_info.get("data_sha256") == getattr(self.ds, "sha256", ""))
+        return saved if same else None
+
+    def train(self, points: list[Point], stage: str) -> None:
+        """Train the points not already saved in the run folder, all at once; save each."""
+        todo, jobs = [], []
+        for p in points:
+            if p.slug in self.models:
+                continue
+            model = self._model(p)
+            done = self._load_done(p, model)
+            if done is not None:
+                self.models[p.slug] = done
+                continue
+            model._describe(self.ds)
+            todo.append((p, model, len(jobs)))
+            jobs += model.jobs(self.ds, name=p.slug)
+        if not jobs:
+            return
+        total = max(j.train.epochs for j in jobs)
+        results = train_many(jobs, train_data(self.ds), self.device,
+                             on_epoch=lambda e, n: self.progress(stage, e, total))
+        for p, model, start in todo:
+            model.set_results(results[start:start + model.n_members])
+            model.save(self._folder(p), {"study_point": asdict(p)})
+            self.models[p.slug] = model
+
+    # ------------------------------------------------------------------ summary
+    def summary_rows(self, points: list[Point]) -> list[dict]:
+        rows = []
+        for p in points:
+            model = self.models[p.slug]
+            counts = model.parameter_counts()
+            histories, statuses, seconds = model.histories, model.statuses, model.train_seconds
+            for k, h in enumerate(histories):
+                last = h.iloc[-1]
+                best_i = int(h["val_loss"].astype(float).idxmin()) if h["val_loss"].notna().any() else len(h) - 1
+                rows.append({
+                    "configuration": p.slug, "stage": p.stage, "hidden": p.hidden, "latent": p.latent,
+                    "epochs": p.epochs, "batch_size": p.batch_size, "likelihood": self.cfg.likelihood,
+                    "seed": self.cfg.seed + k, "status": statuses[k],
+                    "final_train_loss": float(last["train_loss"]), "final_val_loss": float(last["val_loss"]),
+                    "best_train_loss": float(h["train_loss"].min()),
+                    "best_val_loss": float(h["val_loss"].min()), "best_epoch": int(h["epoch"].iloc[best_i]),
+                    "final_val_recon_per_feature": float(last["val_recon"]) / self.ds.n_features,
+                    "train_seconds": float(seconds[k]),
+                    "encoder_params": counts["encoder"], "decoder_params": counts["decoder"],
+                    "total_params": counts["encoder"] + counts["decoder"],
+                })
+        return rows
+
+    @staticmethod
+    def pick_best(summary: pd.DataFrame, points: list[Point]) -> Point:
+        ok = summary[~summary["status"].str.startswith("failed")]
+        if ok.empty:
+            raise ModelError("every configuration of the study failed; see summary.csv")
+        mean = ok.groupby("configuration")["final_val_loss"].mean()
+        slug = mean.idxmin()
+        return next(p for p in points if p.slug == slug)
+
+    # ------------------------------------------------------------------ run
+    def run(self) -> StudyResult:
+        t0 = time.perf_counter()
+        self.out.mkdir(parents=True, exist_ok=True)
+        write_json(self.out / "study.json", {
+            "hivlatent": __version__, "data": self.ds.name, "data_sha256": self.ds.sha256,
+            "rows": self.ds.n_rows, "features": self.ds.n_features, "drugs": self.ds.drugs,
+            "config": to_dict(self.cfg), "device": self.device, "torch": torch.__version__})
+        s1 = stage1_points(self.cfg)
+        self.train(s1, "stage 1: epochs x batch size, hidden units")
+        summary1 = pd.DataFrame(self.summary_rows(s1))
+        best = self.pick_best(summary1, s1)
+        s2 = stage2_points(self.cfg, best)
+        self.train(s2, f"stage 2: latent sizes at {best.slug}")
+        points = _unique(s1 + s2)
+        summary = pd.DataFrame(self.summary_rows(points))
+        # stage-2 rows that repeat a stage-1 configuration are listed once, under stage 1
+        tmp = self.out / "summary.csv.tmp"
+        summary.to_csv(tmp, index=False)
+        tmp.replace(self.out / "summary.csv")
+        separation = {}
+        for p in s2:
+            model = self.models[p.slug]
+            z = model.get_latent_representation(self.ds)
+            separation[p.slug] = separation_table(z, self.ds.labels, self.ds.drugs, seed=self.cfg.seed)
+        result = StudyResult(self.out, summary, best, dict(self.models), separation,
+                             time.perf_counter() - t0)
+        from .study_report import write_study_report
+        write_study_report(self, result, s1, s2)
+        return result
+
+
+def run_study(dataset, out: str | Path, config: StudyConfig | None = None, device: str = "cpu",
+              progress=None) -> StudyResult:
+    """Run the study on ``dataset`` into the folder ``out`` (resumes a partial run there)."""
+    return Study(dataset, out, config, device, progress).run()

@@ -1,0 +1,122 @@
+"""Figures, findings and the HTML report of a study run (see :mod:`hivlatent.study`)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from matplotlib import pyplot as plt
+
+from .models.summary import summary as keras_summary
+from .reporting import figures as F
+from .reporting.report import Report
+
+
+def _save(fig, folder, name) -> str:
+    paths = F.save_figure(fig, folder / name)
+    plt.close(fig)
+    return str(paths["png"])
+
+
+def converged(history: pd.DataFrame, window: float = 0.1, tol: float = 0.01) -> bool:
+    """Validation loss changed by less than ``tol`` (relative) over the last ``window`` of epochs."""
+    v = history["val_loss"].to_numpy(dtype=float)
+    if len(v) < 5 or not np.isfinite(v).all():
+        return False
+    k = max(2, int(round(len(v) * window)))
+    return abs(v[-1] - v[-k]) / abs(v[-k]) < tol
+
+
+def findings(study, result, s1, s2) -> list[str]:
+    summ = result.summary
+    best = result.best
+    out = []
+    ok = summ[~summ["status"].str.startswith("failed")]
+    failed = summ[summ["status"].str.startswith("failed")]
+    stage1 = ok[ok["configuration"].isin([p.slug for p in s1])]
+    row = stage1.groupby("configuration")["final_val_loss"].mean().sort_values()
+    out.append(f"Best configuration by final validation loss (mean over {study.cfg.seeds} seed(s)): "
+               f"{best.title} with {row.iloc[0]:.2f}; the worst was {row.index[-1]} with "
+               f"{row.iloc[-1]:.2f}. Latent sizes were then compared at that configuration.")
+    lat = ok[ok["configuration"].isin([p.slug for p in s2])].groupby("latent")["final_val_loss"].mean()
+    if len(lat):
+        out.append("Final validation loss by latent size: "
+                   + ", ".join(f"{z}: {v:.2f}" for z, v in lat.items()) + ".")
+    conv = [p.slug for p in s1 + s2 if converged(study.models[p.slug].history)]
+    n = len({p.slug for p in s1 + s2})
+    out.append(f"{len(conv)} of {n} configurations converged (validation loss changed by less "
+               "than 1% over the last 10% of epochs).")
+    gap = (ok["final_val_loss"] - ok["final_train_loss"])
+    out.append(f"Generalisation gap (final validation minus training loss): median {gap.median():.2f}, "
+               f"largest {gap.max():.2f} ({ok.loc[gap.idxmax(), 'configuration']}).")
+    if len(failed):
+        out.append(f"{len(failed)} model(s) failed and were left out: "
+                   + "; ".join(f"{r.configuration}: {r.status}" for r in failed.itertuples()))
+    for slug, sep in result.separation.items():
+        z = slug.split("-")[1]
+        out.append(f"Separation in the latent means ({z}): linear-probe AUC "
+                   + ", ".join(f"{r.drug} {r.probe_auc:.2f}" for r in sep.itertuples())
+                   + "; silhouette " + ", ".join(f"{r.drug} {r.silhouette:+.2f}" for r in sep.itertuples())
+                   + ".")
+    return out
+
+
+def write_study_report(study, result, s1, s2) -> None:
+    ds, cfg = study.ds, study.cfg
+    fig_dir = study.out / "figures"
+    fig_dir.mkdir(parents=True, exist_ok=True)
+    unit = F.loss_unit(cfg.likelihood, ds.n_features)
+    points = {p.slug: p for p in s1 + s2}
+
+    def hist(slug):
+        return study.models[slug].history
+
+    rep = Report(f"VAE study on {ds.name} ({ds.n_rows} x {ds.n_features})",
+                 f"Reproduction of the STAT 469/563 report; likelihood {cfg.likelihood}; "
+                 f"{cfg.seeds} seed(s) per configuration; run time {result.seconds:.0f} s")
+    rep.add_section("Findings")
+    rep.add_findings(findings(study, result, s1, s2))
+    rep.add_section("Method")
+    rep.add_text(
+        f"Data: {ds.name}, {ds.n_rows} viruses x {ds.n_features} mutation indicators, drugs "
+        f"{', '.join(ds.drugs)} (resistant = fold change at or above the drug's cutoff). "
+        f"Each model holds out {cfg.val_fraction:.0%} of the rows for validation (seed {cfg.seed}, "
+        f"stratified by the number of drugs a virus resists). Losses are per sequence: the "
+        f"reconstruction is summed over the {ds.n_features} features ({unit}) and the KL term over "
+        "the latent dimensions. The study's Keras losses were averaged over features instead: "
+        "divide the reconstruction by the number of features to compare (column "
+        "final_val_recon_per_feature of summary.csv). Grid: epochs x batch size at 128 hidden units "
+        "and latent 10; 64 and 256 hidden units at 100 epochs and batch 32; then the latent sizes at "
+        "the configuration with the lowest final validation loss.")
+    best = result.best
+    rep.add_pre(keras_summary(study.models[best.slug].model_config, ds.n_features), "Model summary (best configuration)")
+    rep.add_section("Summary table")
+    cols = ["configuration", "stage", "seed", "status", "final_train_loss", "final_val_loss",
+            "best_val_loss", "best_epoch", "train_seconds", "encoder_params", "decoder_params"]
+    rep.add_table(result.summary[cols].round(3), "One row per trained model (summary.csv).", index=False)
+
+    rep.add_section("Loss curves")
+    grid = {points[s].title: hist(s) for s in dict.fromkeys(p.slug for p in s1)}
+    rep.add_figure(_save(F.plot_loss_grid(grid, unit, title="Training (red) and validation (blue) loss"),
+                         fig_dir, "loss_grid"), "All configurations of stage 1.")
+    for slug, p in points.items():
+        path = _save(F.plot_loss_curves(hist(slug), p.title, unit, components=True), fig_dir, f"loss_{slug}")
+        rep.add_figure(path, f"Loss per epoch: {p.title}.")
+
+    rep.add_section("Latent space and resistance")
+    for p in s2:
+        model = study.models[p.slug]
+        z = model.get_latent_representation(ds)
+        corr = F.latent_label_correlation(z, ds.labels, ds.drugs)
+        corr.to_csv(fig_dir / f"correlation_{p.slug}.csv")
+        rep.add_figure(_save(F.plot_correlation_heatmap(corr, p.title),
+                             fig_dir, f"heatmap_{p.slug}"),
+                       f"Pearson (point-biserial) correlation of each latent mean with each drug's label, latent {p.latent}.")
+        for method in ("top2", "pca"):
+            rep.add_figure(_save(F.plot_latent_scatter(z, ds.labels, ds.drugs, method=method,
+                                                       model_name="VAE"),
+                                 fig_dir, f"latent_{method}_{p.slug}"),
+                           f"Latent means per drug ({'two most resistance-correlated dimensions' if method == 'top2' else 'first two principal components'}), latent {p.latent}: red not resistant, blue resistant.")
+        sep = result.separation[p.slug]
+        rep.add_table(sep.round(3), f"Separation per drug in the latent {p.latent} space: silhouette of the "
+                      "resistant/non-resistant groups and 5-fold linear-probe AUC (mean, std).", index=False)
+    rep.write(study.out / "report.html")
