@@ -1,0 +1,311 @@
+"""Folds, leakage, the harness's long-form output and the atomic metrics write (synthetic data)."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.linear_model import Ridge
+
+from hivlatent.data.dataset import Dataset
+from hivlatent.errors import ConfigError
+from hivlatent.evaluation import (
+    BasePredictor,
+    BaseRepresentation,
+    ProbeMethod,
+    binary_metrics_from_log_fold,
+    distinct_fit_sets,
+    evaluate,
+    make_folds,
+    parse_method,
+    per_drug_table,
+    summarize,
+    to_markdown,
+    write_metrics,
+)
+
+DRUGS = ["3TC", "ABC", "AZT"]
+
+
+def synthetic(n: int = 120, p: int = 16, seed: int = 0, groups: bool = False,
+              missing: bool = True, same_labels: bool = False) -> Dataset:
+    """Resistance driven by a few features; ABC partly untested; optional groups of 3 rows."""
+    rng = np.random.default_rng(seed)
+    X = (rng.random((n, p)) < 0.3).astype(np.float32)
+    W = np.zeros((p, len(DRUGS)))
+    W[:4] = rng.normal(1.0, 0.3, (4, len(DRUGS)))
+    log_fold = X @ W + rng.normal(0, 0.3, (n, len(DRUGS))) - 0.3
+    if same_labels:
+        log_fold[:, 2] = log_fold[:, 0]  # 3TC and AZT share cutoff 3 -> identical labels
+    cut = np.log10([3.0, 2.0, 3.0])
+    labels = (log_fold >= cut).astype(float)
+    if missing:
+        untested = rng.random(n) < 0.2
+        log_fold[untested, 1] = np.nan
+        labels[untested, 1] = np.nan
+    return Dataset(
+        name="synthetic", drug_class="NRTI", gene="RT", ids=np.arange(1000, 1000 + n),
+        X=X, observed=np.ones_like(X, dtype=bool), feature_names=[f"f{i}" for i in range(p)],
+        drugs=list(DRUGS), log_fold=log_fold, labels=labels,
+        groups=np.repeat(np.arange(n // 3 + 1), 3)[:n] if groups else None,
+        meta=pd.DataFrame({"patient": np.repeat(np.arange(n // 4 + 1), 4)[:n]}),
+    )
+
+
+# ----------------------------------------------------------------------------- folds
+
+
+def test_folds_partition_known_rows_stratified_without_overlap():
+    ds = synthetic()
+    folds = make_folds(ds, n_splits=5, seed=0)
+    assert len(folds) == 5 * len(DRUGS)
+    for j, drug in enumerate(DRUGS):
+        mine = [f for f in folds if f.drug == drug]
+        known = np.flatnonzero(np.isfinite(ds.labels[:, j]))
+        tests = np.concatenate([f.test for f in mine])
+        assert np.array_equal(np.sort(tests), known)          # every known row tested once
+        y = ds.labels[known, j]
+        for f in mine:
+            assert np.intersect1d(f.train, f.test).size == 0
+            assert np.array_equal(np.union1d(f.train, f.test), known)
+            assert np.intersect1d(f.fit_rows, f.test).size == 0
+            assert np.array_equal(np.union1d(f.fit_rows, f.test), np.arange(ds.n_rows))
+            # stratified: positives in the test fold within 1 of their expected share
+            expected = y.mean() * f.test.size
+            assert abs(ds.labels[f.test, j].sum() - expected) <= 1.0
+            assert np.isfinite(ds.labels[f.train, j]).all()
+
+
+def test_untested_rows_are_never_train_or_test_but_may_be_fit_on():
+    ds = synthetic()
+    untested = np.flatnonzero(np.isnan(ds.labels[:, 1]))
+    assert untested.size > 0
+    for f in make_folds(ds, 5, seed=0):
+        if f.drug == "ABC":
+            assert np.intersect1d(f.train, untested).size == 0
+            assert np.intersect1d(f.test, untested).size == 0
+            assert np.isin(untested, f.fit_rows).all()
+
+
+def test_folds_are_seeded():
+    ds = synthetic()
+    a, b, c = (make_folds(ds, 5, seed=s) for s in (0, 0, 1))
+    assert all(np.array_equal(x.test, y.test) for x, y in zip(a, b))
+    assert not all(np.array_equal(x.test, y.test) for x, y in zip(a, c))
+
+
+@pytest.mark.parametrize("how", ["dataset", "column", "array"])
+def test_grouped_folds_never_split_a_group(how):
+    ds = synthetic(groups=True)
+    if how == "dataset":
+        groups, ids = None, ds.groups
+    elif how == "column":
+        groups, ids = "patient", ds.meta["patient"].to_numpy()
+    else:
+        ids = np.arange(ds.n_rows) // 5
+        groups = ids
+    folds = make_folds(ds, 4, seed=0, groups=groups)
+    for f in folds:
+        test_groups = np.unique(ids[f.test])
+        assert np.intersect1d(ids[f.train], test_groups).size == 0
+        assert np.intersect1d(ids[f.fit_rows], test_groups).size == 0
+    for drug in DRUGS:  # each group is tested in one fold only
+        seen = [set(ids[f.test]) for f in folds if f.drug == drug]
+        assert sum(len(s) for s in seen) == len(set().union(*seen))
+    again = make_folds(ds, 4, seed=0, groups=groups)
+    assert all(np.array_equal(x.test, y.test) for x, y in zip(folds, again))
+
+
+def test_group_options_and_errors():
+    ds = synthetic(groups=True)
+    plain = make_folds(ds, 5, seed=0, groups=False)
+    assert all(np.array_equal(x.test, y.test)
+               for x, y in zip(plain, make_folds(synthetic(), 5, seed=0)))
+    with pytest.raises(ConfigError, match="nope"):
+        make_folds(ds, 5, groups="nope")
+    with pytest.raises(ConfigError):
+        make_folds(synthetic(), 5, groups=True)
+    with pytest.raises(ConfigError):
+        make_folds(ds, 1)
+
+
+def test_identical_training_sets_are_deduplicated():
+    ds = synthetic(same_labels=True, missing=False)
+    folds = make_folds(ds, 5, seed=0)
+    sets, which = distinct_fit_sets(folds)
+    # 3TC and AZT have identical labels, hence identical folds: 3 drugs x 5 folds -> 10 sets
+    assert len(sets) == 10 and len(which) == 15
+    for f, w in zip(folds, which):
+        assert np.array_equal(sets[w], f.fit_rows)
+
+
+# ----------------------------------------------------------------------------- leakage
+
+
+class Recording(BaseRepresentation):
+    """Identity features; remembers (class-wide: the default fit_many deep-copies instances)
+    the ids of every row it was fit on."""
+
+    name = "rec"
+    log: list = []
+
+    def fit(self, train):
+        self.fit_ids_ = frozenset(train.ids.tolist())
+        Recording.log.append(self.fit_ids_)
+        return self
+
+    def transform(self, ds):
+        assert hasattr(self, "fit_ids_"), "transform before fit"
+        return ds.X
+
+
+class CountingMany(Recording):
+    calls: list = []
+
+    def fit_many(self, trains):
+        CountingMany.calls.append(len(trains))
+        return super().fit_many(trains)
+
+
+@pytest.mark.parametrize("grouped", [False, True])
+def test_representation_never_sees_test_rows(grouped):
+    ds = synthetic(groups=grouped)
+    Recording.log.clear()
+    evaluate(ds, [Recording()], folds=4, seed=3)
+    log = Recording.log
+    folds = make_folds(ds, 4, seed=3)
+    assert set(log) == {frozenset(ds.ids[f.fit_rows].tolist()) for f in folds}
+    for f in folds:
+        fitted = frozenset(ds.ids[f.fit_rows].tolist())
+        assert fitted.isdisjoint(ds.ids[f.test].tolist())
+        if grouped:
+            assert not set(ds.groups[np.isin(ds.ids, list(fitted))]) & set(ds.groups[f.test])
+
+
+def test_fit_many_gets_each_distinct_training_set_once():
+    ds = synthetic(same_labels=True, missing=False)
+    CountingMany.calls.clear()
+    Recording.log.clear()
+    evaluate(ds, [CountingMany()], folds=5, seed=0)
+    assert CountingMany.calls == [10]
+    assert len(Recording.log) == 10 == len(set(Recording.log))
+
+
+class RecordingPredictor(BasePredictor):
+    """Predicts P(resistant) from the training prevalence; checks it never predicts its own rows."""
+
+    name = "prev"
+
+    def fit(self, train):
+        self.ids_ = set(train.ids.tolist())
+        with np.errstate(invalid="ignore"):
+            self.p_ = np.nan_to_num(np.nanmean(train.labels, axis=0), nan=0.5)
+        return self
+
+    def predict_proba(self, ds):
+        assert self.ids_.isdisjoint(ds.ids.tolist()), "predicting rows it was trained on"
+        return np.tile(self.p_, (ds.n_rows, 1)) + 1e-3 * ds.X[:, :1]
+
+
+def test_predictor_is_evaluated_without_leakage_and_only_on_its_metrics():
+    ds = synthetic()
+    df = evaluate(ds, [RecordingPredictor()], folds=5, seed=0)
+    assert set(df["metric"]) == {"auc", "balanced_accuracy", "mcc"}
+    assert set(df["drug"]) == set(DRUGS)
+
+
+# ----------------------------------------------------------------------------- harness output
+
+
+def test_long_form_shape_per_fold_and_summary():
+    ds = synthetic()
+    methods = ["raw-lr", "pca3-lr", "raw-ridge"]
+    df = evaluate(ds, methods, folds=3, seed=0)
+    assert list(df.columns) == ["method", "drug", "metric", "mean", "std"]
+    # lr: auc, balanced_accuracy, mcc; ridge: those (derived from fold) + r2, mse
+    assert len(df) == len(DRUGS) * (3 + 3 + 5)
+    assert list(dict.fromkeys(df["method"])) == ["raw-lr", "pca3-lr", "raw-ridge"]
+    assert list(dict.fromkeys(df["drug"])) == DRUGS
+    assert not df.duplicated(["method", "drug", "metric"]).any()
+    pf = evaluate(ds, methods, folds=3, seed=0, per_fold=True)
+    assert list(pf.columns) == ["method", "drug", "metric", "fold", "value"]
+    assert len(pf) == 3 * len(df)
+    pd.testing.assert_frame_equal(summarize(pf), df)
+    raw_auc = df.loc[(df.metric == "auc") & df.method.str.startswith("raw"), "mean"]
+    assert (raw_auc > 0.8).all()  # the signal is easy
+
+
+def test_regression_binary_metrics_are_derived_from_predicted_fold():
+    ds = synthetic()
+    pf = evaluate(ds, ["raw-ridge"], folds=3, seed=0, per_fold=True)
+    f = make_folds(ds, 3, seed=0)[0]
+    j = f.drug_index
+    pred = Ridge(alpha=1.0).fit(ds.X[f.train], ds.log_fold[f.train, j]).predict(ds.X[f.test])
+    want = binary_metrics_from_log_fold(ds.labels[f.test, j], pred, 3.0)
+    got = pf[(pf.drug == f.drug) & (pf.fold == 0)].set_index("metric")["value"]
+    for metric, value in want.items():
+        assert got[metric] == pytest.approx(value)
+
+
+def test_deterministic_for_a_seed_and_string_specs():
+    ds = synthetic()
+    rf = ProbeMethod("rf10", classifier=RandomForestClassifier(10, random_state=0))
+    a = evaluate(ds, [rf, "raw-lr"], folds=3, seed=5)
+    b = evaluate(ds, [rf, "raw-lr"], folds=3, seed=5)
+    pd.testing.assert_frame_equal(a, b)
+    m = parse_method("raw-rf", seed=7, n_jobs=2)
+    assert m.classifier.n_estimators == 200 and m.classifier.random_state == 7
+    assert m.classifier.n_jobs == 2
+    assert parse_method("pca-10-lr").name == "pca10-lr"
+    assert parse_method("raw-rfreg").regressor.n_estimators == 200
+
+
+def test_bad_methods_are_user_errors():
+    ds = synthetic()
+    with pytest.raises(ConfigError, match="unknown method"):
+        evaluate(ds, ["raw-svm"], folds=3)
+    with pytest.raises(ConfigError, match="unique"):
+        evaluate(ds, ["raw-lr", "raw-lr"], folds=3)
+    with pytest.raises(ConfigError):
+        evaluate(ds, [object()], folds=3)
+
+
+def test_progress_callback_reaches_total():
+    seen = []
+    evaluate(synthetic(), ["raw-lr"], folds=3, progress=lambda d, t, s: seen.append((d, t)))
+    assert seen[-1][0] == seen[-1][1] == 1 + 3 * len(DRUGS)
+
+
+def test_per_drug_table_and_markdown():
+    df = evaluate(synthetic(), ["raw-lr", "raw-ridge"], folds=3, seed=0)
+    t = per_drug_table(df)
+    assert list(t.index) == DRUGS
+    assert list(t.columns) == [("raw-lr", "auc"), ("raw-lr", "balanced_accuracy"),
+                               ("raw-lr", "mcc"), ("raw-ridge", "auc"),
+                               ("raw-ridge", "balanced_accuracy"), ("raw-ridge", "mcc"),
+                               ("raw-ridge", "r2")]
+    md = to_markdown(t).splitlines()
+    assert len(md) == 2 + len(DRUGS) and md[0].startswith("| drug | raw-lr AUC |")
+    s = per_drug_table(df, metrics=["auc"], std=True)
+    assert " ± " in s.iloc[0, 0]
+
+
+def test_write_metrics_is_atomic(tmp_path, monkeypatch):
+    df = evaluate(synthetic(), ["raw-lr"], folds=3, seed=0)
+    path = tmp_path / "out" / "metrics.csv"
+    write_metrics(df, path)
+    back = pd.read_csv(path)
+    pd.testing.assert_frame_equal(back, df, check_dtype=False)
+    before = path.read_bytes()
+
+    def boom(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", boom)
+    with pytest.raises(OSError, match="disk full"):
+        write_metrics(df.iloc[:1], path)
+    assert path.read_bytes() == before          # old file intact
+    assert os.listdir(path.parent) == ["metrics.csv"]  # no temporary file left behind
