@@ -195,6 +195,20 @@ def labels_from_folds(folds: np.ndarray, drugs: Sequence[str], cutoffs: Cutoffs)
     return lab
 
 
+#: tolerance in log10 units when labels come from log10 fold (10**log10(3) may be 2.9999999999999996)
+LOG_TOLERANCE = 1e-9
+
+
+def labels_from_log_fold(log_fold: np.ndarray, drugs: Sequence[str], cutoffs: Cutoffs) -> np.ndarray:
+    """As :func:`labels_from_folds` for log10 fold changes (a fold at the cutoff is resistant)."""
+    log_fold = np.asarray(log_fold, dtype=float)
+    lower = np.log10([cutoffs.for_drug(d)[0] for d in drugs])
+    with np.errstate(invalid="ignore"):
+        lab = (log_fold >= lower[None, :] - LOG_TOLERANCE).astype(float)
+    lab[np.isnan(log_fold)] = np.nan
+    return lab
+
+
 def log10_fold(folds: np.ndarray) -> np.ndarray:
     """log10 of fold changes; 0 (below the tables' rounding) counts as :data:`ZERO_FOLD`."""
     folds = np.asarray(folds, dtype=float)

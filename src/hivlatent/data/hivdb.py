@@ -30,6 +30,7 @@ import hashlib
 import io
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -90,14 +91,23 @@ class RawTable:
     rows: list[list[str]]
     lines: np.ndarray  # 1-based line of each row in the file
 
+    @cached_property
+    def _stripped(self) -> np.ndarray:
+        if not self.rows:
+            return np.empty((0, len(self.header)), dtype=object)
+        arr = np.array(self.rows, dtype=object)
+        return map_unique(arr, str.strip)
+
     def frame(self) -> pd.DataFrame:
-        """The rows as a DataFrame of stripped strings (columns = header)."""
-        if self.rows:
-            arr = np.array(self.rows, dtype=object)
-        else:
-            arr = np.empty((0, len(self.header)), dtype=object)
-        df = pd.DataFrame(arr, columns=range(len(self.header)), dtype=object)
-        return df.apply(lambda s: s.str.strip()) if len(df) else df
+        """The rows as a DataFrame of stripped strings (columns = 0..k-1, as the header)."""
+        return pd.DataFrame(self._stripped, columns=range(len(self.header)), dtype=object)
+
+
+def map_unique(arr: np.ndarray, func) -> np.ndarray:
+    """``func`` applied to every element of an object array, computed once per distinct value."""
+    codes, uniques = pd.factorize(arr.ravel())
+    mapped = np.array([func(u) for u in uniques] + [""], dtype=object)
+    return mapped[codes].reshape(arr.shape)
 
 
 def sha256_of(path: str | Path) -> str:
@@ -355,8 +365,8 @@ def read_table(path: str | Path) -> GenoPhenoTable:
     pos_cols.sort()
     raw_cells = frame[[j for _, j in pos_cols]]
     raw_cells.columns = [f"P{q}" for q, _ in pos_cols]
-    upper = raw_cells.apply(lambda s: s.str.upper())
-    arr = upper.to_numpy(dtype=object)
+    raw_arr = raw_cells.to_numpy(dtype=object)
+    arr = map_unique(raw_arr, str.upper)
     uniques = pd.unique(arr.ravel())
     bad_values = [u for u in uniques if not _CELL_RE.fullmatch(u)]
     if bad_values:
@@ -365,8 +375,8 @@ def read_table(path: str | Path) -> GenoPhenoTable:
         got = raw_cells.iat[i, k]
         raise DataError(f"{p}: line {lines[i]}, column {raw_cells.columns[k]!r}: unknown cell "
                         f"{got!r}; expected {_EXPECTED_CELLS}")
-    lowercase = pd.DataFrame(raw_cells.to_numpy(dtype=object) != arr, columns=upper.columns)
-    cells = pd.DataFrame(arr, columns=upper.columns).astype(str)
+    lowercase = pd.DataFrame(raw_arr != arr, columns=raw_cells.columns)
+    cells = pd.DataFrame(arr, columns=raw_cells.columns).astype(str)
 
     meta = frame[meta_cols].copy() if meta_cols else pd.DataFrame(index=range(len(ids)))
     meta.columns = [header[j] for j in meta_cols]
