@@ -309,3 +309,14 @@ def test_write_metrics_is_atomic(tmp_path, monkeypatch):
         write_metrics(df.iloc[:1], path)
     assert path.read_bytes() == before          # old file intact
     assert os.listdir(path.parent) == ["metrics.csv"]  # no temporary file left behind
+
+
+def test_sklearn_transformer_plugs_in_as_a_representation():
+    from sklearn.decomposition import PCA
+
+    ds = synthetic()
+    ours = evaluate(ds, ["pca3-lr"], folds=3, seed=0, per_fold=True)
+    theirs = evaluate(ds, [PCA(n_components=3, svd_solver="full")], folds=3, seed=0,
+                      per_fold=True)
+    assert set(theirs["method"]) == {"pca-lr"}
+    np.testing.assert_allclose(theirs["value"].to_numpy(), ours["value"].to_numpy(), atol=1e-9)

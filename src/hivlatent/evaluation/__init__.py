@@ -35,6 +35,8 @@ from .probes import (
     ProbeMethod,
     RawRepresentation,
     Representation,
+    SklearnRepresentation,
+    as_representation,
     get_representation,
     linear_probe,
 )
@@ -42,7 +44,8 @@ from .probes import (
 __all__ = [
     "BASELINES", "METRICS", "BasePredictor", "BaseRepresentation", "Fold", "Method",
     "PCARepresentation", "Predictor", "PredictorMethod", "ProbeMethod", "RawRepresentation",
-    "Representation", "binary_metrics_from_log_fold", "classification_metrics",
+    "Representation", "SklearnRepresentation", "as_representation",
+    "binary_metrics_from_log_fold", "classification_metrics",
     "distinct_fit_sets", "evaluate", "get_representation", "linear_probe", "make_folds",
     "parse_method", "per_drug_table", "regression_metrics", "resolve_groups", "resolve_method",
     "summarize", "to_markdown", "write_metrics",

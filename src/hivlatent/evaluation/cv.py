@@ -113,8 +113,9 @@ def make_folds(dataset: Dataset, n_splits: int = 5, seed: int = 0,
         y = dataset.labels[known, j].astype(int)
         n_units = known.size if group_ids is None else np.unique(group_ids[known]).size
         if n_units < n_splits:
-            warnings.warn(f"{drug}: only {n_units} labelled {'groups' if group_ids is not None else 'rows'}"
-                          f" for {n_splits} folds; drug skipped", stacklevel=2)
+            unit = "rows" if group_ids is None else "groups"
+            warnings.warn(f"{drug}: only {n_units} labelled {unit} for {n_splits} folds; "
+                          "drug skipped", stacklevel=2)
             continue
         with warnings.catch_warnings():
             # a rare class (fewer members than folds) is allowed; sklearn warns about it

@@ -34,6 +34,7 @@ from .probes import (
     Method,
     PredictorMethod,
     ProbeMethod,
+    as_representation,
     fit_many,
     linear_probe,
     name_of,
@@ -51,13 +52,16 @@ ProgressArg = Union[None, bool, Callable[[int, int, str], None]]
 def resolve_method(spec: "str | Method | Any", seed: int = 0, n_jobs: int = 1) -> Method:
     """A method from a spec string (see :mod:`.baselines`), a :class:`ProbeMethod` or
     :class:`PredictorMethod`, a bare representation (scored by the linear probe, named
-    ``<name>-lr``) or a bare predictor (anything with ``predict_proba``/``predict_log_fold``)."""
+    ``<name>-lr``; a scikit-learn transformer on arrays is wrapped in
+    :class:`SklearnRepresentation`) or a bare predictor (anything with ``fit`` and
+    ``predict_proba`` or ``predict_log_fold``)."""
     if isinstance(spec, str):
         return parse_method(spec, seed=seed, n_jobs=n_jobs)
     if isinstance(spec, (ProbeMethod, PredictorMethod)):
         return spec
     if callable(getattr(spec, "transform", None)) and callable(getattr(spec, "fit", None)):
-        return ProbeMethod(f"{name_of(spec)}-lr", spec, classifier=linear_probe())
+        rep = as_representation(spec)
+        return ProbeMethod(f"{name_of(rep)}-lr", rep, classifier=linear_probe())
     if callable(getattr(spec, "fit", None)) and (
             hasattr(spec, "predict_proba") or hasattr(spec, "predict_log_fold")):
         return PredictorMethod(name_of(spec), spec)
@@ -308,8 +312,8 @@ def per_drug_table(df: pd.DataFrame, metrics: Sequence[str] | None = TABLE_METRI
         value = "mean"
     table = sub.pivot(index="drug", columns=["method", "metric"], values=value)
     cols = [(m, t) for m in methods for t in metrics if (m, t) in table.columns]
-    table = table.reindex(index=drugs, columns=pd.MultiIndex.from_tuples(cols,
-                                                                         names=["method", "metric"]))
+    columns = pd.MultiIndex.from_tuples(cols, names=["method", "metric"])
+    table = table.reindex(index=drugs, columns=columns)
     return table
 
 

@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, Union, runtime_checkable
 
 import numpy as np
+from sklearn.base import clone
 from sklearn.decomposition import PCA
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
@@ -147,6 +148,46 @@ class PCARepresentation(BaseRepresentation):
         return f"PCARepresentation(n_components={self.n_components})"
 
 
+class SklearnRepresentation(BaseRepresentation):
+    """Adapter for any scikit-learn transformer on arrays (``fit(X)`` / ``transform(X)``), such as
+    a PCA, a Pipeline or ``hivlatent``'s ``VAEEncoder``: fit on the training rows' ``X``.
+
+    ``fit_many`` clones the estimator (``sklearn.base.clone``) for each training set and fits them
+    one after another.
+    """
+
+    def __init__(self, estimator: Any, name: str | None = None) -> None:
+        self.estimator = estimator
+        self.name = name or type(estimator).__name__.lower()
+
+    def fit(self, train: "Dataset | np.ndarray") -> "SklearnRepresentation":
+        self.estimator_ = clone(self.estimator).fit(_features(train))
+        return self
+
+    def transform(self, ds: "Dataset | np.ndarray") -> np.ndarray:
+        return np.asarray(self.estimator_.transform(_features(ds)))
+
+    def fit_many(self, trains: list[Dataset]) -> list["SklearnRepresentation"]:
+        return [SklearnRepresentation(self.estimator, self.name).fit(t) for t in trains]
+
+    def __repr__(self) -> str:
+        return f"SklearnRepresentation({self.estimator!r}, name={self.name!r})"
+
+
+def as_representation(obj: Any) -> Any:
+    """``obj`` as a Representation: a :class:`BaseRepresentation` or any object with Dataset-aware
+    ``fit``/``transform`` as is; a scikit-learn estimator (it has ``get_params`` and is not a
+    BaseRepresentation) wrapped in :class:`SklearnRepresentation`; a name via
+    :func:`get_representation`."""
+    if isinstance(obj, str):
+        return get_representation(obj)
+    if isinstance(obj, BaseRepresentation):
+        return obj
+    if callable(getattr(obj, "get_params", None)) and callable(getattr(obj, "transform", None)):
+        return SklearnRepresentation(obj)
+    return obj
+
+
 def get_representation(name: str) -> BaseRepresentation:
     """A built-in representation by name: ``raw``, ``pca-K`` / ``pcaK`` (K components)."""
     if name == "raw":
@@ -217,6 +258,7 @@ class ProbeMethod:
     regressor: Any = None
 
     def __post_init__(self) -> None:
+        self.representation = as_representation(self.representation)
         if self.classifier is None and self.regressor is None:
             raise ConfigError(f"method {self.name!r}: give a classifier, a regressor or both")
 
