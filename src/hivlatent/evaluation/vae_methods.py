@@ -1,0 +1,135 @@
+"""The VAE and the semi-supervised VAE in the evaluation harness.
+
+Every training set of every fold (and every ensemble member) is trained at once on the batched
+engine: ``fit_many`` stacks the training sets into one tensor and hands the engine one job per
+(training set, member). Extra rows (for example the NRTI viruses that are not in the 1246 set
+because a drug is untested or a position unsequenced) can be added to every training set: they
+never appear in a test fold, so there is no leakage; pass them with ``extra``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from ..config import ModelConfig, TrainConfig
+from ..data.dataset import Dataset
+from ..errors import ConfigError
+from ..model import VAEModel, train_data
+from ..training.trainer import train_many
+from .probes import BasePredictor, BaseRepresentation
+
+
+def _stack(datasets: list[Dataset]) -> Dataset:
+    first = datasets[0]
+    cat = lambda attr: np.concatenate([getattr(d, attr) for d in datasets])  # noqa: E731
+    return replace(first, ids=cat("ids"), X=cat("X"), observed=cat("observed"),
+                   log_fold=cat("log_fold"), labels=cat("labels"), groups=None, meta=None)
+
+
+def align_extra(extra: Dataset, target: Dataset) -> Dataset:
+    """``extra``'s rows that are not in ``target`` (by id), with ``target``'s features and drugs."""
+    missing = [f for f in target.feature_names if f not in extra.feature_names]
+    if missing:
+        raise ConfigError(f"extra rows lack features {missing[:5]}...; build them with the same feature list")
+    cols = [extra.feature_names.index(f) for f in target.feature_names]
+    drugs = [extra.drugs.index(d) for d in target.drugs]
+    keep = ~np.isin(extra.ids, target.ids)
+    return replace(extra, ids=extra.ids[keep], X=extra.X[keep][:, cols],
+                   observed=extra.observed[keep][:, cols], feature_names=list(target.feature_names),
+                   drugs=list(target.drugs), log_fold=extra.log_fold[keep][:, drugs],
+                   labels=extra.labels[keep][:, drugs], cutoffs=target.cutoffs, groups=None, meta=None)
+
+
+class _EngineMixin:
+    model_config: ModelConfig
+    train_config: TrainConfig
+    n_members: int
+    extra: Dataset | None
+    device: str
+
+    def _fit_all(self, trains: list[Dataset]) -> list[VAEModel]:
+        parts, jobs, models, offset = [], [], [], 0
+        for i, t in enumerate(trains):
+            if self.extra is not None and len(self.extra.ids):
+                t = _stack([t, align_extra(self.extra, t)])
+            m = VAEModel(self.model_config, self.train_config, self.n_members, self.device)
+            m._describe(t)
+            js = m.jobs(t, name=f"set{i}")
+            for j in js:
+                j.train_idx = j.train_idx + offset
+                j.val_idx = j.val_idx + offset
+            jobs += js
+            models.append(m)
+            parts.append(t)
+            offset += t.n_rows
+        results = train_many(jobs, train_data(_stack(parts)), self.device)
+        for i, m in enumerate(models):
+            m.set_results(results[i * self.n_members:(i + 1) * self.n_members])
+        return models
+
+
+class VAERepresentation(_EngineMixin, BaseRepresentation):
+    """Latent means of a VAE learned on the training rows (labels unused unless supervised)."""
+
+    def __init__(self, model: ModelConfig | None = None, train: TrainConfig | None = None,
+                 name: str | None = None, extra: Dataset | None = None, device: str = "cpu"):
+        self.model_config = model or ModelConfig()
+        self.train_config = train or TrainConfig()
+        self.n_members = 1
+        self.extra = extra
+        self.device = device
+        kind = "semi" if self.model_config.supervised else "vae"
+        self.name = name or f"{kind}{self.model_config.latent}-latent"
+        self.fitted: VAEModel | None = None
+
+    def fit(self, train: Dataset) -> "VAERepresentation":
+        return self.fit_many([train])[0]
+
+    def fit_many(self, trains: list[Dataset]) -> list["VAERepresentation"]:
+        out = []
+        for m in self._fit_all(trains):
+            rep = VAERepresentation(self.model_config, self.train_config, self.name, self.extra, self.device)
+            rep.fitted = m
+            out.append(rep)
+        return out
+
+    def transform(self, ds) -> np.ndarray:
+        return self.fitted.get_latent_representation(ds)
+
+
+class SemiSupervisedPredictor(_EngineMixin, BasePredictor):
+    """The multi-task VAE's own predictions: P(resistant) and log10 fold change per drug,
+    averaged over an ensemble of ``n_members`` models trained together."""
+
+    def __init__(self, model: ModelConfig | None = None, train: TrainConfig | None = None,
+                 n_members: int = 1, name: str | None = None, extra: Dataset | None = None,
+                 device: str = "cpu"):
+        self.model_config = model or ModelConfig(supervised=True)
+        if not self.model_config.supervised:
+            raise ConfigError("SemiSupervisedPredictor needs ModelConfig(supervised=True)")
+        self.train_config = train or TrainConfig(sup_weight=10.0)
+        self.n_members = n_members
+        self.extra = extra
+        self.device = device
+        self.name = name or f"semi{self.model_config.latent}-heads"
+        self.fitted: VAEModel | None = None
+
+    def fit(self, train: Dataset) -> "SemiSupervisedPredictor":
+        return self.fit_many([train])[0]
+
+    def fit_many(self, trains: list[Dataset]) -> list["SemiSupervisedPredictor"]:
+        out = []
+        for m in self._fit_all(trains):
+            p = SemiSupervisedPredictor(self.model_config, self.train_config, self.n_members,
+                                        self.name, self.extra, self.device)
+            p.fitted = m
+            out.append(p)
+        return out
+
+    def predict_proba(self, ds) -> np.ndarray:
+        return self.fitted.predict_proba(ds)
+
+    def predict_log_fold(self, ds) -> np.ndarray:
+        return self.fitted.predict_log_fold(ds)
