@@ -31,9 +31,11 @@ TITLES = {"auc": "AUC", "balanced_accuracy": "Balanced accuracy (threshold 0.5)"
           "mcc": "Matthews correlation", "r2": "R² of log10 fold change (regressors)"}
 
 
+DEFAULT_DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "hivdb"
+
+
 def _from_csv() -> Dataset:
-    default = Path(__file__).resolve().parents[2] / "shared" / "data" / "hivdb"
-    d = Path(os.environ.get("HIVLATENT_DATA_DIR", default))
+    d = Path(os.environ.get("HIVLATENT_DATA_DIR", DEFAULT_DATA_DIR))
     X = pd.read_csv(d / "X.csv")
     Y = pd.read_csv(d / "Y.csv")
     B = pd.read_csv(d / "yBin.csv")  # 1 = resistant (PROVENANCE.md)
@@ -47,6 +49,8 @@ def _from_csv() -> Dataset:
 
 
 def load_nrti_1246() -> tuple[Dataset, str]:
+    if "HIVLATENT_DATA_DIR" not in os.environ and DEFAULT_DATA_DIR.is_dir():
+        os.environ["HIVLATENT_DATA_DIR"] = str(DEFAULT_DATA_DIR)
     try:
         from hivlatent.data import load_dataset  # type: ignore[attr-defined]
     except ImportError:

@@ -57,3 +57,15 @@ def test_folds_on_real_data_cover_every_row(nrti):
     for drug in DRUGS:
         tests = np.concatenate([f.test for f in folds if f.drug == drug])
         assert np.array_equal(np.sort(tests), np.arange(nrti.n_rows))
+
+
+def test_loader_dataset_gives_the_same_metrics(nrti):
+    """hivlatent.data.load_dataset('nrti-1246') (data_dir sets HIVLATENT_DATA_DIR) = the CSVs."""
+    from hivlatent.data import load_dataset
+
+    loaded = load_dataset("nrti-1246").select_drugs(["3TC", "DDI"])
+    ours = nrti.select_drugs(["3TC", "DDI"])
+    assert np.array_equal(loaded.X, ours.X) and np.array_equal(loaded.labels, ours.labels)
+    a = evaluate(loaded, ["raw-lr"], folds=3, seed=1)
+    b = evaluate(ours, ["raw-lr"], folds=3, seed=1)
+    pd.testing.assert_frame_equal(a, b)

@@ -19,6 +19,7 @@ from typing import Any, Union
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
+from threadpoolctl import threadpool_limits
 
 from ..data.dataset import Dataset
 from ..errors import ConfigError
@@ -32,6 +33,7 @@ from .metrics import (
 )
 from .probes import (
     Method,
+    PCARepresentation,
     PredictorMethod,
     ProbeMethod,
     as_representation,
@@ -123,7 +125,11 @@ def _record(rows: list[dict], method: str, fold: Fold, metrics: dict[str, float]
 def _eval_probe(dataset: Dataset, method: ProbeMethod, folds: list[Fold],
                 fit_sets: list[np.ndarray], which: list[int], prog: _Progress) -> list[dict]:
     rep = method.representation
-    fitted = fit_many(rep, [dataset.subset(r) for r in fit_sets])
+    if isinstance(rep, PCARepresentation):
+        with _one_blas_thread():
+            fitted = fit_many(rep, [dataset.subset(r) for r in fit_sets])
+    else:  # a user's representation (a VAE on torch) keeps its own threading
+        fitted = fit_many(rep, [dataset.subset(r) for r in fit_sets])
     prog.step(f"{method.name}: representation fit on {len(fit_sets)} training sets")
     cache: dict[int, np.ndarray] = {}
     rows: list[dict] = []
@@ -132,24 +138,36 @@ def _eval_probe(dataset: Dataset, method: ProbeMethod, folds: list[Fold],
         if id(f) not in cache:
             cache[id(f)] = _check_matrix(f.transform(dataset), dataset.n_rows,
                                          f"{name_of(rep)}.transform")
-        Z = cache[id(f)]
-        j = fold.drug_index
-        labels, log_fold = dataset.labels[:, j], dataset.log_fold[:, j]
-        if method.classifier is not None:
-            s = _scores(method.classifier, Z[fold.train], labels[fold.train], Z[fold.test])
-            _record(rows, method.name, fold, classification_metrics(labels[fold.test], s))
-        if method.regressor is not None:
-            tr = fold.train[np.isfinite(log_fold[fold.train])]
-            if tr.size >= 2:
-                model = clone(method.regressor).fit(Z[tr], log_fold[tr])
-                pred = np.asarray(model.predict(Z[fold.test]), dtype=float).ravel()
-                _record(rows, method.name, fold, regression_metrics(log_fold[fold.test], pred))
-                if method.classifier is None:
-                    cutoff = dataset.cutoffs.for_drug(fold.drug)[0]
-                    _record(rows, method.name, fold,
-                            binary_metrics_from_log_fold(labels[fold.test], pred, cutoff))
+        with _one_blas_thread():
+            _probe_fold(dataset, method, fold, cache[id(f)], rows)
         prog.step(f"{method.name}: {fold.drug} fold {fold.fold + 1}")
     return rows
+
+
+def _one_blas_thread() -> threadpool_limits:
+    """Small dense problems (probes, PCA) run as fast on one BLAS thread, and far faster when the
+    cores are shared (multithreaded BLAS spins under contention). Random forests use joblib
+    threads (``n_jobs``) and are not affected."""
+    return threadpool_limits(limits=1, user_api="blas")
+
+
+def _probe_fold(dataset: Dataset, method: ProbeMethod, fold: Fold, Z: np.ndarray,
+                rows: list[dict]) -> None:
+    j = fold.drug_index
+    labels, log_fold = dataset.labels[:, j], dataset.log_fold[:, j]
+    if method.classifier is not None:
+        s = _scores(method.classifier, Z[fold.train], labels[fold.train], Z[fold.test])
+        _record(rows, method.name, fold, classification_metrics(labels[fold.test], s))
+    if method.regressor is not None:
+        tr = fold.train[np.isfinite(log_fold[fold.train])]
+        if tr.size >= 2:
+            model = clone(method.regressor).fit(Z[tr], log_fold[tr])
+            pred = np.asarray(model.predict(Z[fold.test]), dtype=float).ravel()
+            _record(rows, method.name, fold, regression_metrics(log_fold[fold.test], pred))
+            if method.classifier is None:
+                cutoff = dataset.cutoffs.for_drug(fold.drug)[0]
+                _record(rows, method.name, fold,
+                        binary_metrics_from_log_fold(labels[fold.test], pred, cutoff))
 
 
 def _eval_predictor(dataset: Dataset, method: PredictorMethod, folds: list[Fold],
