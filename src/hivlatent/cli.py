@@ -225,3 +225,259 @@ def main() -> None:
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+
+
+# ---------------------------------------------------------------------------------------------
+# Models: summary, train, encode, study, evaluate, predict.
+
+
+class ModelKind(str, Enum):
+    vae = "vae"
+    semi = "semi"
+
+
+class Likelihood(str, Enum):
+    bernoulli = "bernoulli"
+    mse = "mse"
+
+
+def _ints(text: str, what: str) -> tuple[int, ...]:
+    from .errors import ConfigError
+
+    try:
+        values = tuple(int(t) for t in text.replace(";", ",").split(",") if t.strip())
+    except ValueError:
+        raise ConfigError(f"{what}: expected comma-separated integers, got {text!r}") from None
+    if not values:
+        raise ConfigError(f"{what}: expected at least one integer, got {text!r}")
+    return values
+
+
+def _progress(quiet: bool, description: str):
+    """A rich progress bar as a callback ``fn(done, total)`` (a no-op when quiet)."""
+    if quiet:
+        return None, (lambda *a: None)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    prog = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), transient=False)
+    task = prog.add_task(description, total=None)
+
+    def update(*args):
+        *label, done, total = args
+        if label:
+            prog.update(task, description=str(label[0]))
+        prog.update(task, completed=done, total=total)
+
+    return prog, update
+
+
+def _model_config(model: ModelKind, latent: int, hidden: str, likelihood: Likelihood, dropout: float):
+    from .config import ModelConfig
+
+    return ModelConfig(latent=latent, hidden=_ints(hidden, "--hidden"), likelihood=likelihood.value,
+                       supervised=model == ModelKind.semi, dropout=dropout)
+
+
+_LATENT = typer.Option(10, "--latent", min=1, help="Latent dimensions.")
+_HIDDEN = typer.Option("128", "--hidden", help="Hidden layer widths, e.g. 128 or 256,64 (decoder mirrors).")
+_LIKELIHOOD = typer.Option(Likelihood.bernoulli, "--likelihood",
+                           help="Reconstruction likelihood: bernoulli (0/1 data) or mse (as the study).")
+_MODEL = typer.Option(ModelKind.vae, "--model", help="vae (unsupervised) or semi (latent also predicts each drug).")
+_DEVICE = typer.Option("cpu", "--device", help="cpu or cuda.")
+_QUIET = typer.Option(False, "--quiet", "-q", help="No progress output.")
+
+
+@app.command("summary")
+def summary_cmd(
+    model: ModelKind = _MODEL, latent: int = _LATENT, hidden: str = _HIDDEN,
+    likelihood: Likelihood = _LIKELIHOOD,
+    features: int = typer.Option(228, "--features", min=1, help="Input mutation features."),
+    drugs: int = typer.Option(5, "--drugs", min=1, help="Drugs (heads of the semi model)."),
+) -> None:
+    """Print a Keras-style table of the encoder and decoder layers with parameter counts."""
+    from .models.summary import summary
+
+    cfg = _model_config(model, latent, hidden, likelihood, 0.0)
+    typer.echo(summary(cfg, features, drugs if cfg.supervised else 0))
+
+
+@app.command("train")
+@data_options()
+def train_cmd(
+    data_opts: DataOptions,
+    save: Path = typer.Option(..., "--save", help="Folder to write the model bundle to."),
+    model: ModelKind = _MODEL, latent: int = _LATENT, hidden: str = _HIDDEN,
+    likelihood: Likelihood = _LIKELIHOOD,
+    dropout: float = typer.Option(0.0, "--dropout", help="Dropout on hidden layers."),
+    epochs: int = typer.Option(100, "--epochs", min=1),
+    batch_size: int = typer.Option(32, "--batch-size", min=1),
+    lr: float = typer.Option(1e-3, "--lr", help="Adam learning rate."),
+    beta: float = typer.Option(1.0, "--beta", help="Weight of the KL term."),
+    warmup: int = typer.Option(0, "--warmup", min=0, help="KL warm-up epochs (beta rises linearly)."),
+    sup_weight: float = typer.Option(20.0, "--sup-weight", help="Weight of the supervised terms (semi)."),
+    patience: int = typer.Option(0, "--patience", min=0, help="Early stopping patience in epochs (0 = off)."),
+    val_fraction: float = typer.Option(0.2, "--val-fraction", help="Held-out validation fraction."),
+    members: int = typer.Option(1, "--members", min=1, help="Ensemble size (trained together)."),
+    seed: int = typer.Option(0, "--seed"),
+    device: str = _DEVICE, quiet: bool = _QUIET,
+) -> None:
+    """Train one model (or an ensemble trained as one) and save it as a bundle."""
+    from .config import TrainConfig
+    from .model import VAEModel
+
+    ds = data_opts.load()
+    cfg = _model_config(model, latent, hidden, likelihood, dropout)
+    tc = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, beta=beta, warmup_epochs=warmup,
+                     sup_weight=sup_weight if cfg.supervised else 0.0, patience=patience,
+                     val_fraction=val_fraction, seed=seed)
+    vae = VAEModel(cfg, tc, n_members=members, device=device)
+    prog, update = _progress(quiet, f"training {cfg.label} on {ds.name}")
+    if prog:
+        with prog:
+            vae.fit(ds, on_epoch=update)
+    else:
+        vae.fit(ds)
+    vae.save(save)
+    h = vae.history.iloc[-1]
+    for status in set(vae.statuses) - {"ok"}:
+        typer.echo(f"warning: {status}", err=True)
+    typer.echo(f"saved {save} ({cfg.label}, {members} member(s)); last epoch {int(h['epoch'])}: "
+               f"train loss {h['train_loss']:.3f}, validation loss {h['val_loss']:.3f}")
+
+
+@app.command("encode")
+@data_options()
+def encode_cmd(
+    data_opts: DataOptions,
+    model_dir: Path = typer.Argument(..., help="A model folder written by `hivlatent train --save`."),
+    out: Path = typer.Option(..., "--out", help="CSV to write: id, then z1..zk (latent means)."),
+    member: int = typer.Option(0, "--member", min=0, help="Ensemble member to use."),
+) -> None:
+    """Write the latent means of every row of the data, with the row's id."""
+    from .model import VAEModel
+
+    vae = VAEModel.load(model_dir)
+    ds = data_opts.load()
+    frame, notes = vae.encode_frame(ds, member)
+    for note in notes:
+        typer.echo(f"note: {note}", err=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    frame.to_csv(tmp, index=False)
+    tmp.replace(out)
+    typer.echo(f"wrote {out}: {len(frame)} rows x {frame.shape[1] - 1} latent dimensions")
+
+
+@app.command("study")
+@data_options(default="nrti-1246")
+def study_cmd(
+    data_opts: DataOptions,
+    out: Path = typer.Option(Path("runs/study"), "--out", help="Run folder (a rerun resumes it)."),
+    seeds: int = typer.Option(1, "--seeds", min=1, help="Seeds per configuration."),
+    likelihood: Likelihood = typer.Option(Likelihood.mse, "--likelihood",
+                                          help="mse reproduces the study; bernoulli is right for 0/1 data."),
+    epochs: str = typer.Option("50,100,150", "--epochs", help="Epoch grid."),
+    batch_sizes: str = typer.Option("16,32,128", "--batch-sizes", help="Batch size grid."),
+    hidden_sizes: str = typer.Option("64,256", "--hidden-sizes", help="Other hidden widths (100 epochs, batch 32)."),
+    latent_sizes: str = typer.Option("2,5,10,20", "--latent-sizes", help="Latent sizes at the best configuration."),
+    seed: int = typer.Option(0, "--seed"),
+    quick: bool = typer.Option(False, "--quick", help="A few epochs on a small grid (smoke test)."),
+    device: str = _DEVICE, quiet: bool = _QUIET,
+) -> None:
+    """Reproduce the study: the grid, loss curves, heatmaps, latent plots, summary and report."""
+    from .study import StudyConfig, run_study
+
+    ds = data_opts.load()
+    grid = dict(likelihood=likelihood.value, seeds=seeds, seed=seed)
+    if quick:
+        cfg = StudyConfig.quick(**grid)
+    else:
+        cfg = StudyConfig(epochs=_ints(epochs, "--epochs"), batch_sizes=_ints(batch_sizes, "--batch-sizes"),
+                          hidden_sizes=_ints(hidden_sizes, "--hidden-sizes"),
+                          latent_sizes=_ints(latent_sizes, "--latent-sizes"), **grid)
+    prog, update = _progress(quiet, "study")
+    if prog:
+        with prog:
+            result = run_study(ds, out, cfg, device, update)
+    else:
+        result = run_study(ds, out, cfg, device)
+    failed = result.summary[result.summary["status"].str.startswith("failed")]
+    for row in failed.itertuples():
+        typer.echo(f"warning: {row.configuration} seed {row.seed}: {row.status}", err=True)
+    typer.echo(f"best configuration (lowest final validation loss): {result.best.title}")
+    typer.echo(f"wrote {out / 'summary.csv'}, {out / 'report.html'} and {out / 'figures'} "
+               f"in {result.seconds:.0f} s")
+
+
+@app.command("evaluate")
+@data_options(default="nrti-1246")
+def evaluate_cmd(
+    data_opts: DataOptions,
+    out: Path = typer.Option(Path("runs/evaluate"), "--out", help="Folder for metrics.csv, the figure and report."),
+    methods: str = typer.Option("raw-lr,raw-rf,raw-ridge,raw-rfreg,pca10-lr,vae10,semi10", "--methods",
+                                help="Comma-separated: raw-lr, raw-rf, raw-ridge, raw-rfreg, pcaK-lr, vaeK, semiK."),
+    folds: int = typer.Option(5, "--folds", min=2),
+    seed: int = typer.Option(0, "--seed"),
+    group_by: Optional[str] = typer.Option(None, "--group-by", help="Column (e.g. PtID) whose values never straddle folds."),
+    epochs: int = typer.Option(100, "--epochs", min=1, help="Epochs of the VAE / semi models."),
+    members: int = typer.Option(3, "--members", min=1, help="Ensemble size of the semi model."),
+    extra: Optional[str] = typer.Option("auto", "--extra", help="Data set whose other rows also train the semi model "
+                                        "(auto: nrti for nrti-1246; none to disable)."),
+    n_jobs: int = typer.Option(2, "--n-jobs", min=1, help="Threads for the random forests."),
+    device: str = _DEVICE, quiet: bool = _QUIET,
+) -> None:
+    """Cross-validated per-drug metrics of representations, baselines and models."""
+    from .evaluation.run import run_evaluation
+
+    ds = data_opts.load()
+    prog, update = _progress(quiet, "evaluate")
+    kwargs = dict(methods=[m.strip() for m in methods.split(",") if m.strip()], folds=folds, seed=seed,
+                  group_by=group_by, epochs=epochs, members=members, extra=extra, n_jobs=n_jobs,
+                  device=device)
+    if prog:
+        with prog:
+            result = run_evaluation(ds, out, progress=lambda d, t, desc="": update(desc, d, t), **kwargs)
+    else:
+        result = run_evaluation(ds, out, **kwargs)
+    typer.echo(result.table_text)
+    typer.echo(f"wrote {out / 'metrics.csv'} and {out / 'report.html'}")
+
+
+class OutFormat(str, Enum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+@app.command("predict")
+def predict_cmd(
+    model_dir: Path = typer.Argument(..., help="A semi model folder (`hivlatent train --model semi --save DIR`)."),
+    genotypes: Optional[list[str]] = typer.Argument(None, help="One virus per argument, e.g. 'M184V K65R'."),
+    file: Optional[Path] = typer.Option(None, "--file", "-f", help="Genotypes: one per line, CSV with id and "
+                                        "mutations columns, or an HIVDB table."),
+    fmt: OutFormat = typer.Option(OutFormat.table, "--format", help="table, csv or json."),
+    samples: int = typer.Option(100, "--samples", min=1, help="Posterior/ensemble samples for the interval."),
+    seed: int = typer.Option(0, "--seed"),
+) -> None:
+    """Predict per-drug fold change, resistance and a drug ranking for each virus."""
+    from .data.mutations import parse_arguments, read_genotypes
+    from .errors import ConfigError
+    from .model import VAEModel
+    from .predict import RESEARCH_NOTE, predict, to_csv, to_json, to_table
+
+    vae = VAEModel.load(model_dir)
+    if not vae.model_config.supervised:
+        raise ConfigError(f"{model_dir}: an unsupervised VAE cannot predict resistance; train with --model semi")
+    if bool(genotypes) == (file is not None):
+        raise ConfigError("give genotypes as arguments or --file, not both and not neither")
+    viruses = read_genotypes(file, vae.gene) if file is not None else parse_arguments(genotypes, vae.gene)
+    preds = predict(vae, viruses, n_samples=samples, seed=seed)
+    if fmt == OutFormat.table:
+        typer.echo(to_table(preds))
+    else:
+        typer.echo(RESEARCH_NOTE, err=True)
+        for p in preds:
+            for note in p.notes:
+                typer.echo(f"note: {p.id}: {note}", err=True)
+        typer.echo(to_csv(preds) if fmt == OutFormat.csv else to_json(preds), nl=False)
