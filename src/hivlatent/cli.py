@@ -218,7 +218,7 @@ def main() -> None:
     try:
         app()
     except HivLatentError as exc:
-        message = " ".join(str(exc).split())
+        message = " ".join(str(exc).splitlines())
         typer.echo(f"error: {message}", err=True)
         sys.exit(2)
 
