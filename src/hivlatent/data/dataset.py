@@ -141,14 +141,6 @@ def normalise_feature(name: str, gene: str) -> str:
     return name if parsed is None else feature_name(gene, *parsed)
 
 
-def _feature_key(name: str, gene: str) -> tuple[int, int, str]:
-    parsed = parse_feature(name, gene)
-    if parsed is None:
-        return (10**9, 0, name)
-    pos, res = parsed
-    return (pos, RESIDUE_ORDER.get(res, 99), res)
-
-
 def _canonical_drug(drug: str) -> str:
     from .hivdb import drug_of_column
 
@@ -180,7 +172,7 @@ def load_cutoffs(cutoffs: "Cutoffs | str | Path | None") -> Cutoffs:
                             f"{path}: line {reader.line_num}, column 'drug': unknown drug "
                             f"{drug!r}; expected one of {', '.join(known_drugs())}")
         except UnicodeDecodeError:
-            raise DataError(f"{path}: line 1: not UTF-8 text; expected a CSV file "
+            raise DataError(f"{path}: not UTF-8 text; expected a CSV file "
                             f"'drug,lower[,upper]'") from None
     return Cutoffs.from_csv(path)
 
@@ -316,7 +308,7 @@ def build_dataset(table: "GenoPhenoTable", min_count: int = 10, drugs: Sequence[
         drug_list = [_canonical_drug(d) for d in drugs]
         for d in drug_list:
             if d not in table.drugs:
-                raise DataError(f"{table.path}: line 1: unknown drug {d!r}: not a column of this "
+                raise DataError(f"{table.path}: line {table.header_line}: unknown drug {d!r}: not a column of this "
                                 f"table; expected one of {', '.join(table.drugs)}")
         if not drug_list:
             raise ConfigError("drugs: expected at least one drug")

@@ -75,7 +75,7 @@ def load_design_matrix(x_csv: str | Path, y_csv: str | Path, y_scale: str = "log
                             f"virus")
     if id_column is not None:
         if id_column not in xr.header and id_column not in yr.header:
-            raise DataError(f"{xr.path}: line 1: no id column {id_column!r} (nor in {yr.path}); "
+            raise DataError(f"{xr.path}: line {xr.header_line}: no id column {id_column!r} (nor in {yr.path}); "
                             f"expected it in at least one of the two files")
 
     # --- Y: drugs and phenotypes
@@ -87,19 +87,19 @@ def load_design_matrix(x_csv: str | Path, y_csv: str | Path, y_scale: str = "log
             continue
         drug = drug_of_column(h)
         if drug is None:
-            raise DataError(f"{yr.path}: line 1, column {h!r}: unknown drug; expected one of "
+            raise DataError(f"{yr.path}: line {yr.header_line}, column {h!r}: unknown drug; expected one of "
                             f"{', '.join(known_drugs())} (or an id column such as row or SeqID)")
         if drug in drugs:
-            raise DataError(f"{yr.path}: line 1, column {h!r}: drug {drug} appears twice; "
+            raise DataError(f"{yr.path}: line {yr.header_line}, column {h!r}: drug {drug} appears twice; "
                             f"expected one column per drug")
         drug_cols.append(j)
         drugs.append(drug)
     if not drugs:
-        raise DataError(f"{yr.path}: line 1: no drug columns; expected one column per drug "
+        raise DataError(f"{yr.path}: line {yr.header_line}: no drug columns; expected one column per drug "
                         f"({', '.join(known_drugs())})")
     classes = {known_drugs()[d] for d in drugs}
     if len(classes) > 1:
-        raise DataError(f"{yr.path}: line 1: drugs of more than one class ({', '.join(drugs)}); "
+        raise DataError(f"{yr.path}: line {yr.header_line}: drugs of more than one class ({', '.join(drugs)}); "
                         f"expected the drugs of one class")
     drug_class = classes.pop()
     gene = GENES[drug_class][0]
@@ -117,7 +117,7 @@ def load_design_matrix(x_csv: str | Path, y_csv: str | Path, y_scale: str = "log
             x_ids = [0]
     feat_cols = [j for j in range(len(xr.header)) if j not in x_ids]
     if not feat_cols:
-        raise DataError(f"{xr.path}: line 1: no mutation columns; expected one 0/1 column per "
+        raise DataError(f"{xr.path}: line {xr.header_line}: no mutation columns; expected one 0/1 column per "
                         f"mutation")
     block = frame[feat_cols].to_numpy(dtype=object)
     ones = block == "1"
@@ -138,7 +138,7 @@ def load_design_matrix(x_csv: str | Path, y_csv: str | Path, y_scale: str = "log
     seen: dict[str, int] = {}
     for k, nm in enumerate(names):
         if nm in seen:
-            raise DataError(f"{xr.path}: line 1, column {xr.header[feat_cols[k]]!r}: the same "
+            raise DataError(f"{xr.path}: line {xr.header_line}, column {xr.header[feat_cols[k]]!r}: the same "
                             f"mutation as column {xr.header[feat_cols[seen[nm]]]!r} ({nm}); "
                             f"expected one column per mutation")
         seen[nm] = k

@@ -90,6 +90,7 @@ class RawTable:
     header: list[str]
     rows: list[list[str]]
     lines: np.ndarray  # 1-based line of each row in the file
+    header_line: int = 1
 
     @cached_property
     def _stripped(self) -> np.ndarray:
@@ -147,7 +148,7 @@ def read_rows(path: str | Path, what: str = "table") -> RawTable:
     path, data = read_bytes(path, what)
     sha = hashlib.sha256(data).hexdigest()
     if b"\x00" in data[:65536]:
-        raise DataError(f"{path}: line 1: binary data; expected a tab- or comma-separated text "
+        raise DataError(f"{path}: binary data (NUL bytes); expected a tab- or comma-separated text "
                         f"{what}")
     try:
         text = data.decode("utf-8-sig")
@@ -202,7 +203,7 @@ def read_rows(path: str | Path, what: str = "table") -> RawTable:
             raise DataError(f"{path}: line {header_line}, column {j + 1}: duplicate column name "
                             f"{name!r} (also column {seen[name] + 1}); expected unique names")
         seen[name] = j
-    return RawTable(path, sha, sep, header, rows, np.asarray(lines, dtype=np.int64))
+    return RawTable(path, sha, sep, header, rows, np.asarray(lines, dtype=np.int64), header_line)
 
 
 def first_true(mask: np.ndarray) -> tuple[int, int]:
@@ -256,7 +257,8 @@ class GenoPhenoTable:
     - ``lowercase``: (n, p) bool, True where the file wrote the cell with a lower-case letter.
     - ``meta``: every other column (``PtID``, ``Subtype``, ``Method``, ``RefID``, ``CompMutList``,
       ...), as strings, in file order.
-    - ``lines``: (n,) int, the 1-based line of each row in the file (for error messages).
+    - ``lines``: (n,) int, the 1-based line of each row in the file (for error messages);
+      ``header_line`` is the header's line (1 unless blank lines come first).
     """
 
     path: Path
@@ -270,6 +272,7 @@ class GenoPhenoTable:
     meta: pd.DataFrame
     lines: np.ndarray
     lowercase: pd.DataFrame
+    header_line: int = 1
 
     @property
     def n_rows(self) -> int:
@@ -289,10 +292,11 @@ def read_table(path: str | Path) -> GenoPhenoTable:
     raw = read_rows(path, "table")
     p = raw.path
     header = raw.header
+    hl = raw.header_line
 
     id_cols = [j for j, h in enumerate(header) if h.upper() in _ID_NAMES]
     if not id_cols:
-        raise DataError(f"{p}: line 1: no 'SeqID' column; expected a header with SeqID, drug "
+        raise DataError(f"{p}: line {hl}: no 'SeqID' column; expected a header with SeqID, drug "
                         f"fold-change columns and P1..Pn")
     id_col = id_cols[0]
     pos_cols: list[tuple[int, int]] = []
@@ -308,27 +312,27 @@ def read_table(path: str | Path) -> GenoPhenoTable:
         drug = drug_of_column(h)
         if drug is not None:
             if any(d == drug for _, d in drug_cols):
-                raise DataError(f"{p}: line 1, column {h!r}: drug {drug} appears twice; "
+                raise DataError(f"{p}: line {hl}, column {h!r}: drug {drug} appears twice; "
                                 f"expected one fold-change column per drug")
             drug_cols.append((j, drug))
             continue
         meta_cols.append(j)
     if not pos_cols:
-        raise DataError(f"{p}: line 1: no position columns; expected P1..Pn (P1..P240 for RT, "
+        raise DataError(f"{p}: line {hl}: no position columns; expected P1..Pn (P1..P240 for RT, "
                         f"P1..P99 for protease)")
     positions = [q for q, _ in pos_cols]
     if len(set(positions)) != len(positions) or min(positions) < 1:
         dup = next(q for q in positions if positions.count(q) > 1 or q < 1)
-        raise DataError(f"{p}: line 1, column 'P{dup}': duplicate or invalid position column; "
+        raise DataError(f"{p}: line {hl}, column 'P{dup}': duplicate or invalid position column; "
                         f"expected P1..Pn once each")
     if not drug_cols:
         known = ", ".join(known_drugs())
-        raise DataError(f"{p}: line 1: no drug fold-change columns; expected one or more of "
+        raise DataError(f"{p}: line {hl}: no drug fold-change columns; expected one or more of "
                         f"{known}")
     classes = {known_drugs()[d] for _, d in drug_cols}
     if len(classes) > 1:
         desc = ", ".join(f"{d} ({known_drugs()[d]})" for _, d in drug_cols)
-        raise DataError(f"{p}: line 1: drug columns of more than one class: {desc}; expected "
+        raise DataError(f"{p}: line {hl}: drug columns of more than one class: {desc}; expected "
                         f"the drugs of one class (NRTI, NNRTI or PI)")
     drug_class = classes.pop()
     gene = GENES[drug_class][0]
@@ -384,4 +388,4 @@ def read_table(path: str | Path) -> GenoPhenoTable:
 
     return GenoPhenoTable(path=p, sha256=raw.sha256, drug_class=drug_class, gene=gene,
                           ids=ids, drugs=drugs, folds=folds, cells=cells, meta=meta,
-                          lines=lines, lowercase=lowercase)
+                          lines=lines, lowercase=lowercase, header_line=hl)
