@@ -193,6 +193,40 @@ class VAEModel:
         mean, _ = vae.encode(p, self.model_config, self._input(data)[None].expand(K, -1, -1))
         return torch.sigmoid(vae.heads(p, mean)[1]).mean(0).numpy()
 
+    def aligned_input(self, dataset) -> tuple[np.ndarray, list[str]]:
+        """The data's features in the model's order (a feature the data lacks reads as 0), and
+        notes on what did not match: nothing is dropped silently."""
+        self._check_fitted()
+        names = list(getattr(dataset, "feature_names", []))
+        X = _as_array(dataset)
+        if not names or names == self.feature_names:
+            return X, []
+        where = {f: i for i, f in enumerate(names)}
+        out = np.zeros((X.shape[0], len(self.feature_names)), dtype=np.float32)
+        for j, f in enumerate(self.feature_names):
+            if f in where:
+                out[:, j] = X[:, where[f]]
+        notes = []
+        absent = [f for f in self.feature_names if f not in where]
+        if absent:
+            notes.append(f"{len(absent)} of the model's features are not in the data and read as "
+                         f"absent: {', '.join(absent[:10])}{' ...' if len(absent) > 10 else ''}")
+        known = set(self.feature_names)
+        unused = [f for f in names if f not in known and X[:, where[f]].any()]
+        if unused:
+            notes.append(f"{len(unused)} mutations of the data are unknown to the model and not "
+                         f"used: {', '.join(unused[:10])}{' ...' if len(unused) > 10 else ''}")
+        return out, notes
+
+    def encode_frame(self, dataset, member: int = 0) -> tuple[pd.DataFrame, list[str]]:
+        """Latent means as a table: ``id`` then ``z1..zk``; plus notes from feature alignment."""
+        X, notes = self.aligned_input(dataset)
+        z = self.get_latent_representation(X, member)
+        ids = getattr(dataset, "ids", np.arange(len(X)))
+        frame = pd.DataFrame(z, columns=[f"z{i + 1}" for i in range(z.shape[1])])
+        frame.insert(0, "id", ids)
+        return frame, notes
+
     # ---------------------------------------------------------------- description
     def summary(self) -> str:
         return summary(self.model_config, len(self.feature_names) or 228, len(self.drugs))

@@ -1,0 +1,122 @@
+"""``hivlatent evaluate``: baselines, VAE latents and the semi-supervised model in one
+cross-validated run, written as metrics.csv (long form), a comparison figure and a report."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib import pyplot as plt
+
+from ..config import ModelConfig, TrainConfig
+from ..data.dataset import Dataset
+from ..errors import ConfigError
+from ..reporting import figures as F
+from ..reporting.report import Report
+from .harness import evaluate, per_drug_table, to_markdown, write_metrics
+from .vae_methods import SemiSupervisedPredictor, VAERepresentation
+
+#: settings of the semi-supervised model in the evaluation (chosen on validation loss inside
+#: the training folds only: see the README's "Beyond the study")
+SEMI_SUP_WEIGHT = 50.0
+#: published balanced accuracies (same cutoffs) quoted in issue 4 for comparison
+PUBLISHED_BALANCED_ACCURACY = {"3TC": 0.953, "ABC": 0.962, "AZT": 0.929, "D4T": 0.898, "DDI": 0.842}
+
+
+def extra_rows(ds: Dataset, spec: str | None) -> Dataset | None:
+    """Rows that may join every training set without leaking: for ``nrti-1246`` (``auto``) the
+    NRTI table's other viruses with any phenotype, encoded with the same 228 features and rule.
+    ``none`` or None: no extra rows. Any other value: a data set name or HIVDB table path."""
+    if spec is None or spec.lower() == "none":
+        return None
+    from ..data.dataset import build_dataset
+    from ..data.datasets import DATASETS
+    from ..data.hivdb import read_table
+    from ..data.sources import find_file
+
+    if spec.lower() == "auto":
+        if ds.name != "nrti-1246":
+            return None
+        spec = "nrti"
+    info = DATASETS.get(spec.lower())
+    table = read_table(find_file(info.filename) if info else Path(spec))
+    missing = [d for d in ds.drugs if d not in table.drugs]
+    if missing:
+        raise ConfigError(f"--extra {spec}: its table lacks drugs {', '.join(missing)} of the data")
+    # never a virus of the evaluated set: those are test rows in some fold
+    rows = (table.folds[ds.drugs].notna().any(axis=1).to_numpy()
+            & ~np.isin(np.asarray(table.ids, dtype=str), np.asarray(ds.ids, dtype=str)))
+    return build_dataset(table, drugs=ds.drugs, cutoffs=ds.cutoffs, feature_list=ds.feature_names,
+                         mixture="first2" if ds.name == "nrti-1246" else "all", rows=rows,
+                         name=f"{spec} (extra rows)")
+
+
+def build_methods(names: list[str], epochs: int, members: int, seed: int,
+                  extra: Dataset | None, device: str) -> list:
+    out = []
+    for name in names:
+        m = re.fullmatch(r"(vae|semi)(\d+)", name)
+        if not m:
+            out.append(name)             # a baseline spec, resolved by the harness
+            continue
+        kind, latent = m.group(1), int(m.group(2))
+        if kind == "vae":
+            out.append(VAERepresentation(ModelConfig(latent=latent),
+                                         TrainConfig(epochs=epochs, val_fraction=0.1, seed=seed),
+                                         name=f"vae{latent}", device=device))
+            continue
+        mc = ModelConfig(latent=latent, supervised=True)
+        tc = TrainConfig(epochs=epochs, val_fraction=0.1, sup_weight=SEMI_SUP_WEIGHT, seed=seed)
+        out.append(VAERepresentation(mc, tc, name=f"semi{latent}-latent", extra=extra, device=device))
+        out.append(SemiSupervisedPredictor(mc, tc, n_members=members, name=f"semi{latent}-heads",
+                                           extra=extra, device=device))
+    return out
+
+
+@dataclass
+class EvaluationResult:
+    metrics: pd.DataFrame
+    table: pd.DataFrame
+    table_text: str
+    out: Path
+
+
+def run_evaluation(ds: Dataset, out: str | Path, methods: list[str], folds: int = 5, seed: int = 0,
+                   group_by: str | None = None, epochs: int = 100, members: int = 3,
+                   extra: str | None = "auto", n_jobs: int = 1, device: str = "cpu",
+                   progress=None) -> EvaluationResult:
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    extra_ds = extra_rows(ds, extra) if any(m.startswith("semi") for m in methods) else None
+    objs = build_methods(methods, epochs, members, seed, extra_ds, device)
+    metrics = evaluate(ds, objs, folds=folds, seed=seed, groups=group_by if group_by else False,
+                       n_jobs=n_jobs, progress=progress)
+    write_metrics(metrics, out / "metrics.csv")
+    table = per_drug_table(metrics)
+    text = to_markdown(table)
+    fig = F.plot_metric_comparison(metrics[metrics["metric"].isin(["auc", "balanced_accuracy", "r2"])],
+                                   title=f"{folds}-fold cross-validation on {ds.name}")
+    png = F.save_figure(fig, out / "metrics")["png"]
+    plt.close(fig)
+    rep = Report(f"Cross-validated evaluation on {ds.name}",
+                 f"{ds.n_rows} viruses x {ds.n_features} features; {folds} folds, seed {seed}")
+    rep.add_section("Method")
+    rep.add_text(
+        f"Per drug, {folds}-fold cross-validation stratified on the drug's label (rows without a "
+        "phenotype for the drug are never test rows for it). Every representation (PCA, VAE) and "
+        "model is learned inside the training folds only. Probes are standardised L2 logistic "
+        "regressions. The semi-supervised model's latent also predicts each drug's log10 fold "
+        "change and resistance; " + (f"its training sets also hold {extra_ds.n_rows} viruses that "
+                                      "are outside the evaluated set (never in a test fold)."
+                                      if extra_ds is not None else "no extra rows."))
+    rep.add_section("Results")
+    rep.add_figure(str(png), "Mean over folds, error bars one standard deviation.")
+    rep.add_table(per_drug_table(metrics, std=True), "Per drug: mean ± std over folds.")
+    if set(PUBLISHED_BALANCED_ACCURACY) & set(ds.drugs):
+        rep.add_table(pd.Series(PUBLISHED_BALANCED_ACCURACY, name="published balanced accuracy"),
+                      "Published balanced accuracies with the same cutoffs, for reference.")
+    rep.write(out / "report.html")
+    return EvaluationResult(metrics, table, text, out)
