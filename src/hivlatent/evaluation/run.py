@@ -76,6 +76,48 @@ def build_methods(names: list[str], epochs: int, members: int, seed: int,
     return out
 
 
+def latent_comparison(ds: Dataset, extra: Dataset | None, latent: int, epochs: int, seed: int,
+                      device: str, fig_dir: Path, rep: Report) -> None:
+    """The study's figures (heatmap, latent scatter) and the decoder's mutation loadings for the
+    plain VAE and the semi-supervised VAE, each trained on all rows, side by side."""
+    from ..interpret import decoder_sensitivity
+    from ..model import VAEModel
+    from .vae_methods import _stack, align_extra
+
+    plain = VAEModel(ModelConfig(latent=latent), TrainConfig(epochs=epochs, seed=seed), device=device).fit(ds)
+    train = ds if extra is None else _stack([ds, align_extra(extra, ds)])
+    semi = VAEModel(ModelConfig(latent=latent, supervised=True),
+                    TrainConfig(epochs=epochs, sup_weight=SEMI_SUP_WEIGHT, seed=seed), device=device).fit(train)
+    rep.add_section("Latent spaces: unsupervised VAE and semi-supervised VAE")
+    rep.add_text(f"Both with latent size {latent}, trained on all rows (these figures describe the "
+                 "representations; the cross-validated numbers above are the honest comparison).")
+    names = {"vae": plain, "semi": semi}
+    heat, scat, load = [], [], []
+    for key, model in names.items():
+        label = "unsupervised VAE" if key == "vae" else "semi-supervised VAE"
+        z = model.get_latent_representation(ds)
+        corr = F.latent_label_correlation(z, ds.labels, ds.drugs)
+        heat.append(_save(F.plot_correlation_heatmap(corr, label), fig_dir, f"heatmap_{key}"))
+        scat.append(_save(F.plot_latent_scatter(z, ds.labels, ds.drugs, method="top2", model_name=label),
+                          fig_dir, f"latent_top2_{key}"))
+        sens = decoder_sensitivity(model, ds)
+        sens.to_csv(fig_dir / f"loadings_{key}.csv")
+        load.append(_save(F.plot_top_loadings(sens, top_n=8, title=f"Mutations driving each latent dimension: {label}",
+                                              value_label="dP/dz"), fig_dir, f"loadings_{key}"))
+    rep.add_figure_row(heat, ["Unsupervised VAE: correlation of latent means with resistance.",
+                              "Semi-supervised VAE: the same."])
+    rep.add_figure_row(scat, ["Unsupervised VAE: two most resistance-correlated dimensions (red not resistant, blue resistant).",
+                              "Semi-supervised VAE: the same."])
+    rep.add_figure_row(load, ["Unsupervised VAE: mutations whose decoded probability moves most with each dimension.",
+                              "Semi-supervised VAE: the same."])
+
+
+def _save(fig, folder: Path, name: str) -> str:
+    path = F.save_figure(fig, folder / name)["png"]
+    plt.close(fig)
+    return str(path)
+
+
 @dataclass
 class EvaluationResult:
     metrics: pd.DataFrame
@@ -87,7 +129,7 @@ class EvaluationResult:
 def run_evaluation(ds: Dataset, out: str | Path, methods: list[str], folds: int = 5, seed: int = 0,
                    group_by: str | None = None, epochs: int = 100, members: int = 3,
                    extra: str | None = "auto", n_jobs: int = 1, device: str = "cpu",
-                   progress=None) -> EvaluationResult:
+                   progress=None, latent_figures: bool = True) -> EvaluationResult:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     extra_ds = extra_rows(ds, extra) if any(m.startswith("semi") for m in methods) else None
@@ -118,5 +160,8 @@ def run_evaluation(ds: Dataset, out: str | Path, methods: list[str], folds: int 
     if set(PUBLISHED_BALANCED_ACCURACY) & set(ds.drugs):
         rep.add_table(pd.Series(PUBLISHED_BALANCED_ACCURACY, name="published balanced accuracy"),
                       "Published balanced accuracies with the same cutoffs, for reference.")
+    latents = [int(m[4:]) for m in methods if re.fullmatch(r"semi\d+", m)]
+    if latent_figures and latents:
+        latent_comparison(ds, extra_ds, latents[0], epochs, seed, device, out / "figures", rep)
     rep.write(out / "report.html")
     return EvaluationResult(metrics, table, text, out)

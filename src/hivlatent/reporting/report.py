@@ -175,6 +175,16 @@ class Section:
         self.blocks.append(f'{cap}<{tag} class="findings">\n{lis}\n</{tag}>')
         return self
 
+    def add_figure_row(self, figures: list, captions: list[str]) -> "Section":
+        """Figures side by side (each as in :meth:`add_figure`), wrapping on narrow screens."""
+        start = len(self.blocks)
+        for fig, cap in zip(figures, captions):
+            self.add_figure(fig, cap)
+        cells = "".join(f'<div style="flex:1 1 420px;min-width:0">{b}</div>' for b in self.blocks[start:])
+        del self.blocks[start:]
+        self.blocks.append(f'<div style="display:flex;flex-wrap:wrap;gap:12px">{cells}</div>')
+        return self
+
     def add_html(self, fragment: str) -> "Section":
         """A trusted HTML fragment, inserted as is (must not load external resources)."""
         self.blocks.append(fragment)
@@ -230,6 +240,10 @@ class Report:
     def add_figure(self, figure: Figure | str | os.PathLike, caption: str = "",
                    alt: str | None = None, dpi: int = 150) -> "Report":
         self.current.add_figure(figure, caption, alt, dpi)
+        return self
+
+    def add_figure_row(self, figures: list, captions: list[str]) -> "Report":
+        self.current.add_figure_row(figures, captions)
         return self
 
     def add_table(self, df: pd.DataFrame | pd.Series, caption: str = "", index: bool = True,
