@@ -170,9 +170,12 @@ class SweepConfig:
                 space[name] = p if isinstance(p, Param) else parse_param(str(name), p)
                 if space[name].name != name:
                     raise ConfigError(f"search space: {name!r}: the Param is named {p.name!r}")
+        # a model entry the user wrote (a file's spec, or a Param other than the default's)
+        given_model = "model" in raw and not (isinstance(raw["model"], Param)
+                                              and raw["model"] == DEFAULT_SPACE["model"])
         for o in self.objectives:
             if OBJECTIVES[o].needs_semi:
-                space = require_semi(space, f"objective {o}", "model" in raw)
+                space = require_semi(space, f"objective {o}", given_model)
         if "elbo" in self.objectives and space["likelihood"].type != "fixed":
             raise ConfigError("search space: likelihood: the elbo objective compares losses of "
                               "one likelihood; expected a fixed likelihood, got "
@@ -347,19 +350,33 @@ def open_storage(url: str, heartbeat_interval: int | None = 15, grace_period: in
     backend = _backend(url)
     kwargs: dict[str, Any] = ({"connect_args": {"timeout": 60}} if backend == "sqlite"
                               else {"pool_pre_ping": True})
-    callback = None
-    if heartbeat_interval:
-        callback = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=max_retry)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
+            callback = _retry_callback(max_retry) if heartbeat_interval else None
+            # optuna >= 4.9 names it heartbeat_stale_trial_callback, older failed_trial_callback
+            import inspect
+
+            arg = ("heartbeat_stale_trial_callback"
+                   if "heartbeat_stale_trial_callback" in inspect.signature(RDBStorage).parameters
+                   else "failed_trial_callback")
             return RDBStorage(url, engine_kwargs=kwargs, heartbeat_interval=heartbeat_interval,
                               grace_period=grace_period if heartbeat_interval else None,
-                              heartbeat_stale_trial_callback=callback)
+                              **{arg: callback})
     except (sqlalchemy.exc.SQLAlchemyError, optuna.exceptions.StorageInternalError, ImportError,
             ValueError) as exc:
         first = " ".join(str(exc).split("\n")[0].split())[:300]
         raise ConfigError(f"storage {mask_url(url)}: cannot open the database ({first})") from None
+
+
+def _retry_callback(max_retry: int | None):
+    import optuna
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cls = getattr(optuna.storages, "RetryHeartbeatStaleTrialCallback", None) \
+            or optuna.storages.RetryFailedTrialCallback  # optuna < 4.9
+        return cls(max_retry=max_retry)
 
 
 class StudyLock:
@@ -615,7 +632,7 @@ def _work(dataset, url: str, name: str, config: SweepConfig, settings: dict, wor
         splits = cv_splits(dataset, settings["folds"], settings["seed"])
         data = train_data(dataset, config.device)
         prune = config.pruning and len(settings["objectives"]) == 1
-        retry = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=config.max_retry)
+        retry = _retry_callback(config.max_retry)
         sid = study._study_id
         while True:
             trials = []

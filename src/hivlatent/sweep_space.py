@@ -29,12 +29,19 @@ Parameters (see :data:`DEFAULT_SPACE` for the default ranges):
 from __future__ import annotations
 
 import math
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
 import yaml
+
+try:  # Python >= 3.11
+    import tomllib
+except ImportError:  # pragma: no cover - Python 3.10
+    try:
+        import tomli as tomllib  # type: ignore[no-redef]
+    except ImportError:
+        tomllib = None  # type: ignore[assignment]
 
 from .config import LIKELIHOODS, ModelConfig, TrainConfig
 from .errors import ConfigError
@@ -151,7 +158,10 @@ DEFAULT_SPACE: dict[str, Param] = {p.name: p for p in (
     _p("lr", "float", 1e-4, 1e-2, log=True),
     _p("batch_size", "categorical", choices=(16, 32, 64, 128)),
     _p("epochs", "int", 20, 150, step=10),
-    _p("dropout", "float", 0.0, 0.3),
+    # dropout is fixed at 0 until the engine's dropout is fixed (models/vae.encode/decode index
+    # the mask lists the trainer already split: any dropout > 0 raises IndexError); a space
+    # file can still search it, e.g. ``dropout: {type: float, low: 0.0, high: 0.3}``.
+    _p("dropout", "fixed", value=0.0),
     _p("warmup_epochs", "fixed", value=0),
     _p("likelihood", "fixed", value="bernoulli"),
 )}
@@ -265,9 +275,12 @@ def read_space_file(path: str | Path) -> dict:
         reason = getattr(exc, "strerror", None) or str(exc)
         raise ConfigError(f"search space {path}: cannot read the file ({reason})") from None
     toml = path.suffix.lower() == ".toml"
+    if toml and tomllib is None:  # pragma: no cover - Python 3.10 without tomli
+        raise ConfigError(f"search space {path}: reading TOML needs Python >= 3.11 or the tomli "
+                          "package; expected a YAML file otherwise")
     try:
         data = tomllib.loads(text) if toml else yaml.safe_load(text)
-    except (tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
+    except (yaml.YAMLError, ValueError) as exc:  # TOMLDecodeError is a ValueError
         first = " ".join(str(exc).split())
         raise ConfigError(f"search space {path}: not valid {'TOML' if toml else 'YAML'} "
                           f"({first})") from None
