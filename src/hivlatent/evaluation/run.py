@@ -22,6 +22,8 @@ from .vae_methods import SemiSupervisedPredictor, VAERepresentation
 #: settings of the semi-supervised model in the evaluation (chosen on validation loss inside
 #: the training folds only: see the README's "Beyond the study")
 SEMI_SUP_WEIGHT = 50.0
+#: early stopping patience (epochs) on the validation loss inside each training set
+SEMI_PATIENCE = 20
 #: published balanced accuracies (same cutoffs) quoted in issue 4 for comparison
 PUBLISHED_BALANCED_ACCURACY = {"3TC": 0.953, "ABC": 0.962, "AZT": 0.929, "D4T": 0.898, "DDI": 0.842}
 
@@ -69,10 +71,11 @@ def build_methods(names: list[str], epochs: int, members: int, seed: int,
                                          name=f"vae{latent}", device=device))
             continue
         mc = ModelConfig(latent=latent, supervised=True)
-        tc = TrainConfig(epochs=epochs, val_fraction=0.1, sup_weight=SEMI_SUP_WEIGHT, seed=seed)
-        out.append(VAERepresentation(mc, tc, name=f"semi{latent}-latent", extra=extra, device=device))
-        out.append(SemiSupervisedPredictor(mc, tc, n_members=members, name=f"semi{latent}-heads",
-                                           extra=extra, device=device))
+        tc = TrainConfig(epochs=epochs, val_fraction=0.1, sup_weight=SEMI_SUP_WEIGHT,
+                         patience=SEMI_PATIENCE, seed=seed)
+        heads = SemiSupervisedPredictor(mc, tc, n_members=members, name=f"semi{latent}-heads",
+                                        extra=extra, device=device)
+        out += [heads.latent(), heads]
     return out
 
 

@@ -50,6 +50,10 @@ class _EngineMixin:
     device: str
 
     def _fit_all(self, trains: list[Dataset]) -> list[VAEModel]:
+        key = tuple(hash(np.asarray(t.ids).tobytes()) for t in trains)
+        memo = getattr(self, "_memo", None)
+        if memo is not None and memo[0] == key:
+            return memo[1]
         parts, jobs, models, offset = [], [], [], 0
         for i, t in enumerate(trains):
             if self.extra is not None and len(self.extra.ids):
@@ -67,6 +71,7 @@ class _EngineMixin:
         results = train_many(jobs, train_data(_stack(parts)), self.device)
         for i, m in enumerate(models):
             m.set_results(results[i * self.n_members:(i + 1) * self.n_members])
+        self._memo = (key, models)
         return models
 
 
@@ -133,3 +138,31 @@ class SemiSupervisedPredictor(_EngineMixin, BasePredictor):
 
     def predict_log_fold(self, ds) -> np.ndarray:
         return self.fitted.predict_log_fold(ds)
+
+    def latent(self, name: str | None = None) -> "SharedLatent":
+        """The same trained models as a representation (latent means of the first member), so
+        the harness probes the semi latent without training it a second time."""
+        return SharedLatent(self, name or f"semi{self.model_config.latent}-latent")
+
+
+class SharedLatent(BaseRepresentation):
+    """The latent means of a predictor's models, fit by (and shared with) that predictor."""
+
+    def __init__(self, predictor: SemiSupervisedPredictor, name: str):
+        self.predictor = predictor
+        self.name = name
+        self.fitted: VAEModel | None = None
+
+    def fit(self, train: Dataset) -> "SharedLatent":
+        return self.fit_many([train])[0]
+
+    def fit_many(self, trains: list[Dataset]) -> list["SharedLatent"]:
+        out = []
+        for m in self.predictor._fit_all(trains):
+            rep = SharedLatent(self.predictor, self.name)
+            rep.fitted = m
+            out.append(rep)
+        return out
+
+    def transform(self, ds) -> np.ndarray:
+        return self.fitted.get_latent_representation(ds)
