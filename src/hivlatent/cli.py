@@ -459,6 +459,8 @@ def predict_cmd(
     fmt: OutFormat = typer.Option(OutFormat.table, "--format", help="table, csv or json."),
     samples: int = typer.Option(100, "--samples", min=1, help="Posterior/ensemble samples for the interval."),
     seed: int = typer.Option(0, "--seed"),
+    drug_class: Optional[str] = typer.Option(None, "--drug-class", help="Expected class of the bundle "
+                                             "(NRTI, NNRTI or PI): an error when it is another."),
 ) -> None:
     """Predict per-drug fold change, resistance and a drug ranking for each virus."""
     from .data.mutations import parse_arguments, read_genotypes
@@ -466,11 +468,12 @@ def predict_cmd(
     from .model import VAEModel
     from .predict import RESEARCH_NOTE, predict, to_csv, to_json, to_table
 
+    from .predict import check_bundle
+
     vae = VAEModel.load(model_dir)
-    if not vae.model_config.supervised:
-        raise ConfigError(f"{model_dir}: an unsupervised VAE cannot predict resistance; train with --model semi")
     if bool(genotypes) == (file is not None):
         raise ConfigError("give genotypes as arguments or --file, not both and not neither")
+    check_bundle(vae, model_dir, drug_class)
     viruses = read_genotypes(file, vae.gene) if file is not None else parse_arguments(genotypes, vae.gene)
     preds = predict(vae, viruses, n_samples=samples, seed=seed)
     if fmt == OutFormat.table:

@@ -262,3 +262,15 @@ __all__ = [
     "RESEARCH_NOTE", "CSV_COLUMNS", "ResistanceModel", "DrugPrediction", "VirusPrediction",
     "predict", "call_sir", "rank_drugs", "to_records", "to_json", "to_csv", "to_table",
 ]
+
+
+def check_bundle(model, where, drug_class: str | None = None) -> None:
+    """A clear ModelError when a loaded bundle cannot predict, or is of another drug class."""
+    from .errors import ModelError
+
+    if not getattr(model.model_config, "supervised", False):
+        raise ModelError(f"{where}: an unsupervised VAE cannot predict resistance; "
+                         "train one with `hivlatent train --model semi`")
+    if drug_class and drug_class.upper() != str(model.drug_class).upper():
+        raise ModelError(f"{where}: the bundle is a {model.drug_class} model ({', '.join(model.drugs)}), "
+                         f"not {drug_class.upper()}")
