@@ -484,3 +484,9 @@ def predict_cmd(
             for note in p.notes:
                 typer.echo(f"note: {p.id}: {note}", err=True)
         typer.echo(to_csv(preds) if fmt == OutFormat.csv else to_json(preds), nl=False)
+
+
+# hivlatent sweep (Optuna), defined beside its API
+from .sweep_cli import register as _register_sweep  # noqa: E402
+
+_register_sweep(app)
