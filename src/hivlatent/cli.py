@@ -362,10 +362,9 @@ def encode_cmd(
     frame, notes = vae.encode_frame(ds, member)
     for note in notes:
         typer.echo(f"note: {note}", err=True)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    frame.to_csv(tmp, index=False)
-    tmp.replace(out)
+    from .atomic import write_csv
+
+    write_csv(frame, out)
     typer.echo(f"wrote {out}: {len(frame)} rows x {frame.shape[1] - 1} latent dimensions")
 
 

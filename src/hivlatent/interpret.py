@@ -4,7 +4,6 @@ loading). Positive: moving along z_k makes the mutation more likely."""
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import torch
 

@@ -176,22 +176,22 @@ class VAEModel:
         return folds.numpy(), probs.numpy()
 
     @torch.no_grad()
+    def _heads_at_mean(self, data) -> tuple[torch.Tensor, torch.Tensor]:
+        """Head outputs at the latent means, averaged over members: log10 fold, P(resistant)."""
+        self._check_supervised()
+        K = self._flat.shape[0]
+        p = self._params()
+        mean, _ = vae.encode(p, self.model_config, self._input(data)[None].expand(K, -1, -1))
+        fold, logit = vae.heads(p, mean)
+        return fold.mean(0), torch.sigmoid(logit).mean(0)
+
     def predict_log_fold(self, data) -> np.ndarray:
         """Predicted log10 fold change (n, drugs) from the latent means, averaged over members."""
-        self._check_supervised()
-        K = self._flat.shape[0]
-        p = self._params()
-        mean, _ = vae.encode(p, self.model_config, self._input(data)[None].expand(K, -1, -1))
-        return vae.heads(p, mean)[0].mean(0).numpy()
+        return self._heads_at_mean(data)[0].numpy()
 
-    @torch.no_grad()
     def predict_proba(self, data) -> np.ndarray:
         """Probability of resistance (n, drugs) from the latent means, averaged over members."""
-        self._check_supervised()
-        K = self._flat.shape[0]
-        p = self._params()
-        mean, _ = vae.encode(p, self.model_config, self._input(data)[None].expand(K, -1, -1))
-        return torch.sigmoid(vae.heads(p, mean)[1]).mean(0).numpy()
+        return self._heads_at_mean(data)[1].numpy()
 
     def aligned_input(self, dataset) -> tuple[np.ndarray, list[str]]:
         """The data's features in the model's order (a feature the data lacks reads as 0), and

@@ -9,23 +9,20 @@ figures/ and one sub-folder per trained model; a rerun skips the models already 
 
 from __future__ import annotations
 
-import json
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
 import pandas as pd
 import torch
 
 from . import __version__
+from .atomic import write_csv
 from .config import ModelConfig, TrainConfig, to_dict
 from .errors import ConfigError, ModelError
 from .evaluation.separation import separation_table
 from .model import VAEModel, train_data
-from .reporting import figures as F
-from .reporting.report import Report
 from .training.checkpoints import write_json
 from .training.trainer import train_many
 
@@ -225,9 +222,7 @@ class Study:
         points = _unique(s1 + s2)
         summary = pd.DataFrame(self.summary_rows(points))
         # stage-2 rows that repeat a stage-1 configuration are listed once, under stage 1
-        tmp = self.out / "summary.csv.tmp"
-        summary.to_csv(tmp, index=False)
-        tmp.replace(self.out / "summary.csv")
+        write_csv(summary, self.out / "summary.csv")
         separation = {}
         for p in s2:
             model = self.models[p.slug]

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Union
@@ -21,6 +20,7 @@ import pandas as pd
 from sklearn.base import clone
 from threadpoolctl import threadpool_limits
 
+from ..atomic import write_csv
 from ..data.dataset import Dataset
 from ..errors import ConfigError
 from .baselines import BASELINES, parse_method
@@ -290,22 +290,7 @@ def summarize(per_fold: pd.DataFrame) -> pd.DataFrame:
 def write_metrics(df: pd.DataFrame, path: "str | os.PathLike[str]") -> Path:
     """Write the long-form metrics as CSV atomically (temporary file in the same folder, fsync,
     ``os.replace``): a reader sees the old file or the complete new one, never a partial one."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
-            df.to_csv(fh, index=False)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    return path
+    return write_csv(df, path)
 
 
 def per_drug_table(df: pd.DataFrame, metrics: Sequence[str] | None = TABLE_METRICS,

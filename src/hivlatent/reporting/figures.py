@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 import textwrap
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -24,6 +23,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
+from ..atomic import atomic_open
 from ..errors import DataError
 
 __all__ = [
@@ -99,27 +99,10 @@ def save_figure(fig: Figure, path: str | os.PathLike, formats: Sequence[str] = (
     for fmt in formats:
         fmt = fmt.lower().lstrip(".")
         target = base.with_name(f"{base.name}.{fmt}")
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh, rc_context(_STYLE):
-                fig.savefig(fh, format=fmt, dpi=dpi, metadata=_metadata(fmt))
-            os.chmod(tmp, 0o666 & ~_UMASK)
-            os.replace(tmp, target)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        with atomic_open(target, "wb") as fh, rc_context(_STYLE):
+            fig.savefig(fh, format=fmt, dpi=dpi, metadata=_metadata(fmt))
         written[fmt] = target
     return written
-
-
-def _current_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-_UMASK = _current_umask()
 
 
 def _metadata(fmt: str) -> dict | None:

@@ -22,7 +22,6 @@ import io
 import os
 import re
 import struct
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib import resources
@@ -34,7 +33,7 @@ from matplotlib.figure import Figure
 
 from .. import __version__
 from ..errors import DataError
-from .figures import _UMASK
+from ..atomic import write_text
 
 __all__ = ["Report", "Section", "DEFAULT_RESEARCH_NOTE"]
 
@@ -297,17 +296,4 @@ class Report:
 
     def write(self, path: str | os.PathLike) -> Path:
         """Write the page atomically (temporary file in the same folder, then rename)."""
-        target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        text = self.render()
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(text)
-            os.chmod(tmp, 0o666 & ~_UMASK)
-            os.replace(tmp, target)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
-        return target
+        return write_text(path, self.render())

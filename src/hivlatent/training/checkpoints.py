@@ -18,15 +18,14 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from .. import __version__
+from ..atomic import write_text
 from ..errors import ModelError
 
 FORMAT = "hivlatent-model/1"
 
 
 def write_json(path: Path, obj) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=2, sort_keys=False, default=str) + "\n")
-    os.replace(tmp, path)
+    write_text(path, json.dumps(obj, indent=2, sort_keys=False, default=str) + "\n")
 
 
 def save_bundle(folder: str | Path, config: dict, tensors: dict[str, torch.Tensor],
