@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import inspect
 import json
 import math
 import multiprocessing as mp
@@ -355,18 +356,35 @@ def open_storage(url: str, heartbeat_interval: int | None = 15, grace_period: in
             warnings.simplefilter("ignore")
             callback = _retry_callback(max_retry) if heartbeat_interval else None
             # optuna >= 4.9 names it heartbeat_stale_trial_callback, older failed_trial_callback
-            import inspect
-
             arg = ("heartbeat_stale_trial_callback"
                    if "heartbeat_stale_trial_callback" in inspect.signature(RDBStorage).parameters
                    else "failed_trial_callback")
-            return RDBStorage(url, engine_kwargs=kwargs, heartbeat_interval=heartbeat_interval,
-                              grace_period=grace_period if heartbeat_interval else None,
-                              **{arg: callback})
+            storage = RDBStorage(url, engine_kwargs=kwargs, heartbeat_interval=heartbeat_interval,
+                                 grace_period=grace_period if heartbeat_interval else None,
+                                 **{arg: callback})
     except (sqlalchemy.exc.SQLAlchemyError, optuna.exceptions.StorageInternalError, ImportError,
             ValueError) as exc:
         first = " ".join(str(exc).split("\n")[0].split())[:300]
         raise ConfigError(f"storage {mask_url(url)}: cannot open the database ({first})") from None
+    if backend == "sqlite":
+        _sqlite_pragmas(storage.engine)
+    return storage
+
+
+def _sqlite_pragmas(engine) -> None:
+    """Write-ahead log and fewer fsyncs: every report, attribute and heartbeat is a commit, and
+    readers then never block the writer. (A SQLite file on a network file system is not safe for
+    several processes either way: use PostgreSQL there.)"""
+    from sqlalchemy import event
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record) -> None:
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+    engine.dispose()
 
 
 def _retry_callback(max_retry: int | None):
@@ -583,11 +601,12 @@ def _trial_seed(settings: dict, number: int) -> int:
     return int(settings["seed"]) * 100_000 + 1000 * int(number)
 
 
-def _report_and_tell(study, trial, ev: TrialEvaluation, settings: dict, prune: bool) -> str:
+def _report_and_tell(study, trial, ev: TrialEvaluation, settings: dict, prune: bool,
+                     worker: str = "") -> str:
     from optuna.trial import TrialState
 
-    for key, value in ev.metrics.items():
-        trial.set_user_attr(key, _nan_none(value))
+    # one attribute for all metrics: every set_user_attr is a database commit
+    trial.set_user_attr("metrics", _jsonable({**ev.metrics, "worker": worker}))
     if ev.error:
         trial.set_user_attr("error", ev.error)
         study.tell(trial, state=TrialState.FAIL)
@@ -633,6 +652,7 @@ def _work(dataset, url: str, name: str, config: SweepConfig, settings: dict, wor
         data = train_data(dataset, config.device)
         prune = config.pruning and len(settings["objectives"]) == 1
         retry = _retry_callback(config.max_retry)
+        me = f"{socket.gethostname()}:{os.getpid()}"
         sid = study._study_id
         while True:
             trials = []
@@ -660,16 +680,15 @@ def _work(dataset, url: str, name: str, config: SweepConfig, settings: dict, wor
                         values = t.user_attrs.get("values")
                         values = dict(values) if values else suggest(t, space)
                         seed = int(t.user_attrs.get("seed", _trial_seed(settings, t.number)))
+                        # before training, so that a re-queued copy repeats the same run
                         t.set_user_attr("values", values)
                         t.set_user_attr("seed", seed)
-                        t.set_user_attr("fold_seeds", [seed + f for f in range(settings["folds"])])
-                        t.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
                         values_list.append(values)
                         seeds.append(seed)
                     evals = evaluate_trials(dataset, values_list, seeds, splits,
                                             settings["objectives"], config.device, data)
                     for t, ev in zip(trials, evals):
-                        _report_and_tell(study, t, ev, settings, prune)
+                        _report_and_tell(study, t, ev, settings, prune, me)
                         done.add(t._trial_id)
             except BaseException:
                 # hand our unfinished trials back at once (FAIL + re-queued), then stop
@@ -724,6 +743,7 @@ def trials_frame(study, settings: dict) -> pd.DataFrame:
     rows = []
     for t in study.get_trials(deepcopy=False):
         ua = t.user_attrs
+        m = ua.get("metrics") or {}
         vals = t.values if t.values is not None and t.state == TrialState.COMPLETE else None
         row: dict[str, Any] = {"number": t.number, "state": t.state.name}
         for o, c in zip(objectives, _value_columns(objectives)):
@@ -731,12 +751,14 @@ def trials_frame(study, settings: dict) -> pd.DataFrame:
         params = dict(ua.get("values") or t.params)
         for n in names:
             row[f"param_{n}"] = params.get(n)
-        row["hidden_widths"] = "-".join(map(str, ua.get("hidden_widths", []))) or None
-        for k in ("seed", "neg_elbo", "neg_elbo_best", "probe_auc", "heads_bacc",
-                  "pruned_at_epoch", "train_seconds", "error"):
+        row["hidden_widths"] = "-".join(map(str, m.get("hidden_widths", []))) or None
+        row["seed"] = ua.get("seed")
+        for k in ("neg_elbo", "neg_elbo_best", "probe_auc", "heads_bacc", "train_seconds"):
+            row[k] = m.get(k)
+        for k in ("pruned_at_epoch", "error"):
             row[k] = ua.get(k)
         row["retry_of"] = t.system_attrs.get("failed_trial")
-        row["worker"] = ua.get("worker")
+        row["worker"] = m.get("worker")
         row["datetime_start"] = t.datetime_start
         row["datetime_complete"] = t.datetime_complete
         row["duration_s"] = (None if t.datetime_start is None or t.datetime_complete is None
@@ -762,9 +784,9 @@ def best_trials(study, settings: dict) -> list:
 def _best_dict(t, objectives) -> dict:
     return {"number": t.number, "values": dict(zip(objectives, t.values)),
             "params": dict(t.user_attrs.get("values") or t.params), "seed": t.user_attrs.get("seed"),
-            "hidden_widths": t.user_attrs.get("hidden_widths"),
-            "metrics": {k: t.user_attrs.get(k) for k in ("neg_elbo", "probe_auc", "heads_bacc")
-                        if t.user_attrs.get(k) is not None}}
+            "hidden_widths": (t.user_attrs.get("metrics") or {}).get("hidden_widths"),
+            "metrics": {k: v for k, v in (t.user_attrs.get("metrics") or {}).items()
+                        if k in ("neg_elbo", "probe_auc", "heads_bacc") and v is not None}}
 
 
 def _atomic_text(path: Path, text: str) -> None:
@@ -815,8 +837,9 @@ def importances(study, settings: dict, index: int = 0) -> tuple[pd.Series, str]:
     return pd.Series(out, dtype=float).sort_values(ascending=False), "|Spearman rho| (fallback)"
 
 
-def write_results(url: str, name: str, out: str | Path, title_data: str | None = None) -> SweepResult:
-    """trials.csv, figures (PNG + SVG), sweep.json and sweep_report.html of a study."""
+def write_results(url: str, name: str, out: str | Path, report: bool = True) -> SweepResult:
+    """trials.csv and sweep.json of a study; with ``report``, also the figures (PNG + SVG in
+    ``figures/``) and sweep_report.html."""
     import optuna
     from optuna.trial import TrialState
 
@@ -846,6 +869,15 @@ def write_results(url: str, name: str, out: str | Path, title_data: str | None =
     counts["counted"] = b.counted
     counts["superseded"] = b.superseded
 
+    summary = {"study": name, "storage": mask_url(url), "settings": settings, "counts": counts,
+               "best": best_dicts, "hivlatent": __version__}
+    _atomic_text(out / "sweep.json", json.dumps(_jsonable(summary), indent=2) + "\n")
+    files["summary"] = out / "sweep.json"
+
+    result = SweepResult(name, mask_url(url), out, objectives, frame, best_dicts, files, counts)
+    if not report:
+        return result
+
     figdir = out / "figures"
     figs: list[tuple[str, Any, str]] = []
     figs.append(("sweep_history", SF.plot_history(frame, objectives, settings),
@@ -867,11 +899,6 @@ def write_results(url: str, name: str, out: str | Path, title_data: str | None =
                      "Completed trials in objective space; the Pareto front is ringed."))
     for stem, fig, _ in figs:
         files[stem] = F.save_figure(fig, figdir / stem)["png"]
-
-    summary = {"study": name, "storage": mask_url(url), "settings": settings, "counts": counts,
-               "best": best_dicts, "hivlatent": __version__}
-    _atomic_text(out / "sweep.json", json.dumps(_jsonable(summary), indent=2) + "\n")
-    files["summary"] = out / "sweep.json"
 
     rep = Report(f"Hyperparameter sweep: {name}",
                  f"{settings['data']} · {b.counted} trials · objective"
@@ -921,9 +948,8 @@ def write_results(url: str, name: str, out: str | Path, title_data: str | None =
         notes.append(f"{b.superseded} trial(s) of a worker that died were marked FAIL and "
                      "re-queued with the same parameters and seed (column retry_of).")
     rep.add_section("Notes").add_list(notes)
-    report_path = rep.write(out / "sweep_report.html")
-    files["report"] = report_path
-    return SweepResult(name, mask_url(url), out, objectives, frame, best_dicts, files, counts)
+    files["report"] = rep.write(out / "sweep_report.html")
+    return result
 
 
 def _jsonable(x):
@@ -944,10 +970,11 @@ def resolve_storage(config: SweepConfig, out: str | Path) -> str:
 
 def run_sweep(dataset, out: str | Path, config: SweepConfig | None = None,
               progress: Callable[[int, int], None] | None = None,
-              best: bool = False) -> SweepResult:
+              best: bool = False, report: bool = True) -> SweepResult:
     """Run (or resume, or join) the sweep until the study holds ``config.n_trials`` trials, then
     write trials.csv, the figures and sweep_report.html to ``out``. ``best``: also retrain the
-    best configuration on all rows (:func:`retrain_best`)."""
+    best configuration on all rows (:func:`retrain_best`). ``report=False``: only trials.csv and
+    sweep.json (no figures, no HTML)."""
     import optuna
 
     t0 = time.perf_counter()
@@ -997,7 +1024,7 @@ def run_sweep(dataset, out: str | Path, config: SweepConfig | None = None,
     if progress is not None:
         b = budget(storage.get_all_trials(_study_id(storage, name), deepcopy=False))
         progress(b.finished, max(config.n_trials, b.counted))
-    result = write_results(url, name, out)
+    result = write_results(url, name, out, report)
     if best:
         result.best_model = retrain_best(dataset, out, url, name, device=config.device)
     result.seconds = time.perf_counter() - t0
