@@ -410,6 +410,7 @@ class StudyLock:
         self.url, self.name = url, name
         self.kind = _backend(url)
         self._local = threading.RLock()
+        self._depth = 0
         self._fh = None
         self._conn = None
         self._key = int.from_bytes(hashlib.sha256(f"hivlatent-sweep:{name}".encode()).digest()[:8],
@@ -435,6 +436,9 @@ class StudyLock:
         import sqlalchemy
 
         self._local.acquire()
+        self._depth += 1
+        if self._depth > 1:          # re-entered by this thread: already held
+            return self
         try:
             if self._path is not None:
                 import fcntl
@@ -447,6 +451,7 @@ class StudyLock:
                 self._connect().execute(sqlalchemy.text("SELECT GET_LOCK(:n, -1)"),
                                         {"n": f"hivlatent:{self._key}"})
         except BaseException:
+            self._depth -= 1
             self._local.release()
             raise
         return self
@@ -454,6 +459,10 @@ class StudyLock:
     def __exit__(self, *exc) -> None:
         import sqlalchemy
 
+        self._depth -= 1
+        if self._depth > 0:
+            self._local.release()
+            return
         try:
             if self._fh is not None:
                 import fcntl
