@@ -1,0 +1,520 @@
+"""Speed of the batched training engine against a plain per-model PyTorch loop (issue 5).
+
+    python benchmarks/speed.py [--device cpu|cuda] [--epochs 3] [--full] [--json out.json]
+    python benchmarks/speed.py --smoke          # tiny sizes, a few seconds (CI)
+
+Everything is measured in this one process run, on this machine, so the ratios are fair:
+
+1. the ceiling: the best fp32 ``torch.mm`` rate (GFLOP/s) of square 1024/2048 products with
+   ``torch.get_num_threads()`` threads (4096 on a GPU);
+2. steady-state training throughput of the 228-128-20 / 10-128-228 VAE (62,712 parameters),
+   batch 32, on the 996 training rows of the study's split of nrti-1246: samples/s and model
+   FLOP/s (6 x parameters per sample per step: forward 2x, backward 4x), as a fraction of the
+   ceiling, and the peak memory of each run (peak RSS from ``getrusage``, reset before each run
+   through /proc/self/clear_refs; ``torch.cuda.max_memory_allocated`` on a GPU). Rows: the plain
+   loop written the obvious way (nn.Linear encoder/decoder, torch.optim.Adam,
+   TensorDataset + DataLoader with shuffle), the same loop with index batches instead of the
+   DataLoader, and the engine (``train_many``) at K = 1, 8, 64 models with different seeds. The
+   first epoch of each run is a warm-up and is not timed; ``--epochs`` more are;
+3. the wall time of the full study grid, 14 configurations x 3 seeds = 42 models, on the engine
+   (the ``hivlatent.study`` machinery: stage 1, pick the best, stage 2), against the plain loop
+   training the same 42 models (same rows, epochs, batch sizes) one after the other. By default
+   the plain loop is an *estimate*: each configuration is timed for ``--estimate-epochs`` epochs
+   after a warm-up epoch and extrapolated linearly to its epochs and seeds; ``--full`` runs it.
+
+The data come from ``hivlatent.data.load_dataset("nrti-1246")`` ($HIVLATENT_DATA_DIR, default
+../shared/data/hivdb beside the checkout); without it, random sparse 0/1 data of the same shape
+are used and a notice says so. The likelihood is the study's (mse, ``--likelihood`` to change).
+Prints a markdown table for benchmarks/README.md and whether the targets are met: the study grid
+at least 5x faster than the plain loop, and K = 64 at least 40% of the matmul ceiling.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import sys
+import tempfile
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+from hivlatent.config import ModelConfig, TrainConfig
+from hivlatent.model import VAEModel, train_data
+from hivlatent.models import vae
+from hivlatent.study import Study, StudyConfig, _unique, stage1_points, stage2_points
+from hivlatent.training.trainer import Job, train_many
+
+TARGET_GRID_SPEEDUP = 5.0
+TARGET_K64_FRACTION = 0.40
+N_ROWS, N_FEATURES = 1246, 228
+
+
+# ----------------------------------------------------------------------------- machine
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def matmul_ceiling(device: torch.device, sizes: tuple[int, ...], repeats: int) -> dict:
+    """Best fp32 matmul rate over square sizes ``sizes`` (GFLOP/s)."""
+    best, best_n = 0.0, 0
+    for n in sizes:
+        a = torch.randn(n, n, device=device)
+        b = torch.randn(n, n, device=device)
+        torch.mm(a, b)  # warm-up
+        sync(device)
+        for _ in range(repeats):
+            t = time.perf_counter()
+            torch.mm(a, b)
+            sync(device)
+            rate = 2 * n ** 3 / (time.perf_counter() - t) / 1e9
+            if rate > best:
+                best, best_n = rate, n
+    return {"gflops": best, "size": best_n, "sizes": list(sizes), "repeats": repeats}
+
+
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def load_average() -> str:
+    try:
+        return " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "n/a"
+
+
+class PeakMemory:
+    """Peak memory of one measurement: peak RSS on CPU (reset before it where the kernel
+    allows), peak allocated memory on a GPU."""
+
+    def __init__(self, device: torch.device):
+        self.device = device
+        self.resettable = False
+
+    @property
+    def kind(self) -> str:
+        if self.device.type == "cuda":
+            return "torch.cuda.max_memory_allocated"
+        return "peak RSS (getrusage ru_maxrss, reset per run)" if self.resettable else \
+            "peak RSS of the process so far (getrusage ru_maxrss; could not reset it per run)"
+
+    def reset(self) -> None:
+        if self.device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(self.device)
+            return
+        try:
+            with open("/proc/self/clear_refs", "w") as fh:
+                fh.write("5")  # resets the peak RSS to the current RSS (Linux >= 4.0)
+            self.resettable = True
+        except OSError:
+            self.resettable = False
+
+    def peak_mib(self) -> float:
+        if self.device.type == "cuda":
+            return torch.cuda.max_memory_allocated(self.device) / 2 ** 20
+        kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+        return kib / 1024 if sys.platform != "darwin" else kib / 2 ** 20
+
+
+# ----------------------------------------------------------------------------- data
+def load_data(rows: int | None, seed: int = 0):
+    """The nrti-1246 Dataset, or random sparse 0/1 data of its shape; optionally the first rows."""
+    notice = ""
+    try:
+        from hivlatent.data import load_dataset
+        ds = load_dataset("nrti-1246")
+        source = "nrti-1246 (hivlatent.data.load_dataset)"
+    except Exception as exc:  # noqa: BLE001 - any failure falls back, with a notice
+        from hivlatent.data.dataset import Dataset
+        rng = np.random.default_rng(seed)
+        X = (rng.random((N_ROWS, N_FEATURES)) < 0.052).astype(np.float32)
+        ds = Dataset(name="random", drug_class="NRTI", gene="RT", ids=np.arange(N_ROWS), X=X,
+                     observed=np.ones_like(X, dtype=bool),
+                     feature_names=[f"f{i}" for i in range(N_FEATURES)], drugs=[],
+                     log_fold=np.zeros((N_ROWS, 0)), labels=np.zeros((N_ROWS, 0)), sha256="random")
+        source = "random sparse 0/1 data, 1246 x 228, 5.2% ones"
+        notice = (f"NOTICE: the real data could not be loaded ({type(exc).__name__}: {exc}); "
+                  "measuring on random sparse 0/1 data of the same shape instead")
+    if rows is not None and rows < ds.n_rows:
+        ds = ds.subset(np.arange(rows))
+        source += f", first {rows} rows"
+    return ds, source, notice
+
+
+# ----------------------------------------------------------------------------- plain loop
+class Encoder(nn.Module):
+    def __init__(self, n_in: int, hidden: int, latent: int):
+        super().__init__()
+        self.hidden = nn.Linear(n_in, hidden)
+        self.out = nn.Linear(hidden, 2 * latent)
+        self.latent = latent
+
+    def forward(self, x):
+        stats = self.out(F.relu(self.hidden(x)))
+        return stats[:, :self.latent], stats[:, self.latent:]
+
+
+class Decoder(nn.Module):
+    def __init__(self, latent: int, hidden: int, n_out: int):
+        super().__init__()
+        self.hidden = nn.Linear(latent, hidden)
+        self.out = nn.Linear(hidden, n_out)
+
+    def forward(self, z):
+        return self.out(F.relu(self.hidden(z)))
+
+
+class PlainVAE(nn.Module):
+    def __init__(self, n_features: int, hidden: int, latent: int, likelihood: str):
+        super().__init__()
+        self.encoder = Encoder(n_features, hidden, latent)
+        self.decoder = Decoder(latent, hidden, n_features)
+        self.likelihood = likelihood
+
+    def loss(self, x, observed):
+        """Mean over the batch of the engine's per-sample loss: reconstruction (observed
+        features only) + KL."""
+        mean, logvar = self.encoder(x)
+        z = mean + torch.exp(0.5 * logvar) * torch.randn_like(mean)
+        logits = self.decoder(z)
+        if self.likelihood == "bernoulli":
+            per = F.binary_cross_entropy_with_logits(logits, x, reduction="none")
+        else:
+            per = (torch.sigmoid(logits) - x) ** 2
+        rec = (per * observed).sum(1)
+        kl = 0.5 * (mean.pow(2) + logvar.exp() - 1.0 - logvar).sum(1)
+        return (rec + kl).mean()
+
+
+def plain_train(X, O, train_idx, val_idx, *, hidden: int, latent: int, likelihood: str,
+                epochs: int, batch: int, seed: int, device: torch.device,
+                loader: str = "dataloader", lr: float = 1e-3) -> list[float]:
+    """Train one model the plain way; returns the wall time of each epoch (incl. validation)."""
+    torch.manual_seed(seed)
+    model = PlainVAE(X.shape[1], hidden, latent, likelihood).to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=lr, eps=1e-7)
+    tr = torch.as_tensor(np.asarray(train_idx), dtype=torch.long)
+    Xtr, Otr = X[tr], O[tr]
+    Xva = X[torch.as_tensor(np.asarray(val_idx), dtype=torch.long)].to(device)
+    Ova = O[torch.as_tensor(np.asarray(val_idx), dtype=torch.long)].to(device)
+    g = torch.Generator().manual_seed(seed)
+    if loader == "dataloader":
+        dl = DataLoader(TensorDataset(Xtr, Otr), batch_size=batch, shuffle=True, generator=g)
+    else:
+        Xtr_d, Otr_d = Xtr.to(device), Otr.to(device)
+    times, history = [], []
+    for _ in range(epochs):
+        t = time.perf_counter()
+        model.train()
+        if loader == "dataloader":
+            batches = ((xb.to(device), ob.to(device)) for xb, ob in dl)
+        else:
+            perm = torch.randperm(len(tr), generator=g).to(device)
+            batches = ((Xtr_d[i], Otr_d[i]) for i in perm.split(batch))
+        total = torch.zeros((), device=device)
+        for xb, ob in batches:
+            loss = model.loss(xb, ob)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            total += loss.detach() * len(xb)
+        val = float("nan")
+        if len(Xva):
+            model.eval()
+            with torch.no_grad():
+                val = float(model.loss(Xva, Ova))
+        history.append((float(total) / len(tr), val))
+        sync(device)
+        times.append(time.perf_counter() - t)
+    return times
+
+
+# ----------------------------------------------------------------------------- throughput
+def throughput_row(name: str, models: int, samples: int, seconds: float, peak: float,
+                   n_params: int, ceiling: float, how: str) -> dict:
+    sps = samples / seconds
+    gflops = sps * 6 * n_params / 1e9
+    return {"run": name, "models": models, "samples_per_s": sps, "model_gflops": gflops,
+            "fraction_of_ceiling": gflops / ceiling, "peak_memory_mib": peak,
+            "timed_seconds": seconds, "timed_samples": samples, "how": how}
+
+
+def measure_plain(ds, tr_idx, cfg: ModelConfig, batch: int, epochs: int, device, loader: str,
+                  mem: PeakMemory, n_params: int, ceiling: float) -> dict:
+    X = torch.as_tensor(ds.X, dtype=torch.float32)
+    O = torch.as_tensor(ds.observed, dtype=torch.float32)
+    mem.reset()
+    times = plain_train(X, O, tr_idx, tr_idx[:0], hidden=cfg.hidden[0], latent=cfg.latent,
+                        likelihood=cfg.likelihood, epochs=1 + epochs, batch=batch, seed=0,
+                        device=device, loader=loader)
+    name = ("plain loop, TensorDataset + DataLoader(shuffle)" if loader == "dataloader"
+            else "plain loop, index batches (randperm + index)")
+    return throughput_row(name, 1, epochs * len(tr_idx), sum(times[1:]), mem.peak_mib(),
+                          n_params, ceiling, loader)
+
+
+def measure_engine(data, tr_idx, cfg: ModelConfig, batch: int, epochs: int, K: int, device,
+                   mem: PeakMemory, n_params: int, ceiling: float) -> dict:
+    jobs = [Job(cfg, TrainConfig(epochs=1 + epochs, batch_size=batch, seed=s), tr_idx, tr_idx[:0],
+                name=str(s)) for s in range(K)]
+    marks: list[float] = []
+    mem.reset()
+    # the engine copies each epoch's losses to the host, so epoch ends are synchronised
+    train_many(jobs, data, device, on_epoch=lambda e, n: marks.append(time.perf_counter()))
+    seconds = marks[-1] - marks[0]
+    return throughput_row(f"engine, K = {K}", K, K * epochs * len(tr_idx), seconds,
+                          mem.peak_mib(), n_params, ceiling, "train_many")
+
+
+# ----------------------------------------------------------------------------- study grid
+def grid_engine(ds, scfg: StudyConfig, device: str) -> dict:
+    with tempfile.TemporaryDirectory(prefix="hivlatent-speed-") as tmp:
+        st = Study(ds, tmp, scfg, device=device)
+        t = time.perf_counter()
+        s1 = stage1_points(scfg)
+        st.train(s1, "stage 1")
+        best = Study.pick_best(pd.DataFrame(st.summary_rows(s1)), s1)
+        s2 = stage2_points(scfg, best)
+        st.train(s2, "stage 2")
+        seconds = time.perf_counter() - t
+        points = _unique(s1 + s2)
+        jobs = {p.slug: st._model(p).jobs(ds, name=p.slug) for p in points}
+    return {"seconds": seconds, "points": points, "jobs": jobs, "best": best.slug}
+
+
+def grid_plain(ds, scfg: StudyConfig, points, jobs, device, loader: str, full: bool,
+               estimate_epochs: int) -> dict:
+    """The plain loop on every model of the grid, one after the other (or an estimate)."""
+    X = torch.as_tensor(ds.X, dtype=torch.float32)
+    O = torch.as_tensor(ds.observed, dtype=torch.float32)
+    per_model, total = [], 0.0
+    for p in points:
+        kw = dict(hidden=p.hidden, latent=p.latent, likelihood=scfg.likelihood,
+                  batch=p.batch_size, device=device, loader=loader, lr=scfg.lr)
+        if full:
+            for job in jobs[p.slug]:
+                t = time.perf_counter()
+                plain_train(X, O, job.train_idx, job.val_idx, epochs=p.epochs,
+                            seed=job.train.seed, **kw)
+                dt = time.perf_counter() - t
+                per_model.append({"model": job.name, "seconds": dt})
+                total += dt
+        else:
+            job = jobs[p.slug][0]
+            n = min(p.epochs, estimate_epochs)
+            t = time.perf_counter()
+            times = plain_train(X, O, job.train_idx, job.val_idx, epochs=1 + n,
+                                seed=job.train.seed, **kw)
+            wall = time.perf_counter() - t
+            per_epoch = sum(times[1:]) / n
+            setup = max(0.0, wall - sum(times))  # model, optimiser, loader construction
+            est = setup + per_epoch * p.epochs
+            for job in jobs[p.slug]:
+                per_model.append({"model": job.name, "seconds": est, "per_epoch": per_epoch})
+                total += est
+    return {"seconds": total, "estimate": not full, "loader": loader, "per_model": per_model}
+
+
+# ----------------------------------------------------------------------------- output
+def fmt_time(s: float) -> str:
+    if s >= 120:
+        return f"{s / 60:.1f} min ({s:,.0f} s)"
+    return f"{s:.1f} s" if s >= 10 else f"{s:.2f} s"
+
+
+def render(res: dict) -> str:
+    m, a = res["machine"], res["args"]
+    omp = f", OMP_WAIT_POLICY={m['omp_wait_policy']}" if m.get("omp_wait_policy") else ""
+    out = [f"Machine: {m['cpu']}, device {m['device']}, {m['threads']} threads{omp}, torch {m['torch']}; "
+           f"load average at start {m['load_start']}, at end {m['load_end']}",
+           f"Ceiling: fp32 matmul {m['ceiling_gflops']:.1f} GFLOP/s (best of {m['ceiling_repeats']} "
+           f"x torch.mm, sizes {m['ceiling_sizes']}) = "
+           f"{m['ceiling_gflops'] * 1e9 / (6 * res['n_params']):,.0f} samples/s of this model",
+           f"Data: {res['data']}; {res['train_rows']} training rows; VAE {res['shape']} "
+           f"({res['n_params']:,} parameters, likelihood {a['likelihood']}), batch {a['batch']}; "
+           f"{a['epochs']} timed epochs after 1 warm-up epoch; model FLOPs = 6 x parameters x samples",
+           f"Memory: {res['memory_kind']}", ""]
+    if res.get("notice"):
+        out += [res["notice"], ""]
+    out += ["| training run | models | samples/s | model GFLOP/s | % of matmul ceiling | peak memory (MiB) |",
+            "|---|---:|---:|---:|---:|---:|"]
+    for r in res["throughput"]:
+        out.append(f"| {r['run']} | {r['models']} | {r['samples_per_s']:,.0f} | {r['model_gflops']:.2f} "
+                   f"| {100 * r['fraction_of_ceiling']:.1f}% | {r['peak_memory_mib']:,.0f} |")
+    g = res.get("grid")
+    if g:
+        out += ["", f"Study grid: {g['configurations']} configurations x {g['seeds']} seeds = "
+                f"{g['models']} models (best stage-1 configuration: {g['best']}), "
+                f"up to {g['max_epochs']} epochs, validation loss every epoch", "",
+                "| study grid | wall time | engine speed-up |", "|---|---:|---:|",
+                f"| engine (hivlatent.study: stage 1, best, stage 2) | {fmt_time(g['engine_seconds'])} | 1.0x |"]
+        for pl in g["plain"]:
+            label = ("TensorDataset + DataLoader(shuffle)" if pl["loader"] == "dataloader"
+                     else "index batches")
+            how = (f"estimate from {a['estimate_epochs']} timed epochs per configuration"
+                   if pl["estimate"] else "measured")
+            out.append(f"| plain per-model loop, {label}, sequential ({how}) | "
+                       f"{fmt_time(pl['seconds'])} | {pl['seconds'] / g['engine_seconds']:.1f}x |")
+    out += ["", "Targets:"]
+    for t in res["targets"]:
+        out.append(f"- {t['text']}")
+    return "\n".join(out)
+
+
+def evaluate_targets(res: dict) -> list[dict]:
+    targets = []
+    g = res.get("grid")
+    if g:
+        obvious = next(p for p in g["plain"] if p["loader"] == "dataloader") \
+            if any(p["loader"] == "dataloader" for p in g["plain"]) else g["plain"][0]
+        ratio = obvious["seconds"] / g["engine_seconds"]
+        met = ratio >= TARGET_GRID_SPEEDUP
+        extra = ""
+        others = [p for p in g["plain"] if p is not obvious]
+        if others:
+            extra = "; against the index-batch loop " + ", ".join(
+                f"{p['seconds'] / g['engine_seconds']:.1f}x" for p in others)
+        est = " (plain loop estimated)" if obvious["estimate"] else ""
+        targets.append({
+            "name": "study grid >= 5x faster than the plain loop", "value": ratio, "met": met,
+            "text": (f"study grid at least {TARGET_GRID_SPEEDUP:.0f}x faster than the plain per-model "
+                     f"loop: {'MET' if met else 'NOT MET'}, {ratio:.1f}x{est} = "
+                     f"{ratio / TARGET_GRID_SPEEDUP:.2f} of the target{extra}")})
+    k64 = [r for r in res["throughput"] if r["models"] == max(res["args"]["ks"]) and r["how"] == "train_many"]
+    if k64:
+        frac = k64[0]["fraction_of_ceiling"]
+        met = frac >= TARGET_K64_FRACTION
+        targets.append({
+            "name": f"K = {k64[0]['models']} >= 40% of the matmul ceiling", "value": frac, "met": met,
+            "text": (f"K = {k64[0]['models']} at least {100 * TARGET_K64_FRACTION:.0f}% of the measured "
+                     f"matmul rate: {'MET' if met else 'NOT MET'}, {100 * frac:.1f}% "
+                     f"({k64[0]['model_gflops']:.2f} of {res['machine']['ceiling_gflops']:.1f} GFLOP/s) = "
+                     f"{frac / TARGET_K64_FRACTION:.2f} of the target")})
+    return targets
+
+
+# ----------------------------------------------------------------------------- main
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    ap.add_argument("--smoke", action="store_true", help="tiny sizes: a few seconds, for CI")
+    ap.add_argument("--epochs", type=int, default=None, help="timed epochs per throughput run (3)")
+    ap.add_argument("--ks", default="1,8,64", help="engine group sizes (comma-separated)")
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--likelihood", default="mse", choices=["mse", "bernoulli"])
+    ap.add_argument("--seeds", type=int, default=3, help="seeds per study configuration")
+    mode = ap.add_mutually_exclusive_group()
+    mode.add_argument("--plain-estimate", dest="full", action="store_false", default=False,
+                      help="estimate the plain loop's grid time (default)")
+    mode.add_argument("--full", dest="full", action="store_true",
+                      help="run the plain loop on the whole grid for real (long)")
+    ap.add_argument("--estimate-epochs", type=int, default=None,
+                    help="timed epochs per configuration for the estimate (5)")
+    ap.add_argument("--plain-loader", default="dataloader", choices=["dataloader", "index"],
+                    help="the plain loop that --full runs")
+    ap.add_argument("--no-grid", action="store_true", help="skip the study grid")
+    ap.add_argument("--threads", type=int, default=None,
+                    help="torch.set_num_threads(THREADS) first (default: torch's own choice)")
+    ap.add_argument("--rows", type=int, default=None, help="use only the first ROWS rows")
+    ap.add_argument("--json", type=Path, default=None, help="also write the results as JSON")
+    args = ap.parse_args(argv)
+
+    if args.device == "cuda" and not torch.cuda.is_available():
+        ap.error("--device cuda: no CUDA device is available here")
+    device = torch.device(args.device)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    ks = [int(k) for k in args.ks.split(",")]
+    if args.smoke:
+        args.epochs = args.epochs or 1
+        args.estimate_epochs = args.estimate_epochs or 1
+        args.rows = args.rows or 96
+        scfg = StudyConfig(epochs=(1, 2, 3), hidden_epochs=2, seeds=args.seeds,
+                           likelihood=args.likelihood)
+        sizes, repeats = ((256, 512), 2) if device.type == "cpu" else ((1024,), 3)
+    else:
+        args.epochs = args.epochs or 3
+        args.estimate_epochs = args.estimate_epochs or 5
+        scfg = StudyConfig(seeds=args.seeds, likelihood=args.likelihood)
+        sizes, repeats = ((1024, 2048), 5) if device.type == "cpu" else ((4096,), 10)
+
+    load_start = load_average()
+    ds, source, notice = load_data(args.rows)
+    if notice:
+        print(notice, file=sys.stderr)
+    cfg = ModelConfig(latent=10, hidden=(128,), likelihood=args.likelihood)
+    n_params = vae.layout(cfg, ds.n_features).size
+    # the study's split (seed 0, 20% validation, stratified): its training rows
+    tr_idx = VAEModel(cfg, TrainConfig(batch_size=args.batch)).jobs(ds)[0].train_idx
+    data = train_data(ds)
+
+    ceiling = matmul_ceiling(device, sizes, repeats)
+    mem = PeakMemory(device)
+    rows = []
+    for loader in ("dataloader", "index"):
+        rows.append(measure_plain(ds, tr_idx, cfg, args.batch, args.epochs, device, loader, mem,
+                                  n_params, ceiling["gflops"]))
+        print(f"  measured {rows[-1]['run']}", file=sys.stderr, flush=True)
+    for K in ks:
+        rows.append(measure_engine(data, tr_idx, cfg, args.batch, args.epochs, K, device, mem,
+                                   n_params, ceiling["gflops"]))
+        print(f"  measured {rows[-1]['run']}", file=sys.stderr, flush=True)
+
+    res: dict = {
+        "args": {**vars(args), "json": str(args.json) if args.json else None, "ks": ks},
+        "data": source, "notice": notice, "train_rows": int(len(tr_idx)), "n_params": n_params,
+        "shape": f"{ds.n_features}-128-{2 * cfg.latent} / {cfg.latent}-128-{ds.n_features}",
+        "memory_kind": mem.kind, "throughput": rows,
+    }
+    if not args.no_grid:
+        eng = grid_engine(ds, scfg, args.device)
+        print(f"  study grid on the engine: {eng['seconds']:.1f} s", file=sys.stderr, flush=True)
+        plains = []
+        loaders = [args.plain_loader] if args.full else ["dataloader", "index"]
+        for loader in loaders:
+            plains.append(grid_plain(ds, scfg, eng["points"], eng["jobs"], device, loader,
+                                     args.full, args.estimate_epochs))
+            print(f"  study grid, plain loop ({loader}): {plains[-1]['seconds']:.1f} s"
+                  f"{' (estimate)' if plains[-1]['estimate'] else ''}", file=sys.stderr, flush=True)
+        res["grid"] = {
+            "configurations": len(eng["points"]), "seeds": scfg.seeds,
+            "models": sum(len(j) for j in eng["jobs"].values()), "best": eng["best"],
+            "max_epochs": max(p.epochs for p in eng["points"]),
+            "points": [asdict(p) for p in eng["points"]],
+            "engine_seconds": eng["seconds"], "plain": plains,
+        }
+    res["machine"] = {"cpu": cpu_name() if device.type == "cpu" else torch.cuda.get_device_name(device),
+                      "device": str(device), "threads": torch.get_num_threads(),
+                      "torch": torch.__version__, "python": platform.python_version(),
+                      "ceiling_gflops": ceiling["gflops"], "ceiling_sizes": ceiling["sizes"],
+                      "ceiling_repeats": ceiling["repeats"], "load_start": load_start,
+                      "load_end": load_average(),
+                      "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "")}
+    res["targets"] = evaluate_targets(res)
+    print(render(res))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(res, indent=2, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,60 @@
+"""benchmarks/speed.py --smoke runs end to end in a few seconds and prints the expected table.
+No timing assertions: the numbers depend on the machine and its load."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "benchmarks" / "speed.py"
+
+
+def _run(tmp_path: Path, *extra: str) -> tuple[str, dict]:
+    out = tmp_path / "speed.json"
+    env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
+    proc = subprocess.run([sys.executable, str(SCRIPT), "--smoke", "--json", str(out), *extra],
+                          capture_output=True, text=True, timeout=300, cwd=ROOT, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc.stdout, json.loads(out.read_text())
+
+
+def test_speed_smoke_prints_the_table(tmp_path):
+    text, res = _run(tmp_path)
+    lines = text.splitlines()
+    assert any(line.startswith("Ceiling: fp32 matmul") and "GFLOP/s" in line for line in lines)
+    header = "| training run | models | samples/s | model GFLOP/s | % of matmul ceiling | peak memory (MiB) |"
+    assert header in lines
+    rows = [line for line in lines if line.startswith("| ") and not line.startswith("|---")]
+    names = [r.split("|")[1].strip() for r in rows]
+    for expected in ("plain loop, TensorDataset + DataLoader(shuffle)",
+                     "plain loop, index batches (randperm + index)",
+                     "engine, K = 1", "engine, K = 8", "engine, K = 64",
+                     "engine (hivlatent.study: stage 1, best, stage 2)"):
+        assert expected in names, (expected, names)
+    plain_grid = [n for n in names if n.startswith("plain per-model loop")]
+    assert len(plain_grid) == 2 and all("estimate" in n for n in plain_grid)
+    # every training row has numbers in every column
+    for r in rows:
+        if r.split("|")[1].strip().startswith(("plain loop", "engine, K")):
+            cells = [c.strip() for c in r.split("|")[2:-1]]
+            assert len(cells) == 5 and all(cells), r
+    assert "Targets:" in lines
+    targets = [line for line in lines if line.startswith("- ")]
+    assert len(targets) == 2
+    assert targets[0].startswith("- study grid at least 5x faster")
+    assert targets[1].startswith("- K = 64 at least 40%")
+    assert all(("NOT MET" in t) or (" MET" in t) for t in targets)
+
+    # the JSON holds the same measurements
+    assert [r["models"] for r in res["throughput"]] == [1, 1, 1, 8, 64]
+    assert res["n_params"] == 62712
+    g = res["grid"]
+    assert g["configurations"] == 14 and g["seeds"] == 3 and g["models"] == 42
+    assert g["engine_seconds"] > 0 and all(p["estimate"] for p in g["plain"])
+    assert len(g["plain"][0]["per_model"]) == 42
+    assert {t["name"] for t in res["targets"]} == {
+        "study grid >= 5x faster than the plain loop", "K = 64 >= 40% of the matmul ceiling"}
