@@ -4,7 +4,6 @@ same scenarios run against PostgreSQL in test_sweep_postgres.py)."""
 
 from __future__ import annotations
 
-import math
 import os
 import pickle
 import signal
@@ -23,17 +22,28 @@ from optuna.trial import TrialState
 
 from hivlatent.errors import ConfigError
 from hivlatent.sweep import (
-    SweepConfig, budget, cv_splits, evaluate_trials, open_storage, retrain_best, run_sweep,
+    SweepConfig,
+    budget,
+    cv_splits,
+    evaluate_trials,
+    open_storage,
+    retrain_best,
+    run_sweep,
 )
 from hivlatent.sweep_space import (
-    DEFAULT_SPACE, configs, hidden_widths, load_space, parse_space, space_from_dict,
+    DEFAULT_SPACE,
+    configs,
+    hidden_widths,
+    load_space,
+    parse_space,
+    space_from_dict,
     space_to_dict,
 )
 
 #: a tiny space: every trial trains for 2 epochs on small networks
 TINY = {"epochs": 2, "hidden": [8, 16], "latent": {"type": "int", "low": 2, "high": 4},
         "depth": 1, "batch_size": [64]}
-FAST = dict(heartbeat_interval=1, grace_period=3)
+FAST = dict(heartbeat_interval=1, grace_period=2)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -179,17 +189,14 @@ def test_evaluate_trials_is_cross_validated_and_deterministic(small):
 
 def test_sweep_writes_results_and_resumes(small, tmp_path):
     out = tmp_path / "run"
-    r = run_sweep(small, out, tiny_config(n_trials=3))
+    r = run_sweep(small, out, tiny_config(n_trials=3), report=False)
     assert len(r.trials) == 3 and set(r.trials["state"]) == {"COMPLETE"}
-    for name in ("trials.csv", "sweep_report.html", "sweep.json", "sweep.db",
-                 "figures/sweep_history.png", "figures/sweep_history.svg",
-                 "figures/sweep_slice_elbo.png", "figures/sweep_slice_elbo.svg"):
+    for name in ("trials.csv", "sweep.json", "sweep.db"):
         assert (out / name).is_file(), name
+    assert not (out / "sweep_report.html").exists()
     csv = pd.read_csv(out / "trials.csv")
     assert list(csv["number"]) == [0, 1, 2]
     assert csv["seed"].nunique() == 3 and csv["value_elbo"].notna().all()
-    html = (out / "sweep_report.html").read_text()
-    assert "Optimisation history" in html and "data:image/png;base64" in html
     assert r.best and r.best[0]["values"]["elbo"] == pytest.approx(csv["value_elbo"].min())
     url = f"sqlite:///{out / 'sweep.db'}"
     study = r.study_name
@@ -208,7 +215,15 @@ def test_sweep_writes_results_and_resumes(small, tmp_path):
 def test_multi_objective_sweep_reports_the_pareto_front(small, tmp_path):
     r = run_sweep(small, tmp_path, tiny_config(n_trials=3, objectives=("elbo", "probe_auc")))
     assert r.best and all(set(b["values"]) == {"elbo", "probe_auc"} for b in r.best)
-    assert (tmp_path / "figures" / "sweep_pareto.png").is_file()
+    for stem in ("sweep_history", "sweep_slice_elbo", "sweep_slice_probe_auc", "sweep_pareto"):
+        for ext in ("png", "svg"):
+            assert (tmp_path / "figures" / f"{stem}.{ext}").is_file(), (stem, ext)
+    html = (tmp_path / "sweep_report.html").read_text()
+    for heading in ("Best trials (Pareto front)", "Optimisation history", "Slices", "Pareto front",
+                    "Parameter importance", "|Spearman rho| (fallback)",
+                    "Search space", "All trials"):
+        assert heading in html
+    assert html.count("data:image/png;base64") == 5      # + importance (Spearman fallback)
     trials = all_trials(f"sqlite:///{tmp_path / 'sweep.db'}", r.study_name)
     assert all(not t.intermediate_values for t in trials)   # no pruning in multi-objective
 

@@ -11,7 +11,6 @@ import os
 import uuid
 
 import pytest
-
 from test_sweep import killed_worker_scenario, small, two_workers_scenario  # noqa: F401
 
 URL = os.environ.get("HIVLATENT_TEST_POSTGRES_URL", "")
@@ -47,9 +46,8 @@ def test_postgres_storage_is_reachable_and_errors_are_one_line(pg_url):
 
     open_storage(pg_url)
     lock = StudyLock(pg_url, _study("lock"))
-    with lock:
-        with lock:                      # re-entrant within one worker
-            pass
+    with lock, lock:                      # re-entrant within one worker
+        pass
     lock.close()
     bad = pg_url.rsplit("/", 1)[0] + "/no_such_database_" + uuid.uuid4().hex[:6]
     with pytest.raises(ConfigError, match=r"cannot open the database") as err:

@@ -58,9 +58,10 @@ import threading
 import time
 import warnings
 import zlib
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -68,14 +69,38 @@ import pandas as pd
 from . import __version__
 from .errors import ConfigError
 from .sweep_space import (
-    DEFAULT_SPACE, Param, configs, load_space, parse_param, parse_space, read_space_file,
-    require_semi, space_from_dict, space_table, space_to_dict, suggest,
+    DEFAULT_SPACE,
+    Param,
+    configs,
+    load_space,
+    parse_param,
+    parse_space,
+    read_space_file,
+    require_semi,
+    space_from_dict,
+    space_table,
+    space_to_dict,
+    suggest,
 )
 
 __all__ = [
-    "OBJECTIVES", "Objective", "SweepConfig", "SweepResult", "TrialEvaluation", "Budget",
-    "StudyLock", "cv_splits", "evaluate_trials", "run_sweep", "write_results", "retrain_best",
-    "open_storage", "budget", "default_study_name", "format_summary", "load_space",
+    "OBJECTIVES",
+    "Budget",
+    "Objective",
+    "StudyLock",
+    "SweepConfig",
+    "SweepResult",
+    "TrialEvaluation",
+    "budget",
+    "cv_splits",
+    "default_study_name",
+    "evaluate_trials",
+    "format_summary",
+    "load_space",
+    "open_storage",
+    "retrain_best",
+    "run_sweep",
+    "write_results",
 ]
 
 ATTR = "hivlatent_sweep"          # study user attribute holding the sweep's settings
@@ -197,10 +222,9 @@ def cv_splits(dataset, folds: int, seed: int) -> list[tuple[np.ndarray, np.ndarr
     drugs a virus is resistant to (plain shuffled k-fold when a stratum is too small)."""
     from sklearn.model_selection import KFold, StratifiedKFold
 
-    from .model import _as_array
     from .training.split import resistance_strata
 
-    n = len(_as_array(dataset))
+    n = len(_features(dataset))
     if n < 2 * folds:
         raise ConfigError(f"cross-validation: {folds} folds need at least {2 * folds} rows, "
                           f"the data has {n}")
@@ -432,7 +456,7 @@ class StudyLock:
             self._conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
         return self._conn
 
-    def __enter__(self) -> "StudyLock":
+    def __enter__(self) -> StudyLock:
         import sqlalchemy
 
         self._local.acquire()
@@ -535,10 +559,13 @@ class _Heartbeat:
 
 # ------------------------------------------------------------------------------ the study
 
-def _fingerprint(dataset) -> str:
-    from .model import _as_array
+def _features(dataset) -> np.ndarray:
+    """The (n, p) float32 features of a Dataset or an array (without importing torch)."""
+    return np.asarray(getattr(dataset, "X", dataset), dtype=np.float32)
 
-    h = hashlib.sha256(np.ascontiguousarray(_as_array(dataset)).tobytes())
+
+def _fingerprint(dataset) -> str:
+    h = hashlib.sha256(np.ascontiguousarray(_features(dataset)).tobytes())
     labels = getattr(dataset, "labels", None)
     if labels is not None:
         h.update(np.ascontiguousarray(np.nan_to_num(labels, nan=-1.0)).tobytes())
@@ -558,7 +585,7 @@ def study_settings(dataset, config: SweepConfig) -> dict:
     return {"version": SETTINGS_VERSION, "objectives": list(config.objectives),
             "folds": config.folds, "seed": config.seed, "space": space_to_dict(space),
             "data": getattr(dataset, "name", "array"), "data_fingerprint": _fingerprint(dataset),
-            "rows": int(len(dataset.X)), "hivlatent": __version__}
+            "rows": len(dataset.X), "hivlatent": __version__}
 
 
 _COMPARED = ("objectives", "folds", "seed", "space", "data_fingerprint", "rows")
@@ -644,8 +671,6 @@ def _work(dataset, url: str, name: str, config: SweepConfig, settings: dict, wor
     import optuna
     from optuna.trial import TrialState
 
-    from .model import train_data
-
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     storage = open_storage(url, config.heartbeat_interval, config.grace_period, config.max_retry)
     lock = StudyLock(url, name)
@@ -658,7 +683,7 @@ def _work(dataset, url: str, name: str, config: SweepConfig, settings: dict, wor
         study = optuna.load_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner)
         space = space_from_dict(settings["space"])
         splits = cv_splits(dataset, settings["folds"], settings["seed"])
-        data = train_data(dataset, config.device)
+        data = None                       # the engine's tensors, made at the first trial
         prune = config.pruning and len(settings["objectives"]) == 1
         retry = _retry_callback(config.max_retry)
         me = f"{socket.gethostname()}:{os.getpid()}"
@@ -694,6 +719,10 @@ def _work(dataset, url: str, name: str, config: SweepConfig, settings: dict, wor
                         t.set_user_attr("seed", seed)
                         values_list.append(values)
                         seeds.append(seed)
+                    if data is None:
+                        from .model import train_data
+
+                        data = train_data(dataset, config.device)
                     evals = evaluate_trials(dataset, values_list, seeds, splits,
                                             settings["objectives"], config.device, data)
                     for t, ev in zip(trials, evals):
@@ -717,8 +746,14 @@ def _study_id(storage, name: str) -> int:
 
 
 def _worker_entry(dataset, url, name, config, settings, worker, threads) -> None:
+    import signal
+
     import torch
 
+    def stop(signum, frame):  # terminate(): hand the running trials back, then exit
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
     torch.set_num_threads(max(1, threads))
     _work(dataset, url, name, config, settings, worker)
 
@@ -852,9 +887,9 @@ def write_results(url: str, name: str, out: str | Path, report: bool = True) -> 
     import optuna
     from optuna.trial import TrialState
 
+    from . import sweep_figures as SF
     from .reporting import figures as F
     from .reporting.report import Report
-    from . import sweep_figures as SF
 
     out = Path(out)
     optuna.logging.set_verbosity(optuna.logging.WARNING)

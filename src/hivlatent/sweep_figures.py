@@ -6,12 +6,13 @@ of :func:`hivlatent.sweep.trials_frame` and returns a Figure (save it with
 from __future__ import annotations
 
 import math
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 from matplotlib import rc_context
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
 from .reporting.figures import _STYLE, VAL_COLOR
 
@@ -53,6 +54,7 @@ def plot_history(frame: pd.DataFrame, objectives: Sequence[str], settings: Mappi
                             markerfacecolor="none", color=PRUNED_COLOR, markersize=5,
                             label="pruned trial (full-run value)")
             ax.set_xlabel("trial number")
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax.set_ylabel(_label(o))
             ax.grid(True, alpha=0.3, linewidth=0.6)
             if ax.get_legend_handles_labels()[0]:
@@ -95,6 +97,8 @@ def plot_slices(frame: pd.DataFrame, objective: str, params: Sequence[str], spac
         fig = Figure(figsize=(3.2 * ncols + 0.6, 2.7 * nrows + 0.8), layout="constrained")
         axes = fig.subplots(nrows, ncols, squeeze=False, sharey=True)
         sc = None
+        vmin = float(done["number"].min()) if len(done) else 0.0
+        vmax = max(vmin + 1.0, float(done["number"].max()) if len(done) else 1.0)
         for ax, name in zip(axes.flat, params):
             sub = done[done[f"param_{name}"].notna()]
             x = sub[f"param_{name}"]
@@ -109,19 +113,37 @@ def plot_slices(frame: pd.DataFrame, objective: str, params: Sequence[str], spac
             else:
                 xs = x.to_numpy(float)
                 if p is not None and p.log:
-                    ax.set_xscale("log")
+                    _log_axis(ax, np.array([p.low, p.high], float))
+                    ax.set_xlim(p.low / 1.15, p.high * 1.15)
+                elif p is not None and p.type in ("int", "float"):
+                    pad = 0.05 * (p.high - p.low) or 0.5
+                    ax.set_xlim(p.low - pad, p.high + pad)
+                    if p.type == "int":
+                        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             sc = ax.scatter(xs, y, c=sub["number"].to_numpy(float), cmap="viridis", s=22,
-                            edgecolors="none")
+                            edgecolors="none", vmin=vmin, vmax=vmax)
             ax.set_xlabel(name)
             ax.grid(True, alpha=0.3, linewidth=0.6)
         for ax in list(axes.flat)[len(params):]:
             ax.set_visible(False)
-        for row in axes:
-            row[0].set_ylabel(_label(objective), wrap=True)
+        fig.supylabel(_label(objective), fontsize=10)
         if sc is not None:
-            fig.colorbar(sc, ax=axes, label="trial number", shrink=0.8)
+            cb = fig.colorbar(sc, ax=axes, label="trial number", shrink=0.8)
+            cb.locator = MaxNLocator(integer=True)
+            cb.update_ticks()
         fig.suptitle(f"Slices: {objective}")
     return fig
+
+
+def _log_axis(ax, values: np.ndarray) -> None:
+    """A log x axis labelled in plain numbers at 1, (2,) (3,) 5 x 10^k, as many as fit."""
+    ax.set_xscale("log")
+    v = values[np.isfinite(values) & (values > 0)]
+    decades = math.log10(v.max() / v.min()) if v.size else 1.0
+    subs = (1.0,) if decades > 2 else (1.0, 3.0) if decades > 1 else (1.0, 2.0, 5.0)
+    ax.xaxis.set_major_locator(LogLocator(base=10, subs=subs))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:g}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
 
 
 def plot_pareto(frame: pd.DataFrame, objectives: Sequence[str], front: Sequence[int]) -> Figure:

@@ -29,9 +29,10 @@ Parameters (see :data:`DEFAULT_SPACE` for the default ranges):
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import yaml
 
@@ -151,13 +152,13 @@ def _p(name: str, type: str, low=None, high=None, log=False, step=None, choices=
 DEFAULT_SPACE: dict[str, Param] = {p.name: p for p in (
     _p("model", "categorical", choices=("vae", "semi")),
     _p("latent", "int", 2, 32, log=True),
-    _p("hidden", "int", 32, 512, log=True),
+    _p("hidden", "int", 32, 256, log=True),
     _p("depth", "int", 1, 3),
     _p("beta", "float", 0.1, 4.0, log=True),
     _p("sup_weight", "float", 0.1, 30.0, log=True),
     _p("lr", "float", 1e-4, 1e-2, log=True),
     _p("batch_size", "categorical", choices=(16, 32, 64, 128)),
-    _p("epochs", "int", 20, 150, step=10),
+    _p("epochs", "int", 20, 120, step=10),
     # dropout is fixed at 0 until the engine's dropout is fixed (models/vae.encode/decode index
     # the mask lists the trainer already split: any dropout > 0 raises IndexError); a space
     # file can still search it, e.g. ``dropout: {type: float, low: 0.0, high: 0.3}``.
