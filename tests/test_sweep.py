@@ -12,6 +12,7 @@ import sys
 import textwrap
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -212,6 +213,24 @@ def test_sweep_writes_results_and_resumes(small, tmp_path):
         run_sweep(small, out, tiny_config(n_trials=4, folds=4), report=False)
 
 
+def test_batch_trials_are_asked_together_and_the_budget_stays_exact(small, tmp_path):
+    r = run_sweep(small, tmp_path, tiny_config(n_trials=3, batch_trials=2), report=False)
+    trials = all_trials(f"sqlite:///{tmp_path / 'sweep.db'}", r.study_name)
+    check_exact(trials, 3)
+    assert len(trials) == 3 and all(t.state == TrialState.COMPLETE for t in trials)
+
+
+def test_a_trial_failed_by_another_worker_is_dropped_not_crashing(small, tmp_path):
+    from hivlatent.sweep import TrialEvaluation, _report_and_tell
+
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    study = optuna.create_study(storage=open_storage(url, None, None))
+    trial = study.ask()
+    study.tell(trial, state=TrialState.FAIL)           # as fail_stale_trials elsewhere would
+    ev = TrialEvaluation({"elbo": 1.0}, np.array([2.0, 1.0]), {"neg_elbo": 1.0})
+    assert _report_and_tell(study, trial, ev, {"objectives": ["elbo"]}, prune=True) == "lost"
+
+
 def test_multi_objective_sweep_reports_the_pareto_front(small, tmp_path):
     r = run_sweep(small, tmp_path, tiny_config(n_trials=3, objectives=("elbo", "probe_auc")))
     assert r.best and all(set(b["values"]) == {"elbo", "probe_auc"} for b in r.best)
@@ -290,18 +309,38 @@ def check_exact(trials, n: int) -> None:
     assert all(t.state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL) for t in trials)
 
 
-def two_workers_scenario(dataset, out: Path, storage: str | None, study: str | None,
+def two_workers_scenario(dataset, tmp: Path, storage: str | None, study: str | None,
                          n: int = 4) -> None:
-    """Two worker processes on one storage finish n trials in total."""
-    cfg = tiny_config(n_trials=n, workers=2, storage=storage, study_name=study)
-    r = run_sweep(dataset, out, cfg, report=False)
+    """Two worker processes started together on one storage (as on two machines) finish n
+    trials in total; then ``workers=2`` (this process and a spawned one) adds two more."""
+    out = tmp / "run"
+    out.mkdir()
+    # 8 epochs: a trial lasts long enough for both workers to be asking at the same time
+    cfg = tiny_config(n_trials=n, storage=storage, study_name=study,
+                      space=parse_space({**TINY, "epochs": 8}, "tiny"))
     url = storage or f"sqlite:///{out / 'sweep.db'}"
-    trials = all_trials(url, r.study_name)
+    name = study or f"sweep-{dataset.name}-elbo"
+    procs = [_spawn(tmp, f"w{i}", dataset, out, cfg, sleepy=False) for i in range(2)]
+    try:
+        for i, p in enumerate(procs):
+            assert p.wait(120) == 0, (tmp / f"w{i}.log").read_text()
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait(10)
+    trials = all_trials(url, name)
     check_exact(trials, n)
     assert len(trials) == n and all(t.state == TrialState.COMPLETE for t in trials)
     assert len({t.user_attrs["seed"] for t in trials}) == n           # no trial ran twice
     assert all(t.user_attrs["metrics"]["worker"] for t in trials)
-    assert len(r.trials) == n
+    print("trials per worker:", pd.Series([t.user_attrs["metrics"]["worker"] for t in trials])
+          .value_counts().to_dict())
+    # the --workers path: this process plus one spawned worker, resuming the same study
+    r = run_sweep(dataset, out, replace(cfg, n_trials=n + 2, workers=2), report=False)
+    trials = all_trials(url, name)
+    check_exact(trials, n + 2)
+    assert len(trials) == n + 2 and len(r.trials) == n + 2
 
 
 _WORKER = textwrap.dedent("""
@@ -314,7 +353,7 @@ _WORKER = textwrap.dedent("""
         def evaluate_trials(*args, **kwargs):      # hangs in the middle of its trial
             time.sleep(600)
         S.evaluate_trials = evaluate_trials
-    S.run_sweep(dataset, out, config)
+    S.run_sweep(dataset, out, config, report=False)
 """)
 
 

@@ -147,7 +147,9 @@ class SweepConfig:
     (the default space). ``storage``: a database URL (default ``sqlite:///<out>/sweep.db``).
     ``study_name``: default ``sweep-<data>-<objectives>``. ``prune``: None = on for the single
     ``elbo`` objective only. ``pruner``: an Optuna pruner (default: median rule after 5 trials
-    and 10 epochs). Heartbeat times are in whole seconds."""
+    and 10 epochs). Heartbeat times are in whole seconds. ``threads``: torch threads per worker
+    (default 1: these small batched models run several times faster on one thread than on two
+    busy cores; use ``workers`` for parallelism; None leaves torch's setting alone)."""
 
     n_trials: int = 20
     objectives: tuple[str, ...] = ("elbo",)
@@ -165,10 +167,13 @@ class SweepConfig:
     grace_period: int = 60
     max_retry: int = 2
     wait: bool = True
+    threads: int | None = 1
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "objectives", objective_names(
             (self.objectives,) if isinstance(self.objectives, str) else self.objectives))
+        if self.threads is not None and (not isinstance(self.threads, int) or self.threads < 1):
+            raise ConfigError(f"sweep threads: expected an integer >= 1 or None, got {self.threads!r}")
         for name, low in (("n_trials", 0), ("folds", 2), ("workers", 1), ("batch_trials", 1),
                           ("heartbeat_interval", 1), ("grace_period", 1), ("max_retry", 0)):
             v = getattr(self, name)
@@ -411,6 +416,18 @@ def _sqlite_pragmas(engine) -> None:
     engine.dispose()
 
 
+def open_storage_locked(url: str, heartbeat_interval: int | None = 15,
+                        grace_period: int | None = 60, max_retry: int | None = 2):
+    """:func:`open_storage` under the database-wide lock: several workers starting together on
+    a fresh database would otherwise race to create Optuna's tables."""
+    lock = StudyLock(url, None)
+    try:
+        with lock:
+            return open_storage(url, heartbeat_interval, grace_period, max_retry)
+    finally:
+        lock.close()
+
+
 def _retry_callback(max_retry: int | None):
     import optuna
 
@@ -430,22 +447,23 @@ class StudyLock:
     the budget by one trial per extra machine).
     """
 
-    def __init__(self, url: str, name: str) -> None:
+    def __init__(self, url: str, name: str | None) -> None:
+        """``name`` None: the database-wide lock (used while creating Optuna's tables)."""
         self.url, self.name = url, name
         self.kind = _backend(url)
         self._local = threading.RLock()
         self._depth = 0
         self._fh = None
         self._conn = None
-        self._key = int.from_bytes(hashlib.sha256(f"hivlatent-sweep:{name}".encode()).digest()[:8],
-                                   "big", signed=True)
+        tag = f"hivlatent-sweep:{name}" if name is not None else "hivlatent-sweep-schema"
+        self._key = int.from_bytes(hashlib.sha256(tag.encode()).digest()[:8], "big", signed=True)
         self._path = None
         if self.kind == "sqlite":
             from sqlalchemy.engine import make_url
 
             db = make_url(url).database
             if db and db != ":memory:" and not db.startswith("file:"):
-                self._path = Path(db + ".lock")
+                self._path = Path(db + ".lock")   # one file: studies and schema share it
 
     def _connect(self):
         if self._conn is None:
@@ -639,13 +657,25 @@ def _trial_seed(settings: dict, number: int) -> int:
 
 def _report_and_tell(study, trial, ev: TrialEvaluation, settings: dict, prune: bool,
                      worker: str = "") -> str:
+    """Record the metrics, report the per-epoch curve (pruning) and tell the result. Returns
+    complete | pruned | fail, or "lost" when another worker had already marked the trial FAIL
+    (its heartbeat looked stale) and re-queued it: this result is then dropped."""
+    import optuna
+
+    try:
+        return _tell(study, trial, ev, settings, prune, worker)
+    except optuna.exceptions.UpdateFinishedTrialError:
+        return "lost"
+
+
+def _tell(study, trial, ev: TrialEvaluation, settings: dict, prune: bool, worker: str) -> str:
     from optuna.trial import TrialState
 
     # one attribute for all metrics: every set_user_attr is a database commit
     trial.set_user_attr("metrics", _jsonable({**ev.metrics, "worker": worker}))
     if ev.error:
         trial.set_user_attr("error", ev.error)
-        study.tell(trial, state=TrialState.FAIL)
+        study.tell(trial, state=TrialState.FAIL, skip_if_finished=True)
         return "fail"
     objectives = settings["objectives"]
     if prune:
@@ -657,10 +687,10 @@ def _report_and_tell(study, trial, ev: TrialEvaluation, settings: dict, prune: b
             if trial.should_prune():
                 trial.set_user_attr("pruned_at_epoch", epoch)
                 trial.set_user_attr("final_value", _nan_none(ev.values[objectives[0]]))
-                study.tell(trial, state=TrialState.PRUNED)
+                study.tell(trial, state=TrialState.PRUNED, skip_if_finished=True)
                 return "pruned"
     values = [ev.values[o] for o in objectives]
-    study.tell(trial, values[0] if len(values) == 1 else values)
+    study.tell(trial, values[0] if len(values) == 1 else values, skip_if_finished=True)
     return "complete"
 
 
@@ -672,7 +702,8 @@ def _work(dataset, url: str, name: str, config: SweepConfig, settings: dict, wor
     from optuna.trial import TrialState
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    storage = open_storage(url, config.heartbeat_interval, config.grace_period, config.max_retry)
+    storage = open_storage_locked(url, config.heartbeat_interval, config.grace_period,
+                                  config.max_retry)
     lock = StudyLock(url, name)
     try:
         with lock:
@@ -754,8 +785,25 @@ def _worker_entry(dataset, url, name, config, settings, worker, threads) -> None
         raise SystemExit(128 + signum)
 
     signal.signal(signal.SIGTERM, stop)
-    torch.set_num_threads(max(1, threads))
+    if threads:
+        torch.set_num_threads(threads)
     _work(dataset, url, name, config, settings, worker)
+
+
+@contextlib.contextmanager
+def torch_threads(n: int | None):
+    """Run with ``n`` torch intra-op threads (None: unchanged), restoring the setting after."""
+    if not n:
+        yield
+        return
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 # ------------------------------------------------------------------------------ results
@@ -982,8 +1030,14 @@ def write_results(url: str, name: str, out: str | Path, report: bool = True) -> 
     if len(frame):
         first = _value_columns(objectives)[0]
         asc = OBJECTIVES[objectives[0]].direction == "minimize"
+        table = frame[cols].sort_values(first, ascending=asc, na_position="last")
+        for c in ("pruned_at_epoch", "error"):
+            if table[c].isna().all():
+                table = table.drop(columns=c)
+            else:
+                table[c] = table[c].map(lambda v: "" if v is None or v != v else v)
         rep.add_section("All trials").add_table(
-            frame[cols].sort_values(first, ascending=asc, na_position="last"), index=False,
+            table, index=False,
             caption="Sorted by the first objective; all columns in trials.csv.", max_rows=200)
     notes = ["Pruning is post hoc: each trial trains its whole run (the engine trains runs at "
              "once), then its per-epoch validation negative ELBO is reported and the median rule "
@@ -1029,54 +1083,58 @@ def run_sweep(dataset, out: str | Path, config: SweepConfig | None = None,
     url = resolve_storage(config, out)
     name = config.study_name or default_study_name(dataset, config.objectives)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    storage = open_storage(url, config.heartbeat_interval, config.grace_period, config.max_retry)
+    storage = open_storage_locked(url, config.heartbeat_interval, config.grace_period,
+                                  config.max_retry)
     lock = StudyLock(url, name)
     try:
         with lock:
             _ensure_study(storage, name, settings)
     finally:
         lock.close()
-    if config.workers == 1:
-        _work(dataset, url, name, config, settings, 0, progress)
-    else:
-        ctx = mp.get_context("spawn")
-        threads = max(1, (os.cpu_count() or 1) // config.workers)
-        procs = [ctx.Process(target=_worker_entry, name=f"hivlatent-sweep-{i}",
-                             args=(dataset, url, name, config, settings, i, threads))
-                 for i in range(config.workers)]
+    # this process is worker 0; workers - 1 more are spawned (fresh interpreters: no fork of a
+    # process holding database connections and torch threads)
+    ctx = mp.get_context("spawn")
+    procs = [ctx.Process(target=_worker_entry, name=f"hivlatent-sweep-{i}",
+                         args=(dataset, url, name, config, settings, i, config.threads))
+             for i in range(1, config.workers)]
+    try:
         for p in procs:
             p.start()
-        sid = _study_id(storage, name)
-        try:
-            while any(p.is_alive() for p in procs):
-                if progress is not None:
-                    b = budget(storage.get_all_trials(sid, deepcopy=False))
-                    progress(b.finished, max(config.n_trials, b.counted))
-                for p in procs:
-                    p.join(timeout=0.5 / len(procs))
-        except BaseException:
+        with torch_threads(config.threads):
+            _work(dataset, url, name, config, settings, 0, progress)
+        if config.wait:
+            # every counted trial is finished, so no other worker holds one: stop them now
+            # rather than wait for one that is still starting up to find nothing to do
             for p in procs:
-                if p.is_alive():
-                    p.terminate()
-            for p in procs:
+                p.terminate()
+        for p in procs:
+            p.join(timeout=None if not config.wait else 30)
+    except BaseException:
+        for p in procs:            # SIGTERM: each hands its running trials back, then exits
+            if p.is_alive():
+                p.terminate()
+        for p in procs:
+            p.join(timeout=10)
+        raise
+    finally:
+        for p in procs:
+            if p.is_alive():
+                p.kill()
                 p.join(timeout=5)
-            raise
-        b = budget(storage.get_all_trials(sid, deepcopy=False))
-        if b.finished < min(config.n_trials, b.counted) or b.counted < config.n_trials:
-            # a worker died: finish here (re-queues its trials once their heartbeat is stale)
-            _work(dataset, url, name, config, settings, config.workers, progress)
     if progress is not None:
         b = budget(storage.get_all_trials(_study_id(storage, name), deepcopy=False))
         progress(b.finished, max(config.n_trials, b.counted))
     result = write_results(url, name, out, report)
     if best:
-        result.best_model = retrain_best(dataset, out, url, name, device=config.device)
+        result.best_model = retrain_best(dataset, out, url, name, device=config.device,
+                                         threads=config.threads)
     result.seconds = time.perf_counter() - t0
     return result
 
 
 def retrain_best(dataset, out: str | Path, storage: str | None = None, study_name: str | None = None,
-                 folder: str | Path | None = None, device: str = "cpu") -> Path:
+                 folder: str | Path | None = None, device: str = "cpu", threads: int | None = 1
+                 ) -> Path:
     """Train the best trial's configuration (its parameters and seed; for several objectives the
     Pareto-optimal trial best on the first) on every row of ``dataset`` and save the bundle to
     ``folder`` (default ``<out>/best-model``): a semi-supervised model when that trial is one,
@@ -1087,6 +1145,9 @@ def retrain_best(dataset, out: str | Path, storage: str | None = None, study_nam
 
     out = Path(out)
     url = storage or f"sqlite:///{(out / 'sweep.db').resolve()}"
+    if storage is None and not (out / "sweep.db").is_file():
+        raise ConfigError(f"{out}: no sweep here (sweep.db is missing); run the sweep first or "
+                          "give --storage")
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     st = open_storage(url, None, None)
     if study_name is None:
@@ -1110,7 +1171,8 @@ def retrain_best(dataset, out: str | Path, storage: str | None = None, study_nam
     values = dict(t.user_attrs.get("values") or t.params)
     seed = int(t.user_attrs.get("seed", 0))
     mc, tc = configs(values, seed, val_fraction=0.0)
-    model = VAEModel(mc, tc, device=device).fit(dataset)
+    with torch_threads(threads):
+        model = VAEModel(mc, tc, device=device).fit(dataset)
     folder = Path(folder) if folder is not None else out / "best-model"
     model.save(folder, extra_manifest={"sweep": {
         "study": study_name, "storage": mask_url(url), "trial": t.number,

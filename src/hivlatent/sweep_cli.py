@@ -42,6 +42,8 @@ def register(app: typer.Typer) -> None:
             "(default: on for the single elbo objective).", show_default=False),
         batch_trials: int = typer.Option(1, "--batch-trials", min=1, help="Trials asked at once "
                                          "and trained together on the batched engine."),
+        threads: int = typer.Option(1, "--threads", min=1, help="Torch threads per worker (small "
+                                    "models run fastest on one; use --workers to use more cores)."),
         out: Path = typer.Option(Path("runs/sweep"), "--out", help="Run folder: sweep.db, "
                                  "trials.csv, figures/, sweep_report.html, best-model/."),
         best: bool = typer.Option(False, "--best", help="Then retrain the best configuration on "
@@ -55,7 +57,8 @@ def register(app: typer.Typer) -> None:
         ds = data_opts.load()
         cfg = SweepConfig(n_trials=trials, objectives=tuple(objective or ("elbo",)), folds=folds,
                           seed=seed, space=space, storage=storage, study_name=study,
-                          workers=workers, batch_trials=batch_trials, prune=prune, device=device)
+                          workers=workers, batch_trials=batch_trials, prune=prune, device=device,
+                          threads=threads)
         prog, update = _progress(quiet, "sweep trials")
         if prog:
             with prog:
