@@ -386,7 +386,8 @@ def killed_worker_scenario(dataset, tmp: Path, storage: str | None, study: str |
             time.sleep(0.2)
             with _quiet():
                 try:
-                    running = [t for t in all_trials(url, name) if t.state == TrialState.RUNNING]
+                    running = [t for t in all_trials(url, name)   # params drawn: kill mid-trial
+                               if t.state == TrialState.RUNNING and t.params]
                 except (KeyError, ConfigError):
                     running = []
             assert victim.poll() is None, (tmp / "victim.log").read_text()
