@@ -231,6 +231,20 @@ def test_a_trial_failed_by_another_worker_is_dropped_not_crashing(small, tmp_pat
     assert _report_and_tell(study, trial, ev, {"objectives": ["elbo"]}, prune=True) == "lost"
 
 
+def test_an_error_in_a_trial_fails_it_with_the_message_and_stops(small, tmp_path, monkeypatch):
+    import hivlatent.sweep as S
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("engine exploded")
+
+    monkeypatch.setattr(S, "evaluate_trials", broken)
+    with pytest.raises(RuntimeError, match="engine exploded"):
+        run_sweep(small, tmp_path, tiny_config(n_trials=2), report=False)
+    (t,) = all_trials(f"sqlite:///{tmp_path / 'sweep.db'}", "sweep-nrti-1246-elbo")
+    assert t.state == TrialState.FAIL and t.user_attrs["error"] == "RuntimeError: engine exploded"
+    assert "failed_trial" not in t.system_attrs                  # not re-queued
+
+
 def test_multi_objective_sweep_reports_the_pareto_front(small, tmp_path):
     r = run_sweep(small, tmp_path, tiny_config(n_trials=3, objectives=("elbo", "probe_auc")))
     assert r.best and all(set(b["values"]) == {"elbo", "probe_auc"} for b in r.best)
@@ -310,7 +324,7 @@ def check_exact(trials, n: int) -> None:
 
 
 def two_workers_scenario(dataset, tmp: Path, storage: str | None, study: str | None,
-                         n: int = 4) -> None:
+                         n: int = 4, spawn: bool = True) -> None:
     """Two worker processes started together on one storage (as on two machines) finish n
     trials in total; then ``workers=2`` (this process and a spawned one) adds two more."""
     out = tmp / "run"
@@ -336,6 +350,8 @@ def two_workers_scenario(dataset, tmp: Path, storage: str | None, study: str | N
     assert all(t.user_attrs["metrics"]["worker"] for t in trials)
     print("trials per worker:", pd.Series([t.user_attrs["metrics"]["worker"] for t in trials])
           .value_counts().to_dict())
+    if not spawn:
+        return
     # the --workers path: this process plus one spawned worker, resuming the same study
     r = run_sweep(dataset, out, replace(cfg, n_trials=n + 2, workers=2), report=False)
     trials = all_trials(url, name)
@@ -386,8 +402,10 @@ def killed_worker_scenario(dataset, tmp: Path, storage: str | None, study: str |
             time.sleep(0.2)
             with _quiet():
                 try:
-                    running = [t for t in all_trials(url, name)   # params drawn: kill mid-trial
-                               if t.state == TrialState.RUNNING and t.params]
+                    # kill mid-trial: every parameter drawn and the seed recorded (the
+                    # parameters are drawn one by one, so a non-empty t.params is not enough)
+                    running = [t for t in all_trials(url, name)
+                               if t.state == TrialState.RUNNING and "seed" in t.user_attrs]
                 except (KeyError, ConfigError):
                     running = []
             assert victim.poll() is None, (tmp / "victim.log").read_text()
@@ -409,7 +427,7 @@ def killed_worker_scenario(dataset, tmp: Path, storage: str | None, study: str |
     assert by_number[killed.number].state == TrialState.FAIL
     retries = [t for t in trials if t.system_attrs.get("failed_trial") == killed.number]
     assert len(retries) == 1 and retries[0].state == TrialState.COMPLETE
-    assert retries[0].params == killed.params
+    assert retries[0].params == by_number[killed.number].params == killed.params
     assert retries[0].user_attrs["seed"] == by_number[killed.number].user_attrs["seed"]
     assert len(trials) == n + 1
     # a resumed sweep finds the study complete and only writes the results

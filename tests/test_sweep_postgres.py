@@ -56,7 +56,8 @@ def test_postgres_storage_is_reachable_and_errors_are_one_line(pg_url):
 
 
 def test_two_workers_share_one_postgres_study(small, tmp_path, pg_url):  # noqa: F811
-    two_workers_scenario(small, tmp_path, pg_url, _study("two"))
+    # the --workers (spawn) path does not depend on the database: tested on SQLite only
+    two_workers_scenario(small, tmp_path, pg_url, _study("two"), spawn=False)
 
 
 def test_killed_worker_leaves_a_usable_postgres_study(small, tmp_path, pg_url):  # noqa: F811

@@ -715,6 +715,7 @@ def _work(dataset, url: str, name: str, config: SweepConfig, settings: dict, wor
         space = space_from_dict(settings["space"])
         splits = cv_splits(dataset, settings["folds"], settings["seed"])
         data = None                       # the engine's tensors, made at the first trial
+        restore_threads = None
         prune = config.pruning and len(settings["objectives"]) == 1
         retry = _retry_callback(config.max_retry)
         me = f"{socket.gethostname()}:{os.getpid()}"
@@ -750,43 +751,56 @@ def _work(dataset, url: str, name: str, config: SweepConfig, settings: dict, wor
                         t.set_user_attr("seed", seed)
                         values_list.append(values)
                         seeds.append(seed)
-                    if data is None:
+                    if data is None:        # torch only now: a worker that never trains
+                        import torch  # (a joiner with nothing left) starts faster
+
                         from .model import train_data
 
+                        if config.threads:
+                            restore_threads = torch.get_num_threads()
+                            torch.set_num_threads(config.threads)
                         data = train_data(dataset, config.device)
                     evals = evaluate_trials(dataset, values_list, seeds, splits,
                                             settings["objectives"], config.device, data)
                     for t, ev in zip(trials, evals):
                         _report_and_tell(study, t, ev, settings, prune, me)
                         done.add(t._trial_id)
-            except BaseException:
-                # hand our unfinished trials back at once (FAIL + re-queued), then stop
+            except (KeyboardInterrupt, SystemExit):
+                # interrupted: hand our unfinished trials back at once (FAIL + re-queued)
                 for t in trials:
-                    if t._trial_id in done:
-                        continue
-                    with contextlib.suppress(Exception):
-                        if storage.set_trial_state_values(t._trial_id, state=TrialState.FAIL):
-                            retry(study, storage.get_trial(t._trial_id))
+                    if t._trial_id not in done:
+                        with contextlib.suppress(Exception):
+                            if storage.set_trial_state_values(t._trial_id, state=TrialState.FAIL):
+                                retry(study, storage.get_trial(t._trial_id))
+                raise
+            except Exception as exc:
+                # an error of the code, not of the trial's result: FAIL (counted, not re-queued,
+                # the message kept in the trial) and stop, as Optuna's optimize() does
+                for t in trials:
+                    if t._trial_id not in done:
+                        with contextlib.suppress(Exception):
+                            t.set_user_attr("error", f"{type(exc).__name__}: {exc}"[:500])
+                            storage.set_trial_state_values(t._trial_id, state=TrialState.FAIL)
                 raise
     finally:
         lock.close()
+        if restore_threads:
+            import torch
+
+            torch.set_num_threads(restore_threads)
 
 
 def _study_id(storage, name: str) -> int:
     return storage.get_study_id_from_name(name)
 
 
-def _worker_entry(dataset, url, name, config, settings, worker, threads) -> None:
+def _worker_entry(dataset, url, name, config, settings, worker) -> None:
     import signal
-
-    import torch
 
     def stop(signum, frame):  # terminate(): hand the running trials back, then exit
         raise SystemExit(128 + signum)
 
     signal.signal(signal.SIGTERM, stop)
-    if threads:
-        torch.set_num_threads(threads)
     _work(dataset, url, name, config, settings, worker)
 
 
@@ -1095,13 +1109,12 @@ def run_sweep(dataset, out: str | Path, config: SweepConfig | None = None,
     # process holding database connections and torch threads)
     ctx = mp.get_context("spawn")
     procs = [ctx.Process(target=_worker_entry, name=f"hivlatent-sweep-{i}",
-                         args=(dataset, url, name, config, settings, i, config.threads))
+                         args=(dataset, url, name, config, settings, i))
              for i in range(1, config.workers)]
     try:
         for p in procs:
             p.start()
-        with torch_threads(config.threads):
-            _work(dataset, url, name, config, settings, 0, progress)
+        _work(dataset, url, name, config, settings, 0, progress)
         if config.wait:
             # every counted trial is finished, so no other worker holds one: stop them now
             # rather than wait for one that is still starting up to find nothing to do
