@@ -42,7 +42,7 @@ def one_thread():
 
 def test_postgres_storage_is_reachable_and_errors_are_one_line(pg_url):
     from hivlatent.errors import ConfigError
-    from hivlatent.sweep import StudyLock, open_storage
+    from hivlatent.sweep import StudyLock, open_storage, open_storage_locked
 
     open_storage(pg_url)
     lock = StudyLock(pg_url, _study("lock"))
@@ -50,9 +50,14 @@ def test_postgres_storage_is_reachable_and_errors_are_one_line(pg_url):
         pass
     lock.close()
     bad = pg_url.rsplit("/", 1)[0] + "/no_such_database_" + uuid.uuid4().hex[:6]
-    with pytest.raises(ConfigError, match=r"cannot open the database") as err:
-        open_storage(bad)
-    assert "\n" not in str(err.value)
+    for opener in (open_storage, open_storage_locked):
+        with pytest.raises(ConfigError, match=r"cannot open the database") as err:
+            opener(bad)
+        assert "\n" not in str(err.value)
+    refused = "postgresql+psycopg2://postgres:secret@127.0.0.1:1/postgres"
+    with pytest.raises(ConfigError, match=r"127.0.0.1:1/postgres: cannot open the database") as err:
+        open_storage_locked(refused)
+    assert "secret" not in str(err.value) and "\n" not in str(err.value)
 
 
 def test_two_workers_share_one_postgres_study(small, tmp_path, pg_url):  # noqa: F811

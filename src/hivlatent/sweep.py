@@ -470,8 +470,13 @@ class StudyLock:
             import sqlalchemy
             from sqlalchemy.pool import NullPool
 
-            engine = sqlalchemy.create_engine(self.url, poolclass=NullPool)
-            self._conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+            try:
+                engine = sqlalchemy.create_engine(self.url, poolclass=NullPool)
+                self._conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+            except (sqlalchemy.exc.SQLAlchemyError, ImportError) as exc:
+                first = " ".join(str(getattr(exc, "orig", exc)).split("\n")[0].split())[:300]
+                raise ConfigError(f"storage {mask_url(self.url)}: cannot open the database "
+                                  f"({first})") from None
         return self._conn
 
     def __enter__(self) -> StudyLock:
@@ -625,13 +630,23 @@ def _ensure_study(storage, name: str, settings: dict):
     if stored is None:
         raise ConfigError(f"study {name!r} exists but was not made by hivlatent sweep; "
                           "choose another --study name")
+    same = lambda a, b: json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
     for key in _COMPARED:
-        if json.dumps(stored.get(key), sort_keys=True) != json.dumps(settings[key], sort_keys=True):
-            what = {"data_fingerprint": "data (rows or values differ)"}.get(key, key)
-            mine = settings[key] if key != "space" else "(a different search space)"
-            theirs = stored.get(key) if key != "space" else "another search space"
-            raise ConfigError(f"study {name!r} was made with {what} = {theirs!r}; this run has "
-                              f"{mine!r}: use the same settings or another --study name")
+        if same(stored.get(key), settings[key]):
+            continue
+        if key == "space":
+            theirs, mine = stored.get("space") or {}, settings["space"]
+            diff = [k for k in sorted(set(theirs) | set(mine)) if not same(theirs.get(k), mine.get(k))]
+            desc = lambda d, k: space_from_dict({k: d[k]})[k].describe() if k in d else "absent"
+            detail = "; ".join(f"{k}: {desc(theirs, k)} there, {desc(mine, k)} here" for k in diff)
+            raise ConfigError(f"study {name!r} was made with another search space ({detail}): "
+                              "use the same space or another --study name")
+        what = {"data_fingerprint": "other data (rows or values differ)"}.get(key)
+        if what:
+            raise ConfigError(f"study {name!r} was made with {what}: use the same data or "
+                              "another --study name")
+        raise ConfigError(f"study {name!r} was made with {key} = {stored.get(key)!r}; this run "
+                          f"has {settings[key]!r}: use the same settings or another --study name")
     return study
 
 
@@ -971,7 +986,10 @@ def write_results(url: str, name: str, out: str | Path, report: bool = True) -> 
     best = best_trials(study, settings)
     best_dicts = [_best_dict(t, objectives) for t in best]
     b = budget(trials)
-    counts = {s.name.lower(): sum(t.state == s for t in trials) for s in TrialState}
+    # states of the counted trials (a FAIL superseded by its re-queued copy is left out)
+    superseded = {n for t in trials for n in t.system_attrs.get("retry_history", [])}
+    live = [t for t in trials if not (t.state == TrialState.FAIL and t.number in superseded)]
+    counts = {s.name.lower(): sum(t.state == s for t in live) for s in TrialState}
     counts["counted"] = b.counted
     counts["superseded"] = b.superseded
 
@@ -1198,7 +1216,8 @@ def format_summary(result: SweepResult) -> str:
     c = result.counts
     lines = [f"study {result.study_name} ({result.storage}): {c.get('counted', 0)} trials, "
              f"{c.get('complete', 0)} complete, {c.get('pruned', 0)} pruned, {c.get('fail', 0)} failed"
-             + (f", {c['superseded']} re-queued" if c.get("superseded") else "")]
+             + (f" ({c['superseded']} trial(s) of a dead worker re-run)" if c.get("superseded")
+                else "")]
     for d in result.best[:5]:
         vals = ", ".join(f"{o} {v:.4g}" for o, v in d["values"].items())
         params = ", ".join(f"{k}={_short(v)}" for k, v in d["params"].items())

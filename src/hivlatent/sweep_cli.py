@@ -52,13 +52,14 @@ def register(app: typer.Typer) -> None:
         device: str = _DEVICE, quiet: bool = _QUIET,
     ) -> None:
         """Search the VAE / semi-supervised VAE's hyperparameters with Optuna (cross-validated)."""
-        from .sweep import SweepConfig, format_summary, run_sweep
+        from .sweep import SweepConfig, format_summary, run_sweep, study_settings
 
         ds = data_opts.load()
         cfg = SweepConfig(n_trials=trials, objectives=tuple(objective or ("elbo",)), folds=folds,
                           seed=seed, space=space, storage=storage, study_name=study,
                           workers=workers, batch_trials=batch_trials, prune=prune, device=device,
                           threads=threads)
+        study_settings(ds, cfg)                # a bad space or objective: error before the bar
         prog, update = _progress(quiet, "sweep trials")
         if prog:
             with prog:
