@@ -198,9 +198,11 @@ class SweepConfig:
             raw = dict(self.space)
             space = dict(DEFAULT_SPACE)
             for name, p in raw.items():
-                space[name] = p if isinstance(p, Param) else parse_param(str(name), p)
-                if space[name].name != name:
-                    raise ConfigError(f"search space: {name!r}: the Param is named {p.name!r}")
+                if isinstance(p, Param):     # validated like a file's entry
+                    if p.name != name:
+                        raise ConfigError(f"search space: {name!r}: the Param is named {p.name!r}")
+                    p = p.value if p.type == "fixed" else p.to_dict()
+                space[name] = parse_param(str(name), p)
         # a model entry the user wrote (a file's spec, or a Param other than the default's)
         given_model = "model" in raw and not (isinstance(raw["model"], Param)
                                               and raw["model"] == DEFAULT_SPACE["model"])
