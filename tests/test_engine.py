@@ -118,3 +118,14 @@ def test_early_stopping_restores_best_epoch():
     assert res.status == "early-stopped"
     assert len(res.history) < 60
     assert res.best_epoch == len(res.history) - 3
+
+
+def test_dropout_trains_and_groups_exactly():
+    data = _data()
+    jobs = _jobs([0, 1], False, epochs=2)
+    for j in jobs:
+        j.model = ModelConfig(latent=3, hidden=(8, 4), dropout=0.3)
+    grouped = train_many(jobs, data)
+    alone = train_many([jobs[1]], data)[0]
+    assert all(np.isfinite(r.history["train_loss"]).all() for r in grouped)
+    assert (alone.params - grouped[1].params).abs().max() / alone.params.abs().max() < 1e-5

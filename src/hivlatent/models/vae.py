@@ -45,15 +45,16 @@ def _mlp(p, prefix, n_layers, h, drop):
 
 
 def encode(p, cfg: ModelConfig, x, drop=None):
-    """x (K, B, features) -> mean, log-variance (K, B, latent)."""
-    h = _mlp(p, "enc", len(cfg.hidden), x, None if drop is None else drop[0])
+    """x (K, B, features) -> mean, log-variance (K, B, latent); ``drop``: one dropout mask per
+    hidden layer (training only)."""
+    h = _mlp(p, "enc", len(cfg.hidden), x, drop)
     stats = linear(p, "enc_out", h)
     return stats[..., :cfg.latent], stats[..., cfg.latent:]
 
 
 def decode(p, cfg: ModelConfig, z, drop=None):
     """z (K, B, latent) -> reconstruction logits (K, B, features)."""
-    h = _mlp(p, "dec", len(cfg.hidden), z, None if drop is None else drop[1])
+    h = _mlp(p, "dec", len(cfg.hidden), z, drop)
     return linear(p, "dec_out", h)
 
 
