@@ -101,6 +101,40 @@ def load_average() -> str:
         return "n/a"
 
 
+class OtherLoad:
+    """CPU used by other processes during a measurement, in cores on average: the machine's busy
+    time (/proc/stat) minus this process's own CPU time, over the wall time. Linux only (else NaN)."""
+
+    def __init__(self):
+        self.t0 = self.busy0 = self.self0 = None
+
+    @staticmethod
+    def _busy() -> float | None:
+        try:
+            with open("/proc/stat") as fh:
+                f = [int(x) for x in fh.readline().split()[1:]]
+        except (OSError, ValueError):
+            return None
+        busy = sum(f[:8]) - f[3] - f[4]  # everything but idle and iowait
+        return busy / os.sysconf("SC_CLK_TCK")
+
+    @staticmethod
+    def _self() -> float:
+        t = os.times()
+        return t.user + t.system
+
+    def start(self) -> "OtherLoad":
+        self.t0, self.busy0, self.self0 = time.perf_counter(), self._busy(), self._self()
+        return self
+
+    def stop(self) -> float:
+        busy = self._busy()
+        if busy is None or self.busy0 is None:
+            return float("nan")
+        wall = time.perf_counter() - self.t0
+        return max(0.0, (busy - self.busy0) - (self._self() - self.self0)) / max(wall, 1e-9)
+
+
 class PeakMemory:
     """Peak memory of one measurement: peak RSS on CPU (reset before it where the kernel
     allows), peak allocated memory on a GPU."""
@@ -249,12 +283,13 @@ def plain_train(X, O, train_idx, val_idx, *, hidden: int, latent: int, likelihoo
 
 # ----------------------------------------------------------------------------- throughput
 def throughput_row(name: str, models: int, samples: int, seconds: float, peak: float,
-                   n_params: int, ceiling: float, how: str) -> dict:
+                   n_params: int, ceiling: float, how: str, others: float) -> dict:
     sps = samples / seconds
     gflops = sps * 6 * n_params / 1e9
     return {"run": name, "models": models, "samples_per_s": sps, "model_gflops": gflops,
             "fraction_of_ceiling": gflops / ceiling, "peak_memory_mib": peak,
-            "timed_seconds": seconds, "timed_samples": samples, "how": how}
+            "timed_seconds": seconds, "timed_samples": samples, "how": how,
+            "others_cpu_cores": others}
 
 
 def measure_plain(ds, tr_idx, cfg: ModelConfig, batch: int, epochs: int, device, loader: str,
@@ -262,13 +297,14 @@ def measure_plain(ds, tr_idx, cfg: ModelConfig, batch: int, epochs: int, device,
     X = torch.as_tensor(ds.X, dtype=torch.float32)
     O = torch.as_tensor(ds.observed, dtype=torch.float32)
     mem.reset()
+    load = OtherLoad().start()
     times = plain_train(X, O, tr_idx, tr_idx[:0], hidden=cfg.hidden[0], latent=cfg.latent,
                         likelihood=cfg.likelihood, epochs=1 + epochs, batch=batch, seed=0,
                         device=device, loader=loader)
     name = ("plain loop, TensorDataset + DataLoader(shuffle)" if loader == "dataloader"
             else "plain loop, index batches (randperm + index)")
     return throughput_row(name, 1, epochs * len(tr_idx), sum(times[1:]), mem.peak_mib(),
-                          n_params, ceiling, loader)
+                          n_params, ceiling, loader, load.stop())
 
 
 def measure_engine(data, tr_idx, cfg: ModelConfig, batch: int, epochs: int, K: int, device,
@@ -277,17 +313,19 @@ def measure_engine(data, tr_idx, cfg: ModelConfig, batch: int, epochs: int, K: i
                 name=str(s)) for s in range(K)]
     marks: list[float] = []
     mem.reset()
+    load = OtherLoad().start()
     # the engine copies each epoch's losses to the host, so epoch ends are synchronised
     train_many(jobs, data, device, on_epoch=lambda e, n: marks.append(time.perf_counter()))
     seconds = marks[-1] - marks[0]
     return throughput_row(f"engine, K = {K}", K, K * epochs * len(tr_idx), seconds,
-                          mem.peak_mib(), n_params, ceiling, "train_many")
+                          mem.peak_mib(), n_params, ceiling, "train_many", load.stop())
 
 
 # ----------------------------------------------------------------------------- study grid
 def grid_engine(ds, scfg: StudyConfig, device: str) -> dict:
     with tempfile.TemporaryDirectory(prefix="hivlatent-speed-") as tmp:
         st = Study(ds, tmp, scfg, device=device)
+        load = OtherLoad().start()
         t = time.perf_counter()
         s1 = stage1_points(scfg)
         st.train(s1, "stage 1")
@@ -295,9 +333,11 @@ def grid_engine(ds, scfg: StudyConfig, device: str) -> dict:
         s2 = stage2_points(scfg, best)
         st.train(s2, "stage 2")
         seconds = time.perf_counter() - t
+        others = load.stop()
         points = _unique(s1 + s2)
         jobs = {p.slug: st._model(p).jobs(ds, name=p.slug) for p in points}
-    return {"seconds": seconds, "points": points, "jobs": jobs, "best": best.slug}
+    return {"seconds": seconds, "points": points, "jobs": jobs, "best": best.slug,
+            "others_cpu_cores": others}
 
 
 def grid_plain(ds, scfg: StudyConfig, points, jobs, device, loader: str, full: bool,
@@ -306,6 +346,7 @@ def grid_plain(ds, scfg: StudyConfig, points, jobs, device, loader: str, full: b
     X = torch.as_tensor(ds.X, dtype=torch.float32)
     O = torch.as_tensor(ds.observed, dtype=torch.float32)
     per_model, total = [], 0.0
+    load = OtherLoad().start()
     for p in points:
         kw = dict(hidden=p.hidden, latent=p.latent, likelihood=scfg.likelihood,
                   batch=p.batch_size, device=device, loader=loader, lr=scfg.lr)
@@ -330,7 +371,8 @@ def grid_plain(ds, scfg: StudyConfig, points, jobs, device, loader: str, full: b
             for job in jobs[p.slug]:
                 per_model.append({"model": job.name, "seconds": est, "per_epoch": per_epoch})
                 total += est
-    return {"seconds": total, "estimate": not full, "loader": loader, "per_model": per_model}
+    return {"seconds": total, "estimate": not full, "loader": loader, "per_model": per_model,
+            "others_cpu_cores": load.stop()}
 
 
 # ----------------------------------------------------------------------------- output
@@ -351,28 +393,33 @@ def render(res: dict) -> str:
            f"Data: {res['data']}; {res['train_rows']} training rows; VAE {res['shape']} "
            f"({res['n_params']:,} parameters, likelihood {a['likelihood']}), batch {a['batch']}; "
            f"{a['epochs']} timed epochs after 1 warm-up epoch; model FLOPs = 6 x parameters x samples",
-           f"Memory: {res['memory_kind']}", ""]
+           f"Memory: {res['memory_kind']}; others' CPU = cores used by other processes during the "
+           "measurement (/proc/stat busy time minus this process's CPU time): above ~0.2 the "
+           "numbers are disturbed", ""]
     if res.get("notice"):
         out += [res["notice"], ""]
-    out += ["| training run | models | samples/s | model GFLOP/s | % of matmul ceiling | peak memory (MiB) |",
-            "|---|---:|---:|---:|---:|---:|"]
+    out += ["| training run | models | samples/s | model GFLOP/s | % of matmul ceiling | peak memory (MiB) | others' CPU (cores) |",
+            "|---|---:|---:|---:|---:|---:|---:|"]
     for r in res["throughput"]:
         out.append(f"| {r['run']} | {r['models']} | {r['samples_per_s']:,.0f} | {r['model_gflops']:.2f} "
-                   f"| {100 * r['fraction_of_ceiling']:.1f}% | {r['peak_memory_mib']:,.0f} |")
+                   f"| {100 * r['fraction_of_ceiling']:.1f}% | {r['peak_memory_mib']:,.0f} "
+                   f"| {r['others_cpu_cores']:.2f} |")
     g = res.get("grid")
     if g:
         out += ["", f"Study grid: {g['configurations']} configurations x {g['seeds']} seeds = "
                 f"{g['models']} models (best stage-1 configuration: {g['best']}), "
                 f"up to {g['max_epochs']} epochs, validation loss every epoch", "",
-                "| study grid | wall time | engine speed-up |", "|---|---:|---:|",
-                f"| engine (hivlatent.study: stage 1, best, stage 2) | {fmt_time(g['engine_seconds'])} | 1.0x |"]
+                "| study grid | wall time | engine speed-up | others' CPU (cores) |", "|---|---:|---:|---:|",
+                f"| engine (hivlatent.study: stage 1, best, stage 2) | {fmt_time(g['engine_seconds'])} | 1.0x "
+                f"| {g['engine_others_cpu_cores']:.2f} |"]
         for pl in g["plain"]:
             label = ("TensorDataset + DataLoader(shuffle)" if pl["loader"] == "dataloader"
                      else "index batches")
             how = (f"estimate from {a['estimate_epochs']} timed epochs per configuration"
                    if pl["estimate"] else "measured")
             out.append(f"| plain per-model loop, {label}, sequential ({how}) | "
-                       f"{fmt_time(pl['seconds'])} | {pl['seconds'] / g['engine_seconds']:.1f}x |")
+                       f"{fmt_time(pl['seconds'])} | {pl['seconds'] / g['engine_seconds']:.1f}x "
+                       f"| {pl['others_cpu_cores']:.2f} |")
     out += ["", "Targets:"]
     for t in res["targets"]:
         out.append(f"- {t['text']}")
@@ -499,7 +546,8 @@ def main(argv: list[str] | None = None) -> int:
             "models": sum(len(j) for j in eng["jobs"].values()), "best": eng["best"],
             "max_epochs": max(p.epochs for p in eng["points"]),
             "points": [asdict(p) for p in eng["points"]],
-            "engine_seconds": eng["seconds"], "plain": plains,
+            "engine_seconds": eng["seconds"], "engine_others_cpu_cores": eng["others_cpu_cores"],
+            "plain": plains,
         }
     res["machine"] = {"cpu": cpu_name() if device.type == "cpu" else torch.cuda.get_device_name(device),
                       "device": str(device), "threads": torch.get_num_threads(),

@@ -26,7 +26,8 @@ def test_speed_smoke_prints_the_table(tmp_path):
     text, res = _run(tmp_path)
     lines = text.splitlines()
     assert any(line.startswith("Ceiling: fp32 matmul") and "GFLOP/s" in line for line in lines)
-    header = "| training run | models | samples/s | model GFLOP/s | % of matmul ceiling | peak memory (MiB) |"
+    header = ("| training run | models | samples/s | model GFLOP/s | % of matmul ceiling "
+              "| peak memory (MiB) | others' CPU (cores) |")
     assert header in lines
     rows = [line for line in lines if line.startswith("| ") and not line.startswith("|---")]
     names = [r.split("|")[1].strip() for r in rows]
@@ -41,7 +42,7 @@ def test_speed_smoke_prints_the_table(tmp_path):
     for r in rows:
         if r.split("|")[1].strip().startswith(("plain loop", "engine, K")):
             cells = [c.strip() for c in r.split("|")[2:-1]]
-            assert len(cells) == 5 and all(cells), r
+            assert len(cells) == 6 and all(cells), r
     assert "Targets:" in lines
     targets = [line for line in lines if line.startswith("- ")]
     assert len(targets) == 2
