@@ -1,8 +1,10 @@
-"""Many models as one: K models' parameters stacked in one flat (K, P) buffer.
+"""Many models as one: K models' parameters stacked along a leading model axis.
 
-Every layer of every model is a view into the buffer, so the forward pass uses batched matrix
-products (one ``baddbmm`` per layer for all K models) and the optimiser updates one tensor.
-Each model is initialised from its own seed, exactly as it would be alone.
+A model's parameters are a flat (P,) vector (saved bundles, results); K of them stack into a
+(K, P) buffer, and each layer of the K models is a (K, in, out) tensor, so the forward pass uses
+batched matrix products (one ``baddbmm`` per layer for all K models). Training keeps one
+contiguous (K, ...) tensor per parameter (``split``/``join`` convert). Each model is initialised
+from its own seed, exactly as it would be alone.
 """
 
 from __future__ import annotations
@@ -35,6 +37,15 @@ class ParamLayout:
             out[name] = flat[:, offset:offset + n].view(k, *shape)
             offset += n
         return out
+
+    def split(self, flat: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Per-parameter contiguous tensors (K, *shape) copied from a flat (K, P) buffer."""
+        return {name: v.contiguous() for name, v in self.views(flat).items()}
+
+    def join(self, params: dict[str, torch.Tensor]) -> torch.Tensor:
+        """The inverse of ``split``: a flat (K, P) buffer from per-parameter tensors."""
+        k = next(iter(params.values())).shape[0]
+        return torch.cat([params[name].reshape(k, -1) for name, _ in self.entries], dim=1)
 
     def init(self, generator: torch.Generator) -> torch.Tensor:
         """One model's parameters as a flat (P,) vector: Glorot-uniform weights, zero biases

@@ -109,6 +109,19 @@ def _pad(rows: list[np.ndarray], width: int, device):
     return idx.to(device), w.to(device)
 
 
+@torch.no_grad()
+def _keep_rows(store: list[torch.Tensor], current: list[torch.Tensor], rows: np.ndarray) -> None:
+    """Copy the models ``rows`` (a (K,) bool array) of the current parameters into ``store``."""
+    if rows.any():
+        idx = torch.as_tensor(np.flatnonzero(rows), device=current[0].device)
+        for s, c in zip(store, current):
+            s.index_copy_(0, idx, c.index_select(0, idx))
+
+
+def _flat(lay: ParamLayout, tensors: list[torch.Tensor]) -> torch.Tensor:
+    return lay.join(dict(zip(lay.counts(), (t.detach() for t in tensors)))).cpu()
+
+
 def train_group(jobs: Sequence[Job], data: TrainData,
                 on_epoch: Callable[[int, int], None] | None = None) -> list[TrainResult]:
     """Train K jobs of one shape and batch size as one program."""
@@ -123,8 +136,11 @@ def train_group(jobs: Sequence[Job], data: TrainData,
     n_drop = 2 * sum(cfg.hidden)
 
     gens = [torch.Generator().manual_seed(int(j.train.seed)) for j in jobs]
-    flat = torch.stack([lay.init(g) for g in gens]).to(device).requires_grad_(True)
-    opt = StackedAdam(flat, torch.tensor([j.train.lr for j in jobs]))
+    # one contiguous (K, ...) leaf tensor per parameter; Adam updates them in place
+    params = {name: t.to(device).requires_grad_(True)
+              for name, t in lay.split(torch.stack([lay.init(g) for g in gens])).items()}
+    leaves = list(params.values())
+    opt = StackedAdam(leaves, [j.train.lr for j in jobs])
     sup_w = torch.tensor([j.train.sup_weight if cfg.supervised else 0.0 for j in jobs], device=device)
 
     n_train = [len(j.train_idx) for j in jobs]
@@ -148,8 +164,8 @@ def train_group(jobs: Sequence[Job], data: TrainData,
     status = ["ok"] * K
     best_val = np.full(K, np.inf)
     since_best = np.zeros(K, dtype=int)
-    best_flat = flat.detach().clone()
-    good_flat = flat.detach().clone()
+    best = [t.detach().clone() for t in leaves]
+    good = [t.detach().clone() for t in leaves]
     rows: list[list[dict]] = [[] for _ in range(K)]
 
     def forward(p, xb, ob, fb, lb, eps, drop, beta):
@@ -197,7 +213,8 @@ def train_group(jobs: Sequence[Job], data: TrainData,
         if drops is not None:
             drops = drops.to(device)
         counts = w.view(K, S, B).sum(-1)                      # (K, S) rows per step
-        step_active = (counts > 0) & torch.as_tensor(active, device=device)[:, None]
+        n_rows = np.array([[min(B, n - s * B) for s in range(S)] for n in n_train])
+        step_active = (n_rows > 0) & active[:, None]          # (K, S), on the host
         sums = torch.zeros(4, K, device=device)
         for s in range(S):
             sl = slice(s * B, (s + 1) * B)
@@ -205,21 +222,19 @@ def train_group(jobs: Sequence[Job], data: TrainData,
             xb = data.X[ib]
             ob = None if data.observed is None else data.observed[ib]
             drop = None if drops is None else split_drop(drops[:, sl])
-            p = lay.views(flat)
-            total, rec, kl, sup = forward(p, xb, ob, data.log_fold[ib], data.labels[ib],
+            total, rec, kl, sup = forward(params, xb, ob, data.log_fold[ib], data.labels[ib],
                                           noise[:, sl], drop, beta)
             loss = (total * wb).sum(1) / counts[:, s].clamp(min=1.0)
-            (grad,) = torch.autograd.grad(loss.sum(), flat)
-            opt.step(grad, step_active[:, s])
+            grads = torch.autograd.grad(loss.sum(), leaves)
+            opt.step(grads, step_active[:, s])
             with torch.no_grad():
                 sums += torch.stack([(t * wb).sum(1) for t in (total, rec, kl, sup)])
         train_terms = (sums / torch.tensor(n_train, device=device, dtype=torch.float32)).cpu().numpy()
 
         if has_val:
             with torch.no_grad():
-                p = lay.views(flat)
                 ob = None if data.observed is None else data.observed[vidx]
-                vt = forward(p, data.X[vidx], ob, data.log_fold[vidx], data.labels[vidx],
+                vt = forward(params, data.X[vidx], ob, data.log_fold[vidx], data.labels[vidx],
                              vnoise, None, beta)
                 vcount = vw.sum(1).clamp(min=1.0)
                 val_terms = torch.stack([(t * vw).sum(1) / vcount for t in vt]).cpu().numpy()
@@ -232,9 +247,8 @@ def train_group(jobs: Sequence[Job], data: TrainData,
             finite = sane(train_terms[0]) & (~has_val_k | sane(val_terms[0]))
             score = np.where(np.isnan(val_terms[0]), train_terms[0], val_terms[0])
             improved = active & finite & (score < best_val)
-            ok_t = torch.as_tensor(active & finite, device=device)[:, None]
-            good_flat = torch.where(ok_t, flat.detach(), good_flat)
-            best_flat = torch.where(torch.as_tensor(improved, device=device)[:, None], flat.detach(), best_flat)
+            _keep_rows(good, leaves, active & finite)
+            _keep_rows(best, leaves, improved)
         for k in range(K):
             if not active[k]:
                 continue
@@ -260,15 +274,11 @@ def train_group(jobs: Sequence[Job], data: TrainData,
             on_epoch(epoch + 1, max(epochs))
 
     seconds = (time.perf_counter() - t0) / K
+    finals = {"good": _flat(lay, good), "best": _flat(lay, best), "last": _flat(lay, leaves)}
     out = []
     for k, j in enumerate(jobs):
-        if status[k].startswith("failed"):
-            params = good_flat[k]
-        elif j.train.patience:
-            params = best_flat[k]
-        else:
-            params = flat[k]
+        which = "good" if status[k].startswith("failed") else "best" if j.train.patience else "last"
         hist = history_frame(rows[k])
-        out.append(TrainResult(j, lay, params.detach().cpu().clone(), hist, status[k],
+        out.append(TrainResult(j, lay, finals[which][k].clone(), hist, status[k],
                                best_epoch(hist), seconds))
     return out
