@@ -118,6 +118,14 @@ def _keep_rows(store: list[torch.Tensor], current: list[torch.Tensor], rows: np.
             s.index_copy_(0, idx, c.index_select(0, idx))
 
 
+def _four(t: torch.Tensor) -> np.ndarray:
+    """(3 or 4, K) loss terms on the host as (4, K): total, reconstruction, KL, supervised (0
+    for a plain VAE)."""
+    out = np.zeros((4, t.shape[1]))
+    out[:t.shape[0]] = t.cpu().numpy()
+    return out
+
+
 def _flat(lay: ParamLayout, tensors: list[torch.Tensor]) -> torch.Tensor:
     return lay.join(dict(zip(lay.counts(), (t.detach() for t in tensors)))).cpu()
 
@@ -168,19 +176,17 @@ def train_group(jobs: Sequence[Job], data: TrainData,
     good = [t.detach().clone() for t in leaves]
     rows: list[list[dict]] = [[] for _ in range(K)]
 
-    def forward(p, xb, ob, fb, lb, eps, drop, beta):
+    def forward(p, xb, ob, rows, eps, drop, beta):
         mean, logvar = vae.encode(p, cfg, xb, None if drop is None else drop[0])
         z = mean + torch.exp(0.5 * logvar) * eps
         logits = vae.decode(p, cfg, z, None if drop is None else drop[1])
         rec = vae.reconstruction_loss(cfg, logits, xb, ob)
         kl = vae.kl_divergence(mean, logvar)
-        if cfg.supervised:
-            fold_pred, res_logit = vae.heads(p, z)
-            sup = vae.supervised_loss(fold_pred, res_logit, fb, lb)
-        else:
-            sup = torch.zeros_like(rec)
-        total = rec + beta[:, None] * kl + sup_w[:, None] * sup
-        return total, rec, kl, sup
+        if not cfg.supervised:
+            return torch.stack((rec + beta * kl, rec, kl))
+        fold_pred, res_logit = vae.heads(p, z)
+        sup = vae.supervised_loss(fold_pred, res_logit, data.log_fold[rows], data.labels[rows])
+        return torch.stack((rec + beta * kl + sup_w[:, None] * sup, rec, kl, sup))
 
     def split_drop(d):
         # (K, B, n_drop) mask -> per hidden layer masks for encoder and decoder, scaled 1/(1-p)
@@ -212,32 +218,31 @@ def train_group(jobs: Sequence[Job], data: TrainData,
         noise = noise.to(device)
         if drops is not None:
             drops = drops.to(device)
-        counts = w.view(K, S, B).sum(-1)                      # (K, S) rows per step
+        # each row's weight in its step's mean loss (0 for padding), so a step's loss is one sum
+        counts = w.view(K, S, B).sum(-1, keepdim=True).clamp(min=1.0)
+        scale = (w.view(K, S, B) / counts).view(K, S * B)
         n_rows = np.array([[min(B, n - s * B) for s in range(S)] for n in n_train])
         step_active = (n_rows > 0) & active[:, None]          # (K, S), on the host
-        sums = torch.zeros(4, K, device=device)
+        beta_col = beta[:, None]
+        terms = []
         for s in range(S):
             sl = slice(s * B, (s + 1) * B)
-            ib, wb = idx[:, sl], w[:, sl]
-            xb = data.X[ib]
+            ib = idx[:, sl]
             ob = None if data.observed is None else data.observed[ib]
             drop = None if drops is None else split_drop(drops[:, sl])
-            total, rec, kl, sup = forward(params, xb, ob, data.log_fold[ib], data.labels[ib],
-                                          noise[:, sl], drop, beta)
-            loss = (total * wb).sum(1) / counts[:, s].clamp(min=1.0)
-            grads = torch.autograd.grad(loss.sum(), leaves)
+            t = forward(params, data.X[ib], ob, ib, noise[:, sl], drop, beta_col)
+            grads = torch.autograd.grad((t[0] * scale[:, sl]).sum(), leaves)
             opt.step(grads, step_active[:, s])
-            with torch.no_grad():
-                sums += torch.stack([(t * wb).sum(1) for t in (total, rec, kl, sup)])
-        train_terms = (sums / torch.tensor(n_train, device=device, dtype=torch.float32)).cpu().numpy()
+            terms.append(t.detach())
+        # per-model means over the epoch's rows of (total, rec, kl[, sup])
+        sums = (torch.cat(terms, dim=2) * w).sum(-1)
+        train_terms = _four(sums / torch.tensor(n_train, device=device, dtype=torch.float32))
 
         if has_val:
             with torch.no_grad():
                 ob = None if data.observed is None else data.observed[vidx]
-                vt = forward(params, data.X[vidx], ob, data.log_fold[vidx], data.labels[vidx],
-                             vnoise, None, beta)
-                vcount = vw.sum(1).clamp(min=1.0)
-                val_terms = torch.stack([(t * vw).sum(1) / vcount for t in vt]).cpu().numpy()
+                vt = forward(params, data.X[vidx], ob, vidx, vnoise, None, beta[:, None])
+                val_terms = _four((vt * vw).sum(-1) / vw.sum(1).clamp(min=1.0))
                 val_terms[:, vw.sum(1).cpu().numpy() == 0] = np.nan
         else:
             val_terms = np.full((4, K), np.nan)
