@@ -120,8 +120,9 @@ class OtherLoad:
 
     @staticmethod
     def _self() -> float:
+        # this process and its finished children (the engine's worker processes)
         t = os.times()
-        return t.user + t.system
+        return t.user + t.system + t.children_user + t.children_system
 
     def start(self) -> "OtherLoad":
         self.t0, self.busy0, self.self0 = time.perf_counter(), self._busy(), self._self()
@@ -322,9 +323,9 @@ def measure_engine(data, tr_idx, cfg: ModelConfig, batch: int, epochs: int, K: i
 
 
 # ----------------------------------------------------------------------------- study grid
-def grid_engine(ds, scfg: StudyConfig, device: str) -> dict:
+def grid_engine(ds, scfg: StudyConfig, device: str, workers: int = 0) -> dict:
     with tempfile.TemporaryDirectory(prefix="hivlatent-speed-") as tmp:
-        st = Study(ds, tmp, scfg, device=device)
+        st = Study(ds, tmp, scfg, device=device, workers=workers)
         load = OtherLoad().start()
         t = time.perf_counter()
         s1 = stage1_points(scfg)
@@ -410,7 +411,7 @@ def render(res: dict) -> str:
                 f"{g['models']} models (best stage-1 configuration: {g['best']}), "
                 f"up to {g['max_epochs']} epochs, validation loss every epoch", "",
                 "| study grid | wall time | engine speed-up | others' CPU (cores) |", "|---|---:|---:|---:|",
-                f"| engine (hivlatent.study: stage 1, best, stage 2) | {fmt_time(g['engine_seconds'])} | 1.0x "
+                f"| engine (hivlatent.study: stage 1, best, stage 2; --workers {a['workers']}) | {fmt_time(g['engine_seconds'])} | 1.0x "
                 f"| {g['engine_others_cpu_cores']:.2f} |"]
         for pl in g["plain"]:
             label = ("TensorDataset + DataLoader(shuffle)" if pl["loader"] == "dataloader"
@@ -477,6 +478,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="timed epochs per configuration for the estimate (5)")
     ap.add_argument("--plain-loader", default="dataloader", choices=["dataloader", "index"],
                     help="the plain loop that --full runs")
+    ap.add_argument("--workers", type=int, default=0,
+                    help="engine's worker processes for the study grid, as `hivlatent study "
+                         "--workers` (0 = one per core, the command's default; 1 = none)")
     ap.add_argument("--no-grid", action="store_true", help="skip the study grid")
     ap.add_argument("--threads", type=int, default=None,
                     help="torch.set_num_threads(THREADS) first (default: torch's own choice)")
@@ -532,7 +536,7 @@ def main(argv: list[str] | None = None) -> int:
         "memory_kind": mem.kind, "throughput": rows,
     }
     if not args.no_grid:
-        eng = grid_engine(ds, scfg, args.device)
+        eng = grid_engine(ds, scfg, args.device, args.workers)
         print(f"  study grid on the engine: {eng['seconds']:.1f} s", file=sys.stderr, flush=True)
         plains = []
         loaders = [args.plain_loader] if args.full else ["dataloader", "index"]

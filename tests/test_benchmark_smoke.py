@@ -34,7 +34,7 @@ def test_speed_smoke_prints_the_table(tmp_path):
     for expected in ("plain loop, TensorDataset + DataLoader(shuffle)",
                      "plain loop, index batches (randperm + index)",
                      "engine, K = 1", "engine, K = 8", "engine, K = 64",
-                     "engine (hivlatent.study: stage 1, best, stage 2)"):
+                     "engine (hivlatent.study: stage 1, best, stage 2; --workers 0)"):
         assert expected in names, (expected, names)
     plain_grid = [n for n in names if n.startswith("plain per-model loop")]
     assert len(plain_grid) == 2 and all("estimate" in n for n in plain_grid)

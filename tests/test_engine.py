@@ -53,6 +53,33 @@ def test_group_of_k_equals_models_trained_alone(K, supervised):
         assert len(res.history) == job.train.epochs
 
 
+def test_group_with_mixed_learning_rates_and_steps_per_epoch_equals_alone():
+    # models whose Adam step counts drift apart (5 or 7 steps per epoch) and whose learning
+    # rates differ are updated in separate classes; each still matches its training alone
+    data = _data()
+    jobs = _jobs(range(6), True)
+    for k, job in enumerate(jobs):
+        job.train_idx = job.train_idx[: (80 if k % 2 else 97)]
+        job.train = TrainConfig(**{**job.train.__dict__, "lr": (3e-3, 1e-2, 3e-3)[k % 3]})
+    grouped = train_many(jobs, data)
+    for job, res in zip(jobs, grouped):
+        alone = train_many([job], data)[0]
+        assert (alone.params - res.params).abs().max() / alone.params.abs().max() < 1e-5
+        np.testing.assert_allclose(alone.history["train_loss"], res.history["train_loss"], rtol=1e-5)
+
+
+def test_groups_in_worker_processes_equal_groups_in_this_process():
+    data = _data()
+    jobs = _jobs(range(4), False)
+    jobs += [Job(ModelConfig(latent=2, hidden=(6,)), j.train, j.train_idx, j.val_idx) for j in _jobs(range(3), False)]
+    here = train_many(jobs, data, workers=1)
+    pooled = train_many(jobs, data, workers=2)                   # two groups, two processes
+    for a, b in zip(here, pooled):
+        assert a.job.model == b.job.model and a.params.shape == b.params.shape
+        assert (a.params - b.params).abs().max() / a.params.abs().max() < 1e-5
+        np.testing.assert_allclose(a.history["val_loss"], b.history["val_loss"], rtol=1e-5)
+
+
 def test_models_differ_by_seed_and_repeat_exactly():
     data = _data()
     a = train_many(_jobs([0, 2], False), data)

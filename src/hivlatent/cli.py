@@ -382,6 +382,9 @@ def study_cmd(
     latent_sizes: str = typer.Option("2,5,10,20", "--latent-sizes", help="Latent sizes at the best configuration."),
     seed: int = typer.Option(0, "--seed"),
     quick: bool = typer.Option(False, "--quick", help="A few epochs on a small grid (smoke test)."),
+    workers: int = typer.Option(0, "--workers", min=0,
+                                help="Processes training independent groups of models side by side "
+                                     "(0 = one per core when the grid is big enough; 1 = none)."),
     device: str = _DEVICE, quiet: bool = _QUIET,
 ) -> None:
     """Reproduce the study: the grid, loss curves, heatmaps, latent plots, summary and report."""
@@ -398,9 +401,9 @@ def study_cmd(
     prog, update = _progress(quiet, "study")
     if prog:
         with prog:
-            result = run_study(ds, out, cfg, device, update)
+            result = run_study(ds, out, cfg, device, update, workers)
     else:
-        result = run_study(ds, out, cfg, device)
+        result = run_study(ds, out, cfg, device, workers=workers)
     failed = result.summary[result.summary["status"].str.startswith("failed")]
     for row in failed.itertuples():
         typer.echo(f"warning: {row.configuration} seed {row.seed}: {row.status}", err=True)

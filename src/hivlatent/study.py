@@ -117,8 +117,10 @@ class Study:
     """Runs the grid on a Dataset and writes the run folder ``out``."""
 
     def __init__(self, dataset, out: str | Path, config: StudyConfig | None = None,
-                 device: str = "cpu", progress: Callable[[str, int, int], None] | None = None):
+                 device: str = "cpu", progress: Callable[[str, int, int], None] | None = None,
+                 workers: int | None = None):
         self.ds = dataset
+        self.workers = workers
         self.out = Path(out)
         self.cfg = config or StudyConfig()
         self.device = device
@@ -165,7 +167,7 @@ class Study:
         if not jobs:
             return
         total = max(j.train.epochs for j in jobs)
-        results = train_many(jobs, train_data(self.ds), self.device,
+        results = train_many(jobs, train_data(self.ds), self.device, workers=self.workers,
                              on_epoch=lambda e, n: self.progress(stage, e, total))
         for p, model, start in todo:
             model.set_results(results[start:start + model.n_members])
@@ -236,6 +238,8 @@ class Study:
 
 
 def run_study(dataset, out: str | Path, config: StudyConfig | None = None, device: str = "cpu",
-              progress=None) -> StudyResult:
-    """Run the study on ``dataset`` into the folder ``out`` (resumes a partial run there)."""
-    return Study(dataset, out, config, device, progress).run()
+              progress=None, workers: int | None = None) -> StudyResult:
+    """Run the study on ``dataset`` into the folder ``out`` (resumes a partial run there).
+    ``workers``: processes for independent groups of models (0 = one per core; see
+    :func:`hivlatent.training.parallel.n_workers`)."""
+    return Study(dataset, out, config, device, progress, workers).run()

@@ -24,6 +24,7 @@ import torch
 from ..config import ModelConfig, TrainConfig
 from ..models import vae
 from ..models.batched import ParamLayout
+from . import parallel
 from .adam import StackedAdam
 from .history import best_epoch, history_frame
 
@@ -85,18 +86,29 @@ def group_key(job: Job, n_features: int, n_drugs: int):
 
 def train_many(jobs: Sequence[Job], data: TrainData, device: str | torch.device = "cpu",
                on_epoch: Callable[[int, int], None] | None = None,
-               max_group: int = 256) -> list[TrainResult]:
-    """Train every job; jobs sharing a shape and batch size run together. Results in job order."""
+               max_group: int = 256, workers: int | None = None) -> list[TrainResult]:
+    """Train every job; jobs sharing a shape and batch size run together as one group. Results
+    in job order. Several groups on a multi-core CPU run side by side in worker processes
+    (``workers``: 1 = in this process, 0 = one per core, None = ``$HIVLATENT_WORKERS`` or 1;
+    see :func:`.parallel.n_workers`)."""
     data = data.to(device)
     groups: dict = defaultdict(list)
     for i, job in enumerate(jobs):
         groups[group_key(job, data.X.shape[1], data.log_fold.shape[1])].append(i)
+    chunks = [members[start:start + max_group] for members in groups.values()
+              for start in range(0, len(members), max_group)]
+    job_chunks = [[jobs[i] for i in chunk] for chunk in chunks]
+    n = parallel.n_workers(workers, device, job_chunks)
+    if n > 1:
+        total = max(j.train.epochs for j in jobs)
+        progress = None if on_epoch is None else (lambda f: on_epoch(round(f * total), total))
+        trained = parallel.run_groups(job_chunks, data, train_group, n, progress)
+    else:
+        trained = [train_group(c, data, on_epoch) for c in job_chunks]
     results: list[TrainResult | None] = [None] * len(jobs)
-    for members in groups.values():
-        for start in range(0, len(members), max_group):
-            chunk = members[start:start + max_group]
-            for i, res in zip(chunk, train_group([jobs[i] for i in chunk], data, on_epoch)):
-                results[i] = res
+    for chunk, res in zip(chunks, trained):
+        for i, r in zip(chunk, res):
+            results[i] = r
     return results  # type: ignore[return-value]
 
 

@@ -1,0 +1,86 @@
+"""Independent groups of models trained side by side in worker processes (CPU only).
+
+A group of K models is one tensor program; when a run has several groups (different network
+shapes or batch sizes, as in the study grid), small groups leave the cores idle between their
+many small operations, and Python's GIL stops threads from filling the gap. So groups are
+spread over a pool of worker processes, each with an equal share of the intra-op threads,
+largest groups first. Results are the same as training the groups one after another, up to the
+floating-point effect of the thread count on reductions.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing as mp
+import os
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from typing import Callable, Sequence
+
+import torch
+
+#: below this many model-steps (a model's steps per epoch x epochs, summed) a pool's start-up
+#: (importing torch in each worker, about 2 s) costs more than it saves
+MIN_MODEL_STEPS = 20_000
+
+
+def cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def group_cost(jobs) -> float:
+    """Model-steps of a group, weighted by network width (the work grows with it)."""
+    return sum(math.ceil(len(j.train_idx) / j.train.batch_size) * j.train.epochs
+               * (1 + sum(j.model.hidden) / 128) for j in jobs)
+
+
+def model_steps(jobs) -> int:
+    return sum(math.ceil(len(j.train_idx) / j.train.batch_size) * j.train.epochs for j in jobs)
+
+
+def n_workers(requested: int | None, device, chunks: Sequence[Sequence]) -> int:
+    """How many worker processes to use. ``requested``: 1 = none (train in this process), N = up
+    to N, 0 = automatic: one per core when there are several groups with enough work between
+    them; None = ``$HIVLATENT_WORKERS`` if set, else 1. Never more than one per group, and only
+    on a CPU.
+
+    Worker processes are started with ``spawn``, which imports the calling script again: a
+    script that asks for workers must keep its top-level code under
+    ``if __name__ == "__main__":`` (the ``hivlatent`` command does)."""
+    if requested is None:
+        env = os.environ.get("HIVLATENT_WORKERS", "").strip()
+        requested = int(env) if env.isdigit() else 1
+    if torch.device(device).type != "cpu" or len(chunks) < 2 or requested == 1:
+        return 1
+    if requested == 0:
+        if sum(model_steps(c) for c in chunks) < MIN_MODEL_STEPS:
+            return 1
+        requested = cores()
+    return max(1, min(int(requested), len(chunks)))
+
+
+def _init(threads: int) -> None:
+    torch.set_num_threads(threads)
+
+
+def run_groups(chunks: Sequence[Sequence], data, train_group: Callable, workers: int,
+               on_progress: Callable[[float], None] | None = None) -> list[list]:
+    """``train_group(chunk, data)`` for every chunk in a pool of ``workers`` processes; results
+    in chunk order. ``on_progress(fraction of the work done)`` is called as groups finish."""
+    threads = max(1, torch.get_num_threads() // workers)
+    costs = [group_cost(c) for c in chunks]
+    order = sorted(range(len(chunks)), key=lambda i: -costs[i])
+    out: list = [None] * len(chunks)
+    done = 0.0
+    with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"),
+                             initializer=_init, initargs=(threads,)) as pool:
+        futures = {pool.submit(train_group, list(chunks[i]), data): i for i in order}
+        for fut in as_completed(futures):
+            i = futures[fut]
+            out[i] = fut.result()
+            done += costs[i]
+            if on_progress is not None:
+                on_progress(done / sum(costs))
+    return out
