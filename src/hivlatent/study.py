@@ -120,10 +120,10 @@ class Study:
                  device: str = "cpu", progress: Callable[[str, int, int], None] | None = None,
                  workers: int | None = None):
         self.ds = dataset
-        self.workers = workers
         self.out = Path(out)
         self.cfg = config or StudyConfig()
         self.device = device
+        self.workers = workers
         self.progress = progress or (lambda stage, done, total: None)
         self.models: dict[str, VAEModel] = {}
 

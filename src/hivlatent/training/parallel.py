@@ -30,14 +30,18 @@ def cores() -> int:
         return os.cpu_count() or 1
 
 
-def group_cost(jobs) -> float:
-    """Model-steps of a group, weighted by network width (the work grows with it)."""
-    return sum(math.ceil(len(j.train_idx) / j.train.batch_size) * j.train.epochs
-               * (1 + sum(j.model.hidden) / 128) for j in jobs)
+def _steps(job) -> int:
+    """A model's optimiser steps: steps per epoch x epochs."""
+    return math.ceil(len(job.train_idx) / job.train.batch_size) * job.train.epochs
 
 
 def model_steps(jobs) -> int:
-    return sum(math.ceil(len(j.train_idx) / j.train.batch_size) * j.train.epochs for j in jobs)
+    return sum(_steps(j) for j in jobs)
+
+
+def group_cost(jobs) -> float:
+    """Model-steps of a group, weighted by network width (the work grows with it)."""
+    return sum(_steps(j) * (1 + sum(j.model.hidden) / 128) for j in jobs)
 
 
 def n_workers(requested: int | None, device, chunks: Sequence[Sequence]) -> int:

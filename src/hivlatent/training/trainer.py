@@ -139,7 +139,8 @@ def _four(t: torch.Tensor) -> np.ndarray:
 
 
 def _flat(lay: ParamLayout, tensors: list[torch.Tensor]) -> torch.Tensor:
-    return lay.join(dict(zip(lay.counts(), (t.detach() for t in tensors)))).cpu()
+    """Per-parameter (K, ...) tensors in layout order -> a flat (K, P) buffer on the CPU."""
+    return lay.join({name: t.detach() for (name, _), t in zip(lay.entries, tensors)}).cpu()
 
 
 def train_group(jobs: Sequence[Job], data: TrainData,
@@ -188,7 +189,7 @@ def train_group(jobs: Sequence[Job], data: TrainData,
     good = [t.detach().clone() for t in leaves]
     rows: list[list[dict]] = [[] for _ in range(K)]
 
-    def forward(p, xb, ob, rows, eps, drop, beta):
+    def forward(p, xb, ob, ib, eps, drop, beta):
         mean, logvar = vae.encode(p, cfg, xb, None if drop is None else drop[0])
         z = mean + torch.exp(0.5 * logvar) * eps
         logits = vae.decode(p, cfg, z, None if drop is None else drop[1])
@@ -197,7 +198,7 @@ def train_group(jobs: Sequence[Job], data: TrainData,
         if not cfg.supervised:
             return torch.stack((rec + beta * kl, rec, kl))
         fold_pred, res_logit = vae.heads(p, z)
-        sup = vae.supervised_loss(fold_pred, res_logit, data.log_fold[rows], data.labels[rows])
+        sup = vae.supervised_loss(fold_pred, res_logit, data.log_fold[ib], data.labels[ib])
         return torch.stack((rec + beta * kl + sup_w[:, None] * sup, rec, kl, sup))
 
     def split_drop(d):
@@ -291,11 +292,13 @@ def train_group(jobs: Sequence[Job], data: TrainData,
             on_epoch(epoch + 1, max(epochs))
 
     seconds = (time.perf_counter() - t0) / K
-    finals = {"good": _flat(lay, good), "best": _flat(lay, best), "last": _flat(lay, leaves)}
+    which = ["good" if status[k].startswith("failed") else "best" if j.train.patience else "last"
+             for k, j in enumerate(jobs)]
+    sources = {"good": good, "best": best, "last": leaves}
+    finals = {w: _flat(lay, sources[w]) for w in set(which)}   # only the snapshots in use
     out = []
     for k, j in enumerate(jobs):
-        which = "good" if status[k].startswith("failed") else "best" if j.train.patience else "last"
         hist = history_frame(rows[k])
-        out.append(TrainResult(j, lay, finals[which][k].clone(), hist, status[k],
+        out.append(TrainResult(j, lay, finals[which[k]][k].clone(), hist, status[k],
                                best_epoch(hist), seconds))
     return out
