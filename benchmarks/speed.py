@@ -18,7 +18,9 @@ Everything is measured in this one process run, on this machine, so the ratios a
    first epoch of each run is a warm-up and is not timed; ``--epochs`` more are;
 3. the wall time of the full study grid, 14 configurations x 3 seeds = 42 models, on the engine
    (the ``hivlatent.study`` machinery: stage 1, pick the best, stage 2), against the plain loop
-   training the same 42 models (same rows, epochs, batch sizes) one after the other. By default
+   training the same 42 models (same rows, epochs, batch sizes) one after the other. The engine
+   trains a model that differs from another only by fewer epochs as the first epochs of that
+   one (``shared_paths``); the output says how many model-epochs that saves. By default
    the plain loop is an *estimate*: each configuration is timed for ``--estimate-epochs`` epochs
    after a warm-up epoch and extrapolated linearly to its epochs and seeds; ``--full`` runs it.
 
@@ -53,7 +55,7 @@ from hivlatent.config import ModelConfig, TrainConfig
 from hivlatent.model import VAEModel, train_data
 from hivlatent.models import vae
 from hivlatent.study import Study, StudyConfig, _unique, stage1_points, stage2_points
-from hivlatent.training.trainer import Job, train_many
+from hivlatent.training.trainer import Job, shared_paths, train_many
 
 TARGET_GRID_SPEEDUP = 5.0
 TARGET_K64_FRACTION = 0.40
@@ -337,8 +339,11 @@ def grid_engine(ds, scfg: StudyConfig, device: str, workers: int = 0) -> dict:
         others = load.stop()
         points = _unique(s1 + s2)
         jobs = {p.slug: st._model(p).jobs(ds, name=p.slug) for p in points}
+    every = [j for js in jobs.values() for j in js]
+    carriers, _ = shared_paths(every)
     return {"seconds": seconds, "points": points, "jobs": jobs, "best": best.slug,
-            "others_cpu_cores": others}
+            "others_cpu_cores": others, "model_epochs": sum(j.train.epochs for j in every),
+            "trained_model_epochs": sum(every[i].train.epochs for i in carriers)}
 
 
 def grid_plain(ds, scfg: StudyConfig, points, jobs, device, loader: str, full: bool,
@@ -409,7 +414,10 @@ def render(res: dict) -> str:
     if g:
         out += ["", f"Study grid: {g['configurations']} configurations x {g['seeds']} seeds = "
                 f"{g['models']} models (best stage-1 configuration: {g['best']}), "
-                f"up to {g['max_epochs']} epochs, validation loss every epoch", "",
+                f"up to {g['max_epochs']} epochs, validation loss every epoch. The engine trains "
+                f"{g['trained_model_epochs']:,} of their {g['model_epochs']:,} model-epochs: a model that "
+                "differs from another only by fewer epochs is read off that one's training (exact, "
+                "as training it alone); the plain loop trains every model on its own.", "",
                 "| study grid | wall time | engine speed-up | others' CPU (cores) |", "|---|---:|---:|---:|",
                 f"| engine (hivlatent.study: stage 1, best, stage 2; --workers {a['workers']}) | {fmt_time(g['engine_seconds'])} | 1.0x "
                 f"| {g['engine_others_cpu_cores']:.2f} |"]
@@ -551,6 +559,7 @@ def main(argv: list[str] | None = None) -> int:
             "max_epochs": max(p.epochs for p in eng["points"]),
             "points": [asdict(p) for p in eng["points"]],
             "engine_seconds": eng["seconds"], "engine_others_cpu_cores": eng["others_cpu_cores"],
+            "model_epochs": eng["model_epochs"], "trained_model_epochs": eng["trained_model_epochs"],
             "plain": plains,
         }
     res["machine"] = {"cpu": cpu_name() if device.type == "cpu" else torch.cuda.get_device_name(device),

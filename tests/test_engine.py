@@ -10,7 +10,7 @@ import torch
 
 from hivlatent.config import ModelConfig, TrainConfig
 from hivlatent.models import vae
-from hivlatent.training.trainer import Job, TrainData, train_group, train_many
+from hivlatent.training.trainer import Job, TrainData, shared_paths, train_group, train_many
 
 
 def _data(n=120, p=12, d=3, seed=0):
@@ -156,3 +156,39 @@ def test_dropout_trains_and_groups_exactly():
     alone = train_many([jobs[1]], data)[0]
     assert all(np.isfinite(r.history["train_loss"]).all() for r in grouped)
     assert (alone.params - grouped[1].params).abs().max() / alone.params.abs().max() < 1e-5
+
+
+def _variants(job, **changes):
+    return Job(job.model, TrainConfig(**{**job.train.__dict__, **changes}), job.train_idx, job.val_idx)
+
+
+@pytest.mark.parametrize("supervised", [False, True])
+def test_jobs_differing_only_in_epochs_share_one_training_and_equal_training_alone(supervised):
+    data = _data()
+    base = _jobs([0], supervised, epochs=6)[0]
+    jobs = [_variants(base, epochs=e) for e in (2, 6, 4, 4)] + _jobs([1], supervised, epochs=3)
+    carriers, riders = shared_paths(jobs)
+    assert sorted(carriers) == [1, 4] and sorted(riders[carriers.index(1)]) == [0, 2, 3]
+    together = train_many(jobs, data)
+    for job, res in zip(jobs, together):
+        alone = train_group([job], data)[0]                      # no sharing: trained for real
+        assert res.job is job and len(res.history) == job.train.epochs == len(alone.history)
+        assert (alone.params - res.params).abs().max() / alone.params.abs().max() < 1e-5
+        np.testing.assert_allclose(alone.history["val_loss"], res.history["val_loss"], rtol=1e-5)
+        assert res.status == alone.status
+
+
+def test_shared_paths_keep_each_prefix_own_early_stopping_and_failure():
+    data = _data()
+    stop = _jobs([0], False, epochs=60)[0]
+    stop = _variants(stop, lr=3e-2, patience=3)                  # stops early, as above
+    boom = _variants(_jobs([1], False)[0], lr=1e6, epochs=5)     # diverges within a few epochs
+    jobs = [_variants(stop, epochs=e) for e in (60, 2, 40)] + [_variants(boom, epochs=e) for e in (5, 1)]
+    together = train_many(jobs, data)
+    for job, res in zip(jobs, together):
+        alone = train_group([job], data)[0]
+        assert res.status == alone.status and res.best_epoch == alone.best_epoch
+        assert len(res.history) == len(alone.history)
+        assert torch.isfinite(res.params).all()
+        assert (alone.params - res.params).abs().max() / alone.params.abs().max() < 1e-5
+    assert together[0].status == "early-stopped" and together[3].failed

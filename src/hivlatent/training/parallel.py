@@ -69,18 +69,20 @@ def _init(threads: int) -> None:
     torch.set_num_threads(threads)
 
 
-def run_groups(chunks: Sequence[Sequence], data, train_group: Callable, workers: int,
+def run_groups(tasks: Sequence[tuple[Sequence, Sequence]], data, train_group: Callable, workers: int,
                on_progress: Callable[[float], None] | None = None) -> list[list]:
-    """``train_group(chunk, data)`` for every chunk in a pool of ``workers`` processes; results
-    in chunk order. ``on_progress(fraction of the work done)`` is called as groups finish."""
+    """``train_group(jobs, data, None, prefixes)`` for every ``(jobs, prefixes)`` task in a pool
+    of ``workers`` processes; results in task order. ``on_progress(fraction of the work done)``
+    is called as groups finish."""
     threads = max(1, torch.get_num_threads() // workers)
-    costs = [group_cost(c) for c in chunks]
-    order = sorted(range(len(chunks)), key=lambda i: -costs[i])
-    out: list = [None] * len(chunks)
+    costs = [group_cost(jobs) for jobs, _ in tasks]
+    order = sorted(range(len(tasks)), key=lambda i: -costs[i])
+    out: list = [None] * len(tasks)
     done = 0.0
     with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"),
                              initializer=_init, initargs=(threads,)) as pool:
-        futures = {pool.submit(train_group, list(chunks[i]), data): i for i in order}
+        futures = {pool.submit(train_group, list(tasks[i][0]), data, None, tasks[i][1]): i
+                   for i in order}
         for fut in as_completed(futures):
             i = futures[fut]
             out[i] = fut.result()

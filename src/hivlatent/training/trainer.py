@@ -7,6 +7,11 @@ a group gives the same losses and weights as the same job trained alone (up to f
 
 Per step the work is a fixed number of tensor operations whatever K is; per epoch each model
 draws its permutation and noise from its own generator (the only Python loop over K).
+
+Jobs that differ only in their number of epochs (same shape, seed, rows and other settings, as
+the study's epochs grid) follow the same path for as long as the shorter one trains: only the
+longest is trained, and each shorter one is its state after its own last epoch (weights, history
+and status), bit for bit what training it alone would give.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from __future__ import annotations
 import math
 import time
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Callable, Sequence
 
 import numpy as np
@@ -84,30 +89,56 @@ def group_key(job: Job, n_features: int, n_drugs: int):
     return (job.model, job.train.batch_size)
 
 
+def _path_key(job: Job):
+    """Jobs with equal keys take the same training path, epoch by epoch (epochs excepted)."""
+    settings = {k: v for k, v in asdict(job.train).items() if k != "epochs"}
+    return (job.model, tuple(sorted(settings.items())),
+            np.asarray(job.train_idx, dtype=np.int64).tobytes(),
+            np.asarray(job.val_idx, dtype=np.int64).tobytes())
+
+
+def shared_paths(jobs: Sequence[Job]) -> tuple[list[int], list[list[int]]]:
+    """Carriers (the longest job of each set of equal paths, by index) and, for each carrier, the
+    indices of the other jobs of its set, which are read off its training as it goes."""
+    paths: dict = defaultdict(list)
+    for i, job in enumerate(jobs):
+        paths[_path_key(job)].append(i)
+    carriers, riders = [], []
+    for members in paths.values():
+        longest = max(members, key=lambda i: (jobs[i].train.epochs, -i))
+        carriers.append(longest)
+        riders.append([i for i in members if i != longest])
+    return carriers, riders
+
+
 def train_many(jobs: Sequence[Job], data: TrainData, device: str | torch.device = "cpu",
                on_epoch: Callable[[int, int], None] | None = None,
                max_group: int = 256, workers: int | None = None) -> list[TrainResult]:
-    """Train every job; jobs sharing a shape and batch size run together as one group. Results
-    in job order. Several groups on a multi-core CPU run side by side in worker processes
+    """Train every job; jobs sharing a shape and batch size run together as one group, and a job
+    that is another's first epochs (:func:`shared_paths`) is read off that one's training.
+    Results in job order. Several groups on a multi-core CPU run side by side in worker processes
     (``workers``: 1 = in this process, 0 = one per core, None = ``$HIVLATENT_WORKERS`` or 1;
     see :func:`.parallel.n_workers`)."""
     data = data.to(device)
+    carriers, riders = shared_paths(jobs)
+    rides = dict(zip(carriers, riders))
     groups: dict = defaultdict(list)
-    for i, job in enumerate(jobs):
-        groups[group_key(job, data.X.shape[1], data.log_fold.shape[1])].append(i)
+    for i in carriers:
+        groups[group_key(jobs[i], data.X.shape[1], data.log_fold.shape[1])].append(i)
     chunks = [members[start:start + max_group] for members in groups.values()
               for start in range(0, len(members), max_group)]
-    job_chunks = [[jobs[i] for i in chunk] for chunk in chunks]
-    n = parallel.n_workers(workers, device, job_chunks)
+    tasks = [([jobs[i] for i in chunk], [[jobs[r] for r in rides[i]] for i in chunk]) for chunk in chunks]
+    n = parallel.n_workers(workers, device, [t[0] for t in tasks])
     if n > 1:
         total = max(j.train.epochs for j in jobs)
         progress = None if on_epoch is None else (lambda f: on_epoch(round(f * total), total))
-        trained = parallel.run_groups(job_chunks, data, train_group, n, progress)
+        trained = parallel.run_groups(tasks, data, train_group, n, progress)
     else:
-        trained = [train_group(c, data, on_epoch) for c in job_chunks]
+        trained = [train_group(group, data, on_epoch, prefixes) for group, prefixes in tasks]
     results: list[TrainResult | None] = [None] * len(jobs)
     for chunk, res in zip(chunks, trained):
-        for i, r in zip(chunk, res):
+        order = list(chunk) + [r for i in chunk for r in rides[i]]
+        for i, r in zip(order, res):
             results[i] = r
     return results  # type: ignore[return-value]
 
@@ -144,8 +175,11 @@ def _flat(lay: ParamLayout, tensors: list[torch.Tensor]) -> torch.Tensor:
 
 
 def train_group(jobs: Sequence[Job], data: TrainData,
-                on_epoch: Callable[[int, int], None] | None = None) -> list[TrainResult]:
-    """Train K jobs of one shape and batch size as one program."""
+                on_epoch: Callable[[int, int], None] | None = None,
+                prefixes: Sequence[Sequence[Job]] | None = None) -> list[TrainResult]:
+    """Train K jobs of one shape and batch size as one program. ``prefixes[k]``: jobs equal to
+    ``jobs[k]`` but for fewer epochs, read off its training. Results: the K jobs, then the
+    prefixes in order."""
     t0 = time.perf_counter()
     device = data.X.device
     cfg = jobs[0].model
@@ -185,9 +219,18 @@ def train_group(jobs: Sequence[Job], data: TrainData,
     status = ["ok"] * K
     best_val = np.full(K, np.inf)
     since_best = np.zeros(K, dtype=int)
-    best = [t.detach().clone() for t in leaves]
+    early_stops = any(j.train.patience for j in jobs)      # else the best weights are never used
+    best = [t.detach().clone() for t in leaves] if early_stops else []
     good = [t.detach().clone() for t in leaves]
     rows: list[list[dict]] = [[] for _ in range(K)]
+    prefixes = prefixes or [[] for _ in range(K)]
+    taken: dict[tuple[int, int], tuple] = {}   # (k, prefix) -> (its final weights, its status)
+    stores = {"good": good, "best": best, "last": leaves}
+
+    def which(k: int) -> str:
+        """The weights a model's result holds: the last good ones after a failure, the best
+        with early stopping, else the last."""
+        return "good" if status[k].startswith("failed") else "best" if jobs[k].train.patience else "last"
 
     def forward(p, xb, ob, ib, eps, drop, beta):
         mean, logvar = vae.encode(p, cfg, xb, None if drop is None else drop[0])
@@ -266,7 +309,8 @@ def train_group(jobs: Sequence[Job], data: TrainData,
             score = np.where(np.isnan(val_terms[0]), train_terms[0], val_terms[0])
             improved = active & finite & (score < best_val)
             _keep_rows(good, leaves, active & finite)
-            _keep_rows(best, leaves, improved)
+            if early_stops:
+                _keep_rows(best, leaves, improved)
         for k in range(K):
             if not active[k]:
                 continue
@@ -288,17 +332,31 @@ def train_group(jobs: Sequence[Job], data: TrainData,
             if jobs[k].train.patience and since_best[k] >= jobs[k].train.patience:
                 stopped[k] = True
                 status[k] = "early-stopped"
+        for k in np.flatnonzero(active):
+            for r, pj in enumerate(prefixes[k]):
+                if pj.train.epochs == epoch + 1:
+                    with torch.no_grad():
+                        taken[k, r] = ([t[k].clone() for t in stores[which(k)]], status[k])
         if on_epoch is not None:
             on_epoch(epoch + 1, max(epochs))
 
-    seconds = (time.perf_counter() - t0) / K
-    which = ["good" if status[k].startswith("failed") else "best" if j.train.patience else "last"
-             for k, j in enumerate(jobs)]
-    sources = {"good": good, "best": best, "last": leaves}
-    finals = {w: _flat(lay, sources[w]) for w in set(which)}   # only the snapshots in use
+    seconds = (time.perf_counter() - t0) / (K + sum(map(len, prefixes)))
+    kinds = [which(k) for k in range(K)]
+    finals = {w: _flat(lay, stores[w]) for w in set(kinds)}   # only the snapshots in use
     out = []
     for k, j in enumerate(jobs):
         hist = history_frame(rows[k])
-        out.append(TrainResult(j, lay, finals[which[k]][k].clone(), hist, status[k],
+        out.append(TrainResult(j, lay, finals[kinds[k]][k].clone(), hist, status[k],
                                best_epoch(hist), seconds))
+    for k in range(K):
+        for r, pj in enumerate(prefixes[k]):
+            # a prefix still training at its last epoch was taken then; one whose path stopped
+            # before (failure, early stopping) ends where its carrier ended
+            hist = history_frame(rows[k][:pj.train.epochs])
+            if (k, r) in taken:
+                weights, state = taken[k, r]
+                params = _flat(lay, [t[None] for t in weights])[0]
+            else:
+                params, state = out[k].params.clone(), status[k]
+            out.append(TrainResult(pj, lay, params, hist, state, best_epoch(hist), seconds))
     return out
