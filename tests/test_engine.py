@@ -106,6 +106,19 @@ def test_loss_functions_hand_computed():
     assert math.isclose(float(sup), 1.0 + math.log(2), rel_tol=1e-6)
 
 
+def test_values_at_the_reporting_limit_are_censored():
+    # log10 fold 2.3 is the drug's cap: a prediction above it is no error, below it is
+    caps = vae.fold_caps(np.array([[2.3, np.nan], [1.0, np.nan]]))
+    assert caps[0] == pytest.approx(2.3) and math.isinf(caps[1])       # a drug without values
+    pred = torch.tensor([[[2.8], [1.5], [1.5]]])
+    truth = torch.tensor([[[2.3], [2.3], [1.0]]])
+    no_label = torch.full_like(truth, float("nan"))
+    sup = vae.supervised_loss(pred, torch.zeros_like(pred), truth, no_label, caps[:1])
+    np.testing.assert_allclose(sup[0].numpy(), [0.0, 0.8 ** 2, 0.5 ** 2], rtol=1e-6)
+    plain = vae.supervised_loss(pred, torch.zeros_like(pred), truth, no_label)   # without a cap
+    np.testing.assert_allclose(plain[0].numpy(), [0.5 ** 2, 0.8 ** 2, 0.5 ** 2], rtol=1e-6)
+
+
 def test_history_is_per_sample_and_validation_is_recomputable():
     data = _data()
     job = _jobs([0], False, epochs=1)[0]

@@ -45,6 +45,12 @@ def test_fit_save_load_round_trip(nrti, tmp_path):
     assert back.feature_names == nrti.feature_names and back.drugs == nrti.drugs
     assert back.manifest["data_sha256"] == nrti.sha256
     assert back.histories[1].shape[0] == 2
+    # predictions never pass each drug's reporting limit (3TC is capped at 200-fold in HIVDB)
+    assert back.fold_cap == vae.fold_cap and vae.fold_cap["3TC"] == pytest.approx(200.0)
+    np.testing.assert_array_equal(back.predict_log_fold(nrti), vae.predict_log_fold(nrti))
+    caps = np.log10([vae.fold_cap[d] for d in vae.drugs])
+    assert (vae.predict_log_fold(nrti) <= caps + 1e-6).all()
+    assert (vae.predict_samples(nrti.X[:5], 20)[0] <= caps + 1e-6).all()
 
 
 def test_fixed_seed_is_deterministic_and_seed_matters(nrti):

@@ -54,6 +54,7 @@ class VAEModel:
         self.drug_class = ""
         self.gene = ""
         self.cutoffs = Cutoffs()
+        self.fold_cap: dict[str, float] = {}   # per drug, the assay's reporting limit (fold)
         self.data_info: dict = {}
         self.histories: list[pd.DataFrame] = []
         self.statuses: list[str] = []
@@ -80,6 +81,9 @@ class VAEModel:
         self.drug_class = getattr(dataset, "drug_class", "")
         self.gene = getattr(dataset, "gene", "")
         self.cutoffs = getattr(dataset, "cutoffs", Cutoffs())
+        if self.drugs:
+            caps = vae.fold_caps(dataset.log_fold).tolist()
+            self.fold_cap = {d: float(10.0 ** c) for d, c in zip(self.drugs, caps) if math.isfinite(c)}
         self.data_info = {"data": getattr(dataset, "name", "array"),
                           "data_sha256": getattr(dataset, "sha256", ""), "rows": int(X.shape[0])}
         if self.model_config.supervised and not self.drugs:
@@ -169,7 +173,7 @@ class VAEModel:
         for _ in range(per):
             z = mean + torch.exp(0.5 * logvar) * torch.randn(mean.shape, generator=g)
             f, r = vae.heads(p, z)
-            folds.append(f)
+            folds.append(self._capped(f))
             probs.append(torch.sigmoid(r))
         folds = torch.cat(folds)[:n_samples] if per * K >= n_samples else torch.cat(folds)
         probs = torch.cat(probs)[:folds.shape[0]]
@@ -183,7 +187,15 @@ class VAEModel:
         p = self._params()
         mean, _ = vae.encode(p, self.model_config, self._input(data)[None].expand(K, -1, -1))
         fold, logit = vae.heads(p, mean)
-        return fold.mean(0), torch.sigmoid(logit).mean(0)
+        return self._capped(fold.mean(0)), torch.sigmoid(logit).mean(0)
+
+    def _capped(self, log_fold: torch.Tensor) -> torch.Tensor:
+        """Predicted log10 fold changes no higher than each drug's reporting limit: the data
+        cannot tell values above it apart (they are censored there), nor can the model."""
+        if not self.fold_cap:
+            return log_fold
+        cap = torch.tensor([math.log10(self.fold_cap.get(d, math.inf)) for d in self.drugs])
+        return torch.minimum(log_fold, cap)
 
     def predict_log_fold(self, data) -> np.ndarray:
         """Predicted log10 fold change (n, drugs) from the latent means, averaged over members."""
@@ -247,7 +259,8 @@ class VAEModel:
         config = {"model": to_dict(self.model_config), "train": to_dict(self.train_config),
                   "n_members": int(self._flat.shape[0]), "feature_names": self.feature_names,
                   "drugs": self.drugs, "drug_class": self.drug_class, "gene": self.gene,
-                  "cutoffs": {"lower": self.cutoffs.lower, "upper": self.cutoffs.upper}}
+                  "cutoffs": {"lower": self.cutoffs.lower, "upper": self.cutoffs.upper},
+                  "fold_cap": self.fold_cap}
         manifest = {**self.data_info,
                     "seeds": [self.train_config.seed + k for k in range(self._flat.shape[0])],
                     "status": self.statuses, "train_seconds": self.train_seconds,
@@ -264,6 +277,7 @@ class VAEModel:
             obj.drugs = list(config["drugs"])
             obj.drug_class, obj.gene = config["drug_class"], config["gene"]
             obj.cutoffs = Cutoffs(dict(config["cutoffs"]["lower"]), dict(config["cutoffs"]["upper"]))
+            obj.fold_cap = {str(d): float(v) for d, v in config.get("fold_cap", {}).items()}
             lay = obj.layout
             flat = torch.cat([tensors[name].reshape(obj.n_members, -1) for name, _ in lay.entries], 1)
         except (KeyError, TypeError, RuntimeError, ValueError) as exc:

@@ -24,6 +24,8 @@ from .vae_methods import SemiSupervisedPredictor, VAERepresentation
 SEMI_SUP_WEIGHT = 50.0
 #: early stopping patience (epochs) on the validation loss inside each training set
 SEMI_PATIENCE = 20
+#: dropout on the semi-supervised model's hidden layers (see the README's "Beyond the study")
+SEMI_DROPOUT = 0.2
 #: published balanced accuracies (same cutoffs) quoted in issue 4 for comparison
 PUBLISHED_BALANCED_ACCURACY = {"3TC": 0.953, "ABC": 0.962, "AZT": 0.929, "D4T": 0.898, "DDI": 0.842}
 
@@ -70,7 +72,7 @@ def build_methods(names: list[str], epochs: int, members: int, seed: int,
                                          TrainConfig(epochs=epochs, val_fraction=0.1, seed=seed),
                                          name=f"vae{latent}", device=device))
             continue
-        mc = ModelConfig(latent=latent, supervised=True)
+        mc = ModelConfig(latent=latent, supervised=True, dropout=SEMI_DROPOUT)
         tc = TrainConfig(epochs=epochs, val_fraction=0.1, sup_weight=SEMI_SUP_WEIGHT,
                          patience=SEMI_PATIENCE, seed=seed)
         heads = SemiSupervisedPredictor(mc, tc, n_members=members, name=f"semi{latent}-heads",
@@ -89,7 +91,7 @@ def latent_comparison(ds: Dataset, extra: Dataset | None, latent: int, epochs: i
 
     plain = VAEModel(ModelConfig(latent=latent), TrainConfig(epochs=epochs, seed=seed), device=device).fit(ds)
     train = ds if extra is None else _stack([ds, align_extra(extra, ds)])
-    semi = VAEModel(ModelConfig(latent=latent, supervised=True),
+    semi = VAEModel(ModelConfig(latent=latent, supervised=True, dropout=SEMI_DROPOUT),
                     TrainConfig(epochs=epochs, sup_weight=SEMI_SUP_WEIGHT, seed=seed), device=device).fit(train)
     rep.add_section("Latent spaces: unsupervised VAE and semi-supervised VAE")
     rep.add_text(f"Both with latent size {latent}, trained on all rows (these figures describe the "

@@ -79,11 +79,31 @@ def kl_divergence(mean, logvar):
     return 0.5 * (mean.pow(2) + logvar.exp() - 1.0 - logvar).sum(-1)
 
 
-def supervised_loss(fold_pred, res_logit, log_fold, labels):
+def supervised_loss(fold_pred, res_logit, log_fold, labels, fold_cap=None):
     """Per-sample supervised loss (K, B): squared error of log10 fold change plus binary
-    cross-entropy of the resistance label, summed over drugs; missing values (NaN) are masked."""
+    cross-entropy of the resistance label, summed over drugs; missing values (NaN) are masked.
+    ``fold_cap`` (drugs,): the assay's reporting limit per drug (log10); a value at the limit
+    means "at least this much" (right-censored), so a prediction above it is no error."""
     fmask = ~torch.isnan(log_fold)
     lmask = ~torch.isnan(labels)
-    fold_err = torch.where(fmask, fold_pred - torch.nan_to_num(log_fold), 0.0) ** 2
+    y = torch.nan_to_num(log_fold)
+    diff = fold_pred - y
+    if fold_cap is not None:
+        diff = torch.where(y >= fold_cap - CAP_TOL, diff.clamp(max=0.0), diff)
+    fold_err = torch.where(fmask, diff, 0.0) ** 2
     bce = F.binary_cross_entropy_with_logits(res_logit, torch.nan_to_num(labels), reduction="none")
     return fold_err.sum(-1) + torch.where(lmask, bce, 0.0).sum(-1)
+
+
+#: log10 tolerance for a value to count as at the reporting limit
+CAP_TOL = 1e-6
+
+
+def fold_caps(log_fold) -> "torch.Tensor":
+    """Each drug's largest log10 fold change in the data (its assay's reporting limit: HIVDB
+    caps values there, for example 3TC at 200); +inf for a drug without values."""
+    lf = torch.as_tensor(log_fold, dtype=torch.float32)
+    if lf.numel() == 0:
+        return torch.full((lf.shape[-1],), float("inf"))
+    caps = torch.nan_to_num(lf, nan=-float("inf")).amax(0)
+    return torch.where(torch.isfinite(caps), caps, torch.full_like(caps, float("inf")))

@@ -44,18 +44,20 @@ class TrainData:
     observed: torch.Tensor | None
     log_fold: torch.Tensor
     labels: torch.Tensor
+    fold_cap: torch.Tensor | None = None   # (drugs,) reporting limit, log10: values there are censored
 
     @classmethod
     def from_dataset(cls, ds, device: str | torch.device = "cpu") -> "TrainData":
         obs = None if ds.observed.all() else torch.as_tensor(ds.observed, dtype=torch.float32)
         t = cls(torch.as_tensor(ds.X, dtype=torch.float32), obs,
                 torch.as_tensor(ds.log_fold, dtype=torch.float32),
-                torch.as_tensor(ds.labels, dtype=torch.float32))
+                torch.as_tensor(ds.labels, dtype=torch.float32), vae.fold_caps(ds.log_fold))
         return t.to(device)
 
     def to(self, device) -> "TrainData":
         mv = lambda t: None if t is None else t.to(device)  # noqa: E731
-        return TrainData(mv(self.X), mv(self.observed), mv(self.log_fold), mv(self.labels))
+        return TrainData(mv(self.X), mv(self.observed), mv(self.log_fold), mv(self.labels),
+                         mv(self.fold_cap))
 
 
 @dataclass
@@ -241,7 +243,7 @@ def train_group(jobs: Sequence[Job], data: TrainData,
         if not cfg.supervised:
             return torch.stack((rec + beta * kl, rec, kl))
         fold_pred, res_logit = vae.heads(p, z)
-        sup = vae.supervised_loss(fold_pred, res_logit, data.log_fold[ib], data.labels[ib])
+        sup = vae.supervised_loss(fold_pred, res_logit, data.log_fold[ib], data.labels[ib], data.fold_cap)
         return torch.stack((rec + beta * kl + sup_w[:, None] * sup, rec, kl, sup))
 
     def split_drop(d):
