@@ -718,14 +718,10 @@ def _work(dataset, url: str, name: str, config: SweepConfig, settings: dict, wor
     import optuna
     from optuna.trial import TrialState
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    storage = open_storage_locked(url, config.heartbeat_interval, config.grace_period,
-                                  config.max_retry)
-    lock = StudyLock(url, name)
+    storage, lock, n_before = _open_study(
+        url, name, config, settings,
+        lambda st: len(st.get_all_trials(_study_id(st, name), deepcopy=False)))
     try:
-        with lock:
-            _ensure_study(storage, name, settings)
-            n_before = len(storage.get_all_trials(_study_id(storage, name), deepcopy=False))
         sampler = _sampler(settings, (settings["seed"], worker, socket.gethostname(), n_before))
         pruner = config.pruner if config.pruner is not None else _default_pruner()
         study = optuna.load_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner)
@@ -805,6 +801,26 @@ def _work(dataset, url: str, name: str, config: SweepConfig, settings: dict, wor
             import torch
 
             torch.set_num_threads(restore_threads)
+
+
+def _open_study(url: str, name: str, config: SweepConfig, settings: dict,
+                then: Callable | None = None):
+    """Open the storage and the study's lock, and create the study if needed; ``then(storage)``
+    runs under the same lock. Returns (storage, the open lock, what ``then`` returned)."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    storage = open_storage_locked(url, config.heartbeat_interval, config.grace_period,
+                                  config.max_retry)
+    lock = StudyLock(url, name)
+    try:
+        with lock:
+            _ensure_study(storage, name, settings)
+            result = then(storage) if then is not None else None
+    except BaseException:
+        lock.close()
+        raise
+    return storage, lock, result
 
 
 def _study_id(storage, name: str) -> int:
@@ -1107,7 +1123,6 @@ def run_sweep(dataset, out: str | Path, config: SweepConfig | None = None,
     write trials.csv, the figures and sweep_report.html to ``out``. ``best``: also retrain the
     best configuration on all rows (:func:`retrain_best`). ``report=False``: only trials.csv and
     sweep.json (no figures, no HTML)."""
-    import optuna
 
     t0 = time.perf_counter()
     config = config or SweepConfig()
@@ -1116,15 +1131,8 @@ def run_sweep(dataset, out: str | Path, config: SweepConfig | None = None,
     settings = study_settings(dataset, config)
     url = resolve_storage(config, out)
     name = config.study_name or default_study_name(dataset, config.objectives)
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    storage = open_storage_locked(url, config.heartbeat_interval, config.grace_period,
-                                  config.max_retry)
-    lock = StudyLock(url, name)
-    try:
-        with lock:
-            _ensure_study(storage, name, settings)
-    finally:
-        lock.close()
+    storage, lock, _ = _open_study(url, name, config, settings)
+    lock.close()
     # this process is worker 0; workers - 1 more are spawned (fresh interpreters: no fork of a
     # process holding database connections and torch threads)
     ctx = mp.get_context("spawn")
