@@ -79,6 +79,10 @@ def kl_divergence(mean, logvar):
     return 0.5 * (mean.pow(2) + logvar.exp() - 1.0 - logvar).sum(-1)
 
 
+#: log10 tolerance for a value to count as at the reporting limit
+CAP_TOL = 1e-6
+
+
 def supervised_loss(fold_pred, res_logit, log_fold, labels, fold_cap=None):
     """Per-sample supervised loss (K, B): squared error of log10 fold change plus binary
     cross-entropy of the resistance label, summed over drugs; missing values (NaN) are masked.
@@ -94,9 +98,6 @@ def supervised_loss(fold_pred, res_logit, log_fold, labels, fold_cap=None):
     bce = F.binary_cross_entropy_with_logits(res_logit, torch.nan_to_num(labels), reduction="none")
     return fold_err.sum(-1) + torch.where(lmask, bce, 0.0).sum(-1)
 
-
-#: log10 tolerance for a value to count as at the reporting limit
-CAP_TOL = 1e-6
 
 
 def fold_caps(log_fold) -> "torch.Tensor":

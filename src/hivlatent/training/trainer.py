@@ -79,7 +79,7 @@ class TrainResult:
     history: pd.DataFrame
     status: str = "ok"            # ok | early-stopped | failed: <reason>
     best_epoch: int = 0
-    seconds: float = 0.0          # wall time of the group divided by its size
+    seconds: float = 0.0          # wall time of the group divided by the models it delivered
     extra: dict = field(default_factory=dict)
 
     @property
@@ -101,16 +101,16 @@ def _path_key(job: Job):
 
 def shared_paths(jobs: Sequence[Job]) -> tuple[list[int], list[list[int]]]:
     """Carriers (the longest job of each set of equal paths, by index) and, for each carrier, the
-    indices of the other jobs of its set, which are read off its training as it goes."""
+    indices of its prefixes: the other jobs of its set, read off its training as it goes."""
     paths: dict = defaultdict(list)
     for i, job in enumerate(jobs):
         paths[_path_key(job)].append(i)
-    carriers, riders = [], []
+    carriers, prefixes = [], []
     for members in paths.values():
         longest = max(members, key=lambda i: (jobs[i].train.epochs, -i))
         carriers.append(longest)
-        riders.append([i for i in members if i != longest])
-    return carriers, riders
+        prefixes.append([i for i in members if i != longest])
+    return carriers, prefixes
 
 
 def train_many(jobs: Sequence[Job], data: TrainData, device: str | torch.device = "cpu",
@@ -122,14 +122,14 @@ def train_many(jobs: Sequence[Job], data: TrainData, device: str | torch.device 
     (``workers``: 1 = in this process, 0 = one per core, None = ``$HIVLATENT_WORKERS`` or 1;
     see :func:`.parallel.n_workers`)."""
     data = data.to(device)
-    carriers, riders = shared_paths(jobs)
-    rides = dict(zip(carriers, riders))
+    carriers, prefixes = shared_paths(jobs)
+    prefixes_of = dict(zip(carriers, prefixes))
     groups: dict = defaultdict(list)
     for i in carriers:
         groups[group_key(jobs[i], data.X.shape[1], data.log_fold.shape[1])].append(i)
     chunks = [members[start:start + max_group] for members in groups.values()
               for start in range(0, len(members), max_group)]
-    tasks = [([jobs[i] for i in chunk], [[jobs[r] for r in rides[i]] for i in chunk]) for chunk in chunks]
+    tasks = [([jobs[i] for i in chunk], [[jobs[r] for r in prefixes_of[i]] for i in chunk]) for chunk in chunks]
     n = parallel.n_workers(workers, device, [t[0] for t in tasks])
     if n > 1:
         total = max(j.train.epochs for j in jobs)
@@ -139,7 +139,7 @@ def train_many(jobs: Sequence[Job], data: TrainData, device: str | torch.device 
         trained = [train_group(group, data, on_epoch, prefixes) for group, prefixes in tasks]
     results: list[TrainResult | None] = [None] * len(jobs)
     for chunk, res in zip(chunks, trained):
-        order = list(chunk) + [r for i in chunk for r in rides[i]]
+        order = list(chunk) + [r for i in chunk for r in prefixes_of[i]]
         for i, r in zip(order, res):
             results[i] = r
     return results  # type: ignore[return-value]
@@ -299,7 +299,7 @@ def train_group(jobs: Sequence[Job], data: TrainData,
         if has_val:
             with torch.no_grad():
                 ob = None if data.observed is None else data.observed[vidx]
-                vt = forward(params, data.X[vidx], ob, vidx, vnoise, None, beta[:, None])
+                vt = forward(params, data.X[vidx], ob, vidx, vnoise, None, beta_col)
                 val_terms = _four((vt * vw).sum(-1) / vw.sum(1).clamp(min=1.0))
                 val_terms[:, vw.sum(1).cpu().numpy() == 0] = np.nan
         else:
