@@ -234,6 +234,7 @@ class Study:
                              time.perf_counter() - t0)
         from .study_report import write_study_report
         write_study_report(self, result, s1, s2)
+        result.seconds = time.perf_counter() - t0      # figures and report included
         return result
 
 

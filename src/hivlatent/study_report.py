@@ -72,7 +72,7 @@ def write_study_report(study, result, s1, s2) -> None:
 
     rep = Report(f"VAE study on {ds.name} ({ds.n_rows} x {ds.n_features})",
                  f"Reproduction of the STAT 469/563 report; likelihood {cfg.likelihood}; "
-                 f"{cfg.seeds} seed(s) per configuration; run time {result.seconds:.0f} s")
+                 f"{cfg.seeds} seed(s) per configuration; trained and analysed in {result.seconds:.0f} s")
     rep.add_section("Findings")
     rep.add_findings(findings(study, result, s1, s2))
     rep.add_section("Method")
