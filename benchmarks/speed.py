@@ -53,9 +53,10 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from hivlatent.config import ModelConfig, TrainConfig
 from hivlatent.model import VAEModel, train_data
-from hivlatent.models import vae
-from hivlatent.study import Study, StudyConfig, _unique, stage1_points, stage2_points
-from hivlatent.training.trainer import Job, shared_paths, train_many
+from hivlatent.nn import vae
+from hivlatent.study.grid import StudyConfig, stage1_points, stage2_points, unique_points
+from hivlatent.study.run import Study
+from hivlatent.training.engine import Job, shared_paths, train_many
 
 TARGET_GRID_SPEEDUP = 5.0
 TARGET_K64_FRACTION = 0.40
@@ -337,7 +338,7 @@ def grid_engine(ds, scfg: StudyConfig, device: str, workers: int = 0) -> dict:
         st.train(s2, "stage 2")
         seconds = time.perf_counter() - t
         others = load.stop()
-        points = _unique(s1 + s2)
+        points = unique_points(s1 + s2)
         jobs = {p.slug: st._model(p).jobs(ds, name=p.slug) for p in points}
     every = [j for js in jobs.values() for j in js]
     carriers, _ = shared_paths(every)

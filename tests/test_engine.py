@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from hivlatent.config import ModelConfig, TrainConfig
-from hivlatent.models import vae
-from hivlatent.training.trainer import Job, TrainData, shared_paths, train_group, train_many
+from hivlatent.nn import vae
+from hivlatent.training.engine import Job, TrainData, shared_paths, train_group, train_many
 
 
 def _data(n=120, p=12, d=3, seed=0):

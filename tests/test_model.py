@@ -8,7 +8,7 @@ import pytest
 from hivlatent.config import ModelConfig, TrainConfig
 from hivlatent.errors import ConfigError, ModelError
 from hivlatent.model import VAEModel
-from hivlatent.models.summary import parameter_counts, summary
+from hivlatent.nn.summary import parameter_counts, summary
 
 
 def test_study_shape_has_the_reports_parameter_counts():

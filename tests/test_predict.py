@@ -13,7 +13,7 @@ import pytest
 from hivlatent.data.cutoffs import Cutoffs
 from hivlatent.data.mutations import parse_genotype, read_genotypes
 from hivlatent.errors import ConfigError, DataError, ModelError
-from hivlatent.predict import (
+from hivlatent.prediction import (
     CSV_COLUMNS, RESEARCH_NOTE, ResistanceModel, call_sir, predict, rank_drugs, to_csv,
     to_json, to_records, to_table,
 )

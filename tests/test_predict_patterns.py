@@ -13,7 +13,7 @@ import pytest
 
 from hivlatent.config import ModelConfig, TrainConfig
 from hivlatent.model import VAEModel
-from hivlatent.predict import predict
+from hivlatent.prediction import predict
 
 pytestmark = pytest.mark.slow
 

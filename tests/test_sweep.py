@@ -31,7 +31,7 @@ from hivlatent.sweep import (
     retrain_best,
     run_sweep,
 )
-from hivlatent.sweep_space import (
+from hivlatent.sweep.space import (
     DEFAULT_SPACE,
     configs,
     hidden_widths,
@@ -221,18 +221,19 @@ def test_batch_trials_are_asked_together_and_the_budget_stays_exact(small, tmp_p
 
 
 def test_a_trial_failed_by_another_worker_is_dropped_not_crashing(small, tmp_path):
-    from hivlatent.sweep import TrialEvaluation, _report_and_tell
+    from hivlatent.sweep import TrialEvaluation
+    from hivlatent.sweep.workers import report_and_tell
 
     url = f"sqlite:///{tmp_path / 'db.sqlite'}"
     study = optuna.create_study(storage=open_storage(url, None, None))
     trial = study.ask()
     study.tell(trial, state=TrialState.FAIL)           # as fail_stale_trials elsewhere would
     ev = TrialEvaluation({"elbo": 1.0}, np.array([2.0, 1.0]), {"neg_elbo": 1.0})
-    assert _report_and_tell(study, trial, ev, {"objectives": ["elbo"]}, prune=True) == "lost"
+    assert report_and_tell(study, trial, ev, {"objectives": ["elbo"]}, prune=True) == "lost"
 
 
 def test_an_error_in_a_trial_fails_it_with_the_message_and_stops(small, tmp_path, monkeypatch):
-    import hivlatent.sweep as S
+    import hivlatent.sweep.workers as S
 
     def broken(*args, **kwargs):
         raise RuntimeError("engine exploded")
@@ -292,15 +293,7 @@ def test_cli_command_registers_and_reports_user_errors(small, tmp_path):
     import typer
     from typer.testing import CliRunner
 
-    from hivlatent.sweep_cli import register
-
-    app = typer.Typer()
-
-    @app.callback()
-    def _root() -> None:
-        pass
-
-    register(app)
+    from hivlatent.cli import app
     bad = tmp_path / "bad.toml"
     bad.write_text('[latent]\ntype = "int"\nlow = 10\nhigh = 2\n')
     res = CliRunner().invoke(app, ["sweep", "--space", str(bad), "--out", str(tmp_path)])
@@ -362,14 +355,15 @@ def two_workers_scenario(dataset, tmp: Path, storage: str | None, study: str | N
 _WORKER = textwrap.dedent("""
     import pickle, sys, time
     import torch
-    import hivlatent.sweep as S
+    import hivlatent.sweep.workers as S
+    from hivlatent.sweep import run_sweep
     torch.set_num_threads(1)
     dataset, out, config, sleepy = pickle.load(open(sys.argv[1], "rb"))
     if sleepy:
         def evaluate_trials(*args, **kwargs):      # hangs in the middle of its trial
             time.sleep(600)
         S.evaluate_trials = evaluate_trials
-    S.run_sweep(dataset, out, config, report=False)
+    run_sweep(dataset, out, config, report=False)
 """)
 
 

@@ -12,7 +12,7 @@ _EXPORTS = {
     "ModelConfig": "hivlatent.config", "TrainConfig": "hivlatent.config",
     "VAEModel": "hivlatent.model", "VAEEncoder": "hivlatent.estimators",
     "run_study": "hivlatent.study", "StudyConfig": "hivlatent.study",
-    "evaluate": "hivlatent.evaluation", "predict": "hivlatent.predict",
+    "evaluate": "hivlatent.evaluation", "predict": "hivlatent.prediction",
 }
 __all__ = ["__version__", *_EXPORTS]
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 import torch
 
-from .models import vae as V
+from .nn import vae as V
 
 
 def decoder_sensitivity(model, data, member: int = 0) -> pd.DataFrame:

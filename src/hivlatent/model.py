@@ -21,11 +21,11 @@ import torch
 from .config import ModelConfig, TrainConfig, from_dict, to_dict
 from .data.cutoffs import Cutoffs
 from .errors import ConfigError, ModelError
-from .models import vae
-from .models.summary import parameter_counts, summary
-from .training.checkpoints import load_bundle, save_bundle
+from .nn import vae
+from .nn.summary import parameter_counts, summary
+from .training.bundle import load_bundle, save_bundle
 from .training.split import resistance_strata, train_val_split
-from .training.trainer import Job, TrainData, TrainResult, train_many
+from .training.engine import Job, TrainData, TrainResult, train_many
 
 
 def _as_array(data) -> np.ndarray:

@@ -10,10 +10,10 @@ from .cutoffs import DEFAULT_CUTOFFS, DRUG_CLASSES, Cutoffs
 from .dataset import (
     Dataset, build_dataset, feature_name, load_cutoffs, normalise_feature, parse_feature,
 )
-from .datasets import DATASETS, DatasetListing, list_datasets, load_dataset, resolve_data
+from .registry import DATASETS, DatasetListing, list_datasets, load_dataset, resolve_data
 from .describe import describe_dataset
 from .design_matrix import load_design_matrix
-from .hivdb import GenoPhenoTable, read_table
+from .tables import GenoPhenoTable, read_table
 from .nrti1246 import FEATURES as NRTI1246_FEATURES
 from .nrti1246 import FROM_MTPS, TO_MTPS
 from .rda import read_rda

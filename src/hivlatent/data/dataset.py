@@ -1,6 +1,6 @@
 """The Dataset: a design matrix of binary mutation features with per-drug phenotypes.
 
-:func:`build_dataset` turns a parsed HIVDB table (:class:`~hivlatent.data.hivdb.GenoPhenoTable`)
+:func:`build_dataset` turns a parsed HIVDB table (:class:`~hivlatent.data.tables.GenoPhenoTable`)
 into a Dataset. Features are named by position and residue with the consensus-B residue in front
 when it is known: ``M184V``, the insertion ``T69ins``, the deletion ``D67del``, the stop ``W88*``.
 """
@@ -21,7 +21,7 @@ from .consensus import consensus_residue
 from .cutoffs import DEFAULT_CUTOFFS, Cutoffs
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .hivdb import GenoPhenoTable
+    from .tables import GenoPhenoTable
 
 
 @dataclass(frozen=True)
@@ -142,7 +142,7 @@ def normalise_feature(name: str, gene: str) -> str:
 
 
 def _canonical_drug(drug: str) -> str:
-    from .hivdb import drug_of_column
+    from .tables import drug_of_column
 
     return drug_of_column(str(drug)) or str(drug).strip().upper()
 
@@ -158,7 +158,7 @@ def load_cutoffs(cutoffs: "Cutoffs | str | Path | None") -> Cutoffs:
         return DEFAULT_CUTOFFS
     if isinstance(cutoffs, Cutoffs):
         return cutoffs
-    from .hivdb import known_drugs
+    from .tables import known_drugs
 
     path = Path(cutoffs)
     if path.is_file():

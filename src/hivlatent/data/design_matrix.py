@@ -22,7 +22,7 @@ from .cutoffs import GENES
 from .dataset import (
     Dataset, labels_from_folds, labels_from_log_fold, load_cutoffs, log10_fold, normalise_feature,
 )
-from .hivdb import RawTable, drug_of_column, first_true, known_drugs, parse_numbers, read_rows
+from .tables import RawTable, drug_of_column, first_true, known_drugs, parse_numbers, read_rows
 
 _ID_NAMES = ("", "ROW", "ROWS", "ROWNAME", "ROWNAMES", "ROW.NAMES", "SEQID", "SEQUENCEID", "ID",
              "UNNAMED: 0")

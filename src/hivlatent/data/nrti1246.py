@@ -1,7 +1,7 @@
 """The 1246 x 228 NRTI design matrix of the R package MTPS (``data(HIV)``), as constants.
 
 The study that started this project used this matrix. It is rebuilt from ``NRTI_DataSet.txt``
-(sha256 68834a3b...) by :func:`hivlatent.data.datasets.load_dataset("nrti-1246")` with:
+(sha256 68834a3b...) by :func:`hivlatent.data.registry.load_dataset("nrti-1246")` with:
 
 - the row rule :func:`row_mask`: keep the rows with a fold change for all of ABC, 3TC, AZT, D4T
   and DDI (TDF is ignored) and no ``.`` cell in P1-P240, in file order (1246 rows);

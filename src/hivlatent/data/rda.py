@@ -19,7 +19,7 @@ import pandas as pd
 
 from ..errors import DataError
 from .dataset import Dataset, labels_from_log_fold, load_cutoffs, normalise_feature
-from .hivdb import drug_of_column, known_drugs, read_bytes, sha256_of
+from .tables import drug_of_column, known_drugs, read_bytes, sha256_of
 
 
 def read_rda(path: str | Path, cutoffs=None, name: str | None = None) -> Dataset:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import DataError
-from .hivdb import sha256_of
+from .tables import sha256_of
 
 #: HIVDB's download folder; tests point it at a local server
 BASE_URL = "https://hivdb.stanford.edu/download/GenoPhenoDatasets"

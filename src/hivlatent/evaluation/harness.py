@@ -20,7 +20,7 @@ import pandas as pd
 from sklearn.base import clone
 from threadpoolctl import threadpool_limits
 
-from ..atomic import write_csv
+from ..files import write_csv
 from ..data.dataset import Dataset
 from ..errors import ConfigError
 from .baselines import BASELINES, parse_method

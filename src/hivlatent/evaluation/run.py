@@ -37,8 +37,8 @@ def extra_rows(ds: Dataset, spec: str | None) -> Dataset | None:
     if spec is None or spec.lower() == "none":
         return None
     from ..data.dataset import build_dataset
-    from ..data.datasets import DATASETS
-    from ..data.hivdb import read_table
+    from ..data.registry import DATASETS
+    from ..data.tables import read_table
     from ..data.sources import find_file
 
     if spec.lower() == "auto":

@@ -17,7 +17,7 @@ from ..config import ModelConfig, TrainConfig
 from ..data.dataset import Dataset
 from ..errors import ConfigError
 from ..model import VAEModel, train_data
-from ..training.trainer import train_many
+from ..training.engine import train_many
 from .probes import BasePredictor, BaseRepresentation
 
 

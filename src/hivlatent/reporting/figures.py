@@ -23,7 +23,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from ..atomic import atomic_open
+from ..files import atomic_open
 from ..errors import DataError
 
 __all__ = [

@@ -33,7 +33,7 @@ from matplotlib.figure import Figure
 
 from .. import __version__
 from ..errors import DataError
-from ..atomic import write_text
+from ..files import write_text
 
 __all__ = ["Report", "Section", "DEFAULT_RESEARCH_NOTE"]
 

@@ -14,7 +14,7 @@ from matplotlib import rc_context
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
-from .reporting.figures import _STYLE, VAL_COLOR
+from ..reporting.figures import _STYLE, VAL_COLOR
 
 BEST_COLOR = "#d62728"
 PRUNED_COLOR = "#7f7f7f"

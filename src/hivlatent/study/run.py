@@ -17,90 +17,15 @@ from typing import Callable
 import pandas as pd
 import torch
 
-from . import __version__
-from .atomic import write_csv
-from .config import ModelConfig, TrainConfig, to_dict
-from .errors import ConfigError, ModelError
-from .evaluation.separation import separation_table
-from .model import VAEModel, train_data
-from .training.checkpoints import write_json
-from .training.trainer import train_many
-
-
-@dataclass(frozen=True)
-class StudyConfig:
-    epochs: tuple[int, ...] = (50, 100, 150)
-    batch_sizes: tuple[int, ...] = (16, 32, 128)
-    hidden: int = 128
-    latent: int = 10
-    hidden_sizes: tuple[int, ...] = (64, 256)
-    hidden_epochs: int = 100
-    hidden_batch: int = 32
-    latent_sizes: tuple[int, ...] = (2, 5, 10, 20)
-    likelihood: str = "mse"
-    seeds: int = 1
-    seed: int = 0
-    val_fraction: float = 0.2
-    lr: float = 1e-3
-
-    def __post_init__(self) -> None:
-        for name in ("epochs", "batch_sizes", "hidden_sizes", "latent_sizes"):
-            values = tuple(int(v) for v in getattr(self, name))
-            if not values or min(values) < 1:
-                raise ConfigError(f"study grid {name}: expected positive integers, got {values!r}")
-            object.__setattr__(self, name, values)
-        if self.seeds < 1:
-            raise ConfigError(f"seeds per configuration: expected >= 1, got {self.seeds}")
-        ModelConfig(likelihood=self.likelihood)  # validates the likelihood name
-
-    @classmethod
-    def quick(cls, **overrides) -> "StudyConfig":
-        """A few epochs and a small grid: a smoke test of the whole pipeline."""
-        base = dict(epochs=(3, 5), batch_sizes=(32, 128), hidden_sizes=(64,), hidden_epochs=4,
-                    latent_sizes=(2, 10))
-        base.update(overrides)
-        return cls(**base)
-
-
-@dataclass(frozen=True)
-class Point:
-    """One configuration of the grid."""
-
-    stage: str
-    hidden: int
-    latent: int
-    epochs: int
-    batch_size: int
-
-    @property
-    def slug(self) -> str:
-        return f"h{self.hidden}-z{self.latent}-e{self.epochs}-b{self.batch_size}"
-
-    @property
-    def title(self) -> str:
-        return (f"hidden {self.hidden}, latent {self.latent}, "
-                f"{self.epochs} epochs, batch {self.batch_size}")
-
-
-def stage1_points(cfg: StudyConfig) -> list[Point]:
-    pts = [Point("epochs x batch", cfg.hidden, cfg.latent, e, b)
-           for e in cfg.epochs for b in cfg.batch_sizes]
-    pts += [Point("hidden units", h, cfg.latent, cfg.hidden_epochs, cfg.hidden_batch)
-            for h in cfg.hidden_sizes]
-    return _unique(pts)
-
-
-def stage2_points(cfg: StudyConfig, best: Point) -> list[Point]:
-    return [Point("latent size", best.hidden, z, best.epochs, best.batch_size) for z in cfg.latent_sizes]
-
-
-def _unique(points: list[Point]) -> list[Point]:
-    seen, out = set(), []
-    for p in points:
-        if p.slug not in seen:
-            seen.add(p.slug)
-            out.append(p)
-    return out
+from .. import __version__
+from ..config import ModelConfig, TrainConfig, to_dict
+from ..errors import ModelError
+from ..evaluation.separation import separation_table
+from ..files import write_csv
+from ..model import VAEModel, train_data
+from ..training.bundle import write_json
+from ..training.engine import train_many
+from .grid import Point, StudyConfig, unique_points, stage1_points, stage2_points
 
 
 @dataclass
@@ -221,7 +146,7 @@ class Study:
         best = self.pick_best(summary1, s1)
         s2 = stage2_points(self.cfg, best)
         self.train(s2, f"stage 2: latent sizes at {best.slug}")
-        points = _unique(s1 + s2)
+        points = unique_points(s1 + s2)
         summary = pd.DataFrame(self.summary_rows(points))
         # stage-2 rows that repeat a stage-1 configuration are listed once, under stage 1
         write_csv(summary, self.out / "summary.csv")
@@ -232,7 +157,7 @@ class Study:
             separation[p.slug] = separation_table(z, self.ds.labels, self.ds.drugs, seed=self.cfg.seed)
         result = StudyResult(self.out, summary, best, dict(self.models), separation,
                              time.perf_counter() - t0)
-        from .study_report import write_study_report
+        from .report import write_study_report
         write_study_report(self, result, s1, s2)
         result.seconds = time.perf_counter() - t0      # figures and report included
         return result
@@ -242,5 +167,5 @@ def run_study(dataset, out: str | Path, config: StudyConfig | None = None, devic
               progress=None, workers: int | None = None) -> StudyResult:
     """Run the study on ``dataset`` into the folder ``out`` (resumes a partial run there).
     ``workers``: processes for independent groups of models (0 = one per core; see
-    :func:`hivlatent.training.parallel.n_workers`)."""
+    :func:`hivlatent.training.workers.n_workers`)."""
     return Study(dataset, out, config, device, progress, workers).run()

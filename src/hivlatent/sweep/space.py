@@ -44,8 +44,8 @@ except ImportError:  # pragma: no cover - Python 3.10
     except ImportError:
         tomllib = None  # type: ignore[assignment]
 
-from .config import LIKELIHOODS, ModelConfig, TrainConfig
-from .errors import ConfigError
+from ..config import LIKELIHOODS, ModelConfig, TrainConfig
+from ..errors import ConfigError
 
 TYPES = ("int", "float", "categorical")
 SPEC_KEYS = ("type", "low", "high", "log", "step", "choices")

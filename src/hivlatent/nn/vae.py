@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from ..config import ModelConfig
-from .batched import ParamLayout, dense_entries, linear
+from .params import ParamLayout, dense_entries, linear
 
 
 def layout(cfg: ModelConfig, n_features: int, n_drugs: int = 0) -> ParamLayout:

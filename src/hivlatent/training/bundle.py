@@ -18,7 +18,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from .. import __version__
-from ..atomic import write_text
+from ..files import write_text
 from ..errors import ModelError
 
 FORMAT = "hivlatent-model/1"

@@ -27,9 +27,9 @@ import pandas as pd
 import torch
 
 from ..config import ModelConfig, TrainConfig
-from ..models import vae
-from ..models.batched import ParamLayout
-from . import parallel
+from ..nn import vae
+from ..nn.params import ParamLayout
+from .workers import n_workers, run_groups
 from .adam import StackedAdam
 from .history import best_epoch, history_frame
 
@@ -120,7 +120,7 @@ def train_many(jobs: Sequence[Job], data: TrainData, device: str | torch.device 
     that is another's first epochs (:func:`shared_paths`) is read off that one's training.
     Results in job order. Several groups on a multi-core CPU run side by side in worker processes
     (``workers``: 1 = in this process, 0 = one per core, None = ``$HIVLATENT_WORKERS`` or 1;
-    see :func:`.parallel.n_workers`)."""
+    see :func:`.workers.n_workers`)."""
     data = data.to(device)
     carriers, prefixes = shared_paths(jobs)
     prefixes_of = dict(zip(carriers, prefixes))
@@ -130,11 +130,11 @@ def train_many(jobs: Sequence[Job], data: TrainData, device: str | torch.device 
     chunks = [members[start:start + max_group] for members in groups.values()
               for start in range(0, len(members), max_group)]
     tasks = [([jobs[i] for i in chunk], [[jobs[r] for r in prefixes_of[i]] for i in chunk]) for chunk in chunks]
-    n = parallel.n_workers(workers, device, [t[0] for t in tasks])
+    n = n_workers(workers, device, [t[0] for t in tasks])
     if n > 1:
         total = max(j.train.epochs for j in jobs)
         progress = None if on_epoch is None else (lambda f: on_epoch(round(f * total), total))
-        trained = parallel.run_groups(tasks, data, train_group, n, progress)
+        trained = run_groups(tasks, data, train_group, n, progress)
     else:
         trained = [train_group(group, data, on_epoch, prefixes) for group, prefixes in tasks]
     results: list[TrainResult | None] = [None] * len(jobs)

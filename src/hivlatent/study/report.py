@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 from matplotlib import pyplot as plt
 
-from .models.summary import summary as keras_summary
-from .reporting import figures as F
-from .reporting.report import Report
+from ..nn.summary import summary as keras_summary
+from ..reporting import figures as F
+from ..reporting.report import Report
 
 
 def _save(fig, folder, name) -> str:
