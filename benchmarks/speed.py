@@ -339,7 +339,7 @@ def grid_engine(ds, scfg: StudyConfig, device: str, workers: int = 0) -> dict:
         seconds = time.perf_counter() - t
         others = load.stop()
         points = unique_points(s1 + s2)
-        jobs = {p.slug: st._model(p).jobs(ds, name=p.slug) for p in points}
+        jobs = {p.slug: st.model_for(p).engine_jobs(ds, name=p.slug) for p in points}
     every = [j for js in jobs.values() for j in js]
     carriers, _ = shared_paths(every)
     return {"seconds": seconds, "points": points, "jobs": jobs, "best": best.slug,
@@ -523,7 +523,7 @@ def main(argv: list[str] | None = None) -> int:
     cfg = ModelConfig(latent=10, hidden=(128,), likelihood=args.likelihood)
     n_params = vae.layout(cfg, ds.n_features).size
     # the study's split (seed 0, 20% validation, stratified): its training rows
-    tr_idx = VAEModel(cfg, TrainConfig(batch_size=args.batch)).jobs(ds)[0].train_idx
+    tr_idx = VAEModel(cfg, TrainConfig(batch_size=args.batch)).engine_jobs(ds)[0].train_idx
     data = train_data(ds)
 
     ceiling = matmul_ceiling(device, sizes, repeats)

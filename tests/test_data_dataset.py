@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from hivlatent.data import Cutoffs, build_dataset, load_dataset, read_table
-from hivlatent.data.dataset import normalise_feature, parse_feature
+from hivlatent.data.mutations import RESIDUE_ORDER, normalise_feature, parse_feature
 from hivlatent.errors import ConfigError, DataError
 
 # RT consensus: P1 I2 S3 P4 I5 E6 ... ; 41 M, 65 K, 67 D, 69 T, 88 W, 184 M
@@ -99,7 +99,7 @@ def test_feature_list(tmp_path):
     ds = build_dataset(t, feature_list=["X.184V", "K65R", "65N", "T69ins"])
     assert ds.feature_names == ["M184V", "K65R", "K65N", "T69ins"]
     assert ds.X[:, 2].sum() == 0
-    with pytest.raises(ConfigError, match="feature 'foo'"):
+    with pytest.raises(ConfigError, match="feature name 'foo'"):
         build_dataset(t, feature_list=["foo"])
     with pytest.raises(ConfigError, match="twice"):
         build_dataset(t, feature_list=["M184V", "X.184V"])
@@ -129,9 +129,11 @@ def test_feature_name_parsing():
     assert normalise_feature("67del", "RT") == "D67del"
     assert normalise_feature("X.88*", "RT") == "W88*"
     assert normalise_feature("L90M", "PR") == "L90M"
-    assert normalise_feature("age", "RT") == "age"
-    assert parse_feature("K184V", "RT") is None   # wrong consensus letter
-    assert parse_feature("M184V", "RT") == (184, "V")
+    assert normalise_feature("X184V", "RT") == "M184V"
+    for bad in ("age", "K184V", "M184VI", "RT:999V"):   # not one consensus-B mutation
+        with pytest.raises(DataError, match="feature name"):
+            parse_feature(bad, "RT")
+    assert parse_feature("M184V", "RT").key == ("RT", 184, frozenset("V"))
 
 
 # ---- named data sets on the real tables ------------------------------------------------------
@@ -153,9 +155,9 @@ def test_real_named_sets(data_dir):
         assert np.isfinite(ds.log_fold[tested]).all()
         counts = ds.X.sum(axis=0)
         assert counts.min() >= 10
-        keys = [parse_feature(f, ds.gene) for f in ds.feature_names]
-        assert keys == sorted(keys, key=lambda k: (k[0], "ACDEFGHIKLMNPQRSTVWY*".find(k[1])
-                                                   if len(k[1]) == 1 else 21 + (k[1] == "del")))
+        muts = [parse_feature(f, ds.gene) for f in ds.feature_names]
+        keys = [(m.position, RESIDUE_ORDER[next(iter(m.residues))]) for m in muts]
+        assert keys == sorted(keys)
     assert "M184V" in nrti.feature_names and "K103N" in nnrti.feature_names
     assert "L90M" in pi.feature_names
 

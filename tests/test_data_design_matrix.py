@@ -15,16 +15,23 @@ def write(path, text):
 
 
 def test_ids_matched_and_names_normalised(tmp_path):
-    x = write(tmp_path / "X.csv", "row,X.184V,X.65R,age_group\n1,1,0,0\n3,0,1,1\n")
+    x = write(tmp_path / "X.csv", "row,X.184V,X.65R,X.69#\n1,1,0,0\n3,0,1,1\n")
     y = write(tmp_path / "Y.csv", "row,SeqID,3TC,ABC\n3,30,0.1,0.2\n1,10,1.5,NA\n")
     ds = load_design_matrix(x, y, y_scale="log10")
-    assert ds.feature_names == ["M184V", "K65R", "age_group"]
+    assert ds.feature_names == ["M184V", "K65R", "T69ins"]
     assert list(ds.ids) == ["10", "30"]           # SeqID, in X's row order
     assert ds.meta["row"].tolist() == ["1", "3"]
     np.testing.assert_allclose(ds.log_fold[:, 0], [1.5, 0.1])
     np.testing.assert_array_equal(ds.labels[:, 0], [1, 0])   # 3TC cutoff 3: 10**1.5 >= 3
     assert np.isnan(ds.labels[0, 1])
     assert ds.drugs == ["3TC", "ABC"] and ds.drug_class == "NRTI"
+
+
+def test_a_column_that_is_neither_id_nor_mutation_is_named(tmp_path):
+    x = write(tmp_path / "X.csv", "row,X.184V,age_group\n1,1,0\n3,0,1\n")
+    y = write(tmp_path / "Y.csv", "row,3TC\n3,0.1\n1,1.5\n")
+    with pytest.raises(DataError, match=r"X.csv: line 1, column 'age_group': not a mutation"):
+        load_design_matrix(x, y, y_scale="log10")
 
 
 def test_fold_scale_r_names_and_order_matching(tmp_path):

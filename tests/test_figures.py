@@ -103,7 +103,7 @@ def test_loss_curves_without_validation_and_bad_history():
     with pytest.raises(DataError, match="val_loss"):
         F.plot_loss_curves(h.drop(columns="val_loss"))
     with pytest.raises(DataError, match="likelihood"):
-        F.loss_unit("poisson")
+        F.loss_unit("poisson", 228)
 
 
 def test_loss_grid_one_panel_per_configuration_shared_legend():

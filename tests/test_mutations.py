@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 
 from hivlatent.data.consensus import RT
+from hivlatent.data.genotype_files import read_genotypes
 from hivlatent.data.mutations import (
-    Mutation, encode, feature_index, parse_arguments, parse_feature_name, parse_genotype,
-    parse_mutation, read_genotypes, resolve_gene,
+    Mutation, encode, feature_index, parse_arguments, parse_feature, parse_genotype,
+    parse_mutation, resolve_gene,
 )
 from hivlatent.errors import DataError, HivLatentError
 
@@ -119,9 +120,9 @@ def test_arguments():
 
 
 def test_feature_names_parse_like_mutations():
-    assert parse_feature_name("T69ins", "RT").residues == {"#"}
-    assert parse_feature_name("D67del", "RT").residues == {"~"}
-    assert parse_feature_name("X.184V", "RT").key == ("RT", 184, frozenset("V"))
+    assert parse_feature("T69ins", "RT").residues == {"#"}
+    assert parse_feature("D67del", "RT").residues == {"~"}
+    assert parse_feature("X.184V", "RT").key == ("RT", 184, frozenset("V"))
     assert feature_index(["X.41L", "M41L"], "RT")[(41, "L")] == [0, 1]
     with pytest.raises(DataError, match="feature name 'foo'"):
         feature_index(["foo"], "RT")
@@ -147,9 +148,11 @@ def test_every_notation_encodes_to_the_same_features():
     assert all(u == [] for u in unrec)
 
 
-def test_feature_prefix_letter_does_not_matter():
-    X, rec, _ = encode(["K184V"], ["Q184V", "184I"], "RT")
+def test_typed_prefix_letter_is_read_by_position_but_feature_names_must_match_consensus():
+    X, rec, _ = encode(["K184V"], ["M184V", "184I"], "RT")
     assert X.tolist() == [[1.0, 0.0]] and rec == [["M184V"]]
+    with pytest.raises(DataError, match="consensus B has M at RT 184, not Q"):
+        encode(["M184V"], ["Q184V"], "RT")
 
 
 def test_unrecognized_are_reported_never_dropped():

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from hivlatent.data.cutoffs import Cutoffs
-from hivlatent.data.mutations import parse_genotype, read_genotypes
+from hivlatent.data.genotype_files import read_genotypes
+from hivlatent.data.mutations import parse_genotype
 from hivlatent.errors import ConfigError, DataError, ModelError
 from hivlatent.prediction import (
     CSV_COLUMNS, RESEARCH_NOTE, ResistanceModel, call_sir, predict, rank_drugs, to_csv,

@@ -68,7 +68,7 @@ def test_a_diverging_configuration_does_not_stop_the_study(tmp_path, data_dir):
     cfg = StudyConfig(epochs=(2,), batch_sizes=(128,), hidden_sizes=(16,), hidden_epochs=2,
                       hidden_batch=128, latent_sizes=(2,))
     study = Study(ds, tmp_path / "run", cfg)
-    original = study._model
+    original = study.model_for
 
     def model(p):                       # the hidden-16 configuration gets an absurd learning rate
         m = original(p)
@@ -76,7 +76,7 @@ def test_a_diverging_configuration_does_not_stop_the_study(tmp_path, data_dir):
             m.train_config = replace(m.train_config, lr=1e8)
         return m
 
-    study._model = model
+    study.model_for = model
     result = study.run()
     status = dict(zip(result.summary["configuration"], result.summary["status"]))
     assert status["h16-z10-e2-b128"].startswith("failed")

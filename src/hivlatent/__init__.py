@@ -10,7 +10,8 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "load_dataset": "hivlatent.data", "resolve_data": "hivlatent.data", "Dataset": "hivlatent.data",
     "ModelConfig": "hivlatent.config", "TrainConfig": "hivlatent.config",
-    "VAEModel": "hivlatent.model", "VAEEncoder": "hivlatent.estimators",
+    "VAEModel": "hivlatent.model", "FitTask": "hivlatent.model", "fit_many": "hivlatent.model",
+    "VAEEncoder": "hivlatent.estimators",
     "run_study": "hivlatent.study", "StudyConfig": "hivlatent.study",
     "evaluate": "hivlatent.evaluation", "predict": "hivlatent.prediction",
 }

@@ -1,12 +1,37 @@
-"""Model and training configurations: frozen dataclasses, validated at construction."""
+"""Model and training configurations (frozen dataclasses, validated at construction) and every
+default in one place.
+
+The defaults of the semi-supervised model are the configuration the README's evaluation
+reports (``hivlatent evaluate``): the CLI (``train``, ``evaluate``, ``sweep``), the Python API
+(``VAEModel``, the evaluation's methods) and the sweep's space read them from here. The plain VAE's
+defaults are the study's (Keras-like: 100 epochs, batch 32, 20% validation).
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, fields, replace
 
 from .errors import ConfigError
 
 LIKELIHOODS = ("bernoulli", "mse")
+
+#: progress callbacks everywhere: ``progress(done, total, description)``
+Progress = Callable[[float, float, str], None]
+
+# ------------------------------------------------------------------------------------ defaults
+#: latent dimensions and hidden widths of both models
+LATENT = 10
+HIDDEN = (128,)
+#: weight of the supervised terms (log10 fold change and resistance) of the semi model
+SUP_WEIGHT = 50.0
+#: dropout on the semi model's hidden layers (the plain VAE has none)
+SEMI_DROPOUT = 0.2
+#: the semi model's training: epochs, early-stopping patience, validation fraction, members
+SEMI_EPOCHS = 150
+SEMI_PATIENCE = 20
+SEMI_VAL_FRACTION = 0.1
+SEMI_MEMBERS = 5
 
 
 def _check(cond: bool, message: str) -> None:
@@ -23,16 +48,20 @@ class ModelConfig:
     "mse" (squared error on sigmoid outputs, for comparison with the study).
     ``supervised``: add per-drug heads on the latent (log10 fold change and resistance), making
     the semi-supervised / multi-task VAE; their loss weight is ``TrainConfig.sup_weight``.
+    ``dropout``: on the hidden layers while training (default: :data:`SEMI_DROPOUT` for the semi
+    model, none for the VAE).
     """
 
-    latent: int = 10
-    hidden: tuple[int, ...] = (128,)
+    latent: int = LATENT
+    hidden: tuple[int, ...] = HIDDEN
     likelihood: str = "bernoulli"
     supervised: bool = False
-    dropout: float = 0.0
+    dropout: float | None = None      # None: SEMI_DROPOUT for the semi model, 0 for the VAE
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
+        if self.dropout is None:
+            object.__setattr__(self, "dropout", SEMI_DROPOUT if self.supervised else 0.0)
         _check(isinstance(self.latent, int) and self.latent >= 1,
                f"latent size: expected an integer >= 1, got {self.latent!r}")
         _check(len(self.hidden) >= 1 and all(h >= 1 for h in self.hidden),
@@ -49,14 +78,17 @@ class ModelConfig:
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """How one model is trained. Everything here may differ between models trained together."""
+    """How one model is trained. Everything here may differ between models trained together.
+
+    ``sup_weight`` weighs the supervised terms of a semi model (a plain VAE has none, so it does
+    not use it). :func:`default_train_config` gives the semi model's own defaults."""
 
     epochs: int = 100
     batch_size: int = 32
     lr: float = 1e-3
     beta: float = 1.0
     warmup_epochs: int = 0
-    sup_weight: float = 0.0
+    sup_weight: float = SUP_WEIGHT
     patience: int = 0
     val_fraction: float = 0.2
     seed: int = 0
@@ -93,3 +125,17 @@ def from_dict(cls, d: dict):
     if unknown:
         raise ConfigError(f"{cls.__name__}: unknown keys {sorted(unknown)}; expected {sorted(names)}")
     return cls(**d)
+
+
+def default_train_config(model: ModelConfig, **overrides) -> TrainConfig:
+    """The training defaults of ``model``: the semi model's evaluated setting (150 epochs, early
+    stopping with patience 20 on a 10% validation split) or the plain VAE's; ``overrides``
+    replace fields."""
+    base = (TrainConfig(epochs=SEMI_EPOCHS, patience=SEMI_PATIENCE,
+                        val_fraction=SEMI_VAL_FRACTION) if model.supervised else TrainConfig())
+    return replace(base, **overrides)
+
+
+def default_members(model: ModelConfig) -> int:
+    """Ensemble size: :data:`SEMI_MEMBERS` for the semi model, 1 for the plain VAE."""
+    return SEMI_MEMBERS if model.supervised else 1

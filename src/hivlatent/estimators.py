@@ -36,7 +36,7 @@ class VAEEncoder(TransformerMixin, BaseEstimator):
         train = TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
                             beta=self.beta, val_fraction=self.val_fraction, seed=self.seed)
         self.model_ = VAEModel(model, train, device=self.device).fit(X)
-        self.n_features_in_ = self.model_._flat is not None and len(self.model_.feature_names)
+        self.n_features_in_ = len(self.model_.feature_names)
         return self
 
     def transform(self, X):

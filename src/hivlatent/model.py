@@ -1,31 +1,46 @@
 """The user-facing model: fit, latent representation, reconstruction, sampling, prediction,
-save and load. One object holds an ensemble of ``n_members`` models trained together (one by
-default); latent representations come from the first member, predictions from all of them.
+save and load. One object holds an ensemble of ``n_members`` models trained together (one for
+the plain VAE, :data:`~hivlatent.config.SEMI_MEMBERS` for the semi model by default); latent
+representations come from the first member, predictions from all of them.
 
     >>> from hivlatent import load_dataset, VAEModel, ModelConfig, TrainConfig
     >>> ds = load_dataset("nrti-1246")
     >>> vae = VAEModel(ModelConfig(latent=10), TrainConfig(epochs=50)).fit(ds)
     >>> z = vae.get_latent_representation(ds)          # (1246, 10) latent means
+
+Many models at once (the study's grid, every fold of a cross-validation, a sweep's trials):
+:func:`fit_many` trains them together on the batched engine, each exactly as its own ``fit``
+would.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import replace
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import torch
 
-from .config import ModelConfig, TrainConfig, from_dict, to_dict
+from .config import (
+    ModelConfig,
+    Progress,
+    TrainConfig,
+    default_members,
+    default_train_config,
+    from_dict,
+    to_dict,
+)
 from .data.cutoffs import Cutoffs
 from .errors import ConfigError, ModelError
 from .nn import vae
 from .nn.summary import parameter_counts, summary
 from .training.bundle import load_bundle, save_bundle
-from .training.split import resistance_strata, train_val_split
 from .training.engine import Job, TrainData, TrainResult, train_many
+from .training.split import resistance_strata, train_val_split
 
 
 def _as_array(data) -> np.ndarray:
@@ -41,9 +56,12 @@ class VAEModel:
     """
 
     def __init__(self, model: ModelConfig | None = None, train: TrainConfig | None = None,
-                 n_members: int = 1, device: str = "cpu"):
+                 n_members: int | None = None, device: str = "cpu"):
         self.model_config = model or ModelConfig()
-        self.train_config = train or TrainConfig()
+        self.train_config = train or default_train_config(self.model_config)
+        if not self.model_config.supervised:     # a plain VAE has no supervised terms
+            self.train_config = replace(self.train_config, sup_weight=0.0)
+        n_members = default_members(self.model_config) if n_members is None else int(n_members)
         if n_members < 1:
             raise ConfigError(f"ensemble size: expected >= 1, got {n_members}")
         self.n_members = n_members
@@ -63,16 +81,26 @@ class VAEModel:
         self._flat: torch.Tensor | None = None
 
     # ---------------------------------------------------------------- training
-    def jobs(self, dataset, rows: np.ndarray | None = None, name: str = "") -> list[Job]:
-        """The training jobs for this model on ``dataset`` (restricted to ``rows``): the
-        validation split is seeded by ``train.seed``; member k is initialised from seed + k."""
+    def engine_jobs(self, dataset, rows: np.ndarray | None = None,
+                    val_rows: np.ndarray | None = None, name: str = "",
+                    offset: int = 0) -> list[Job]:
+        """The engine's jobs that ``fit`` runs for this model on ``dataset`` (for tools that drive
+        :func:`hivlatent.training.engine.train_many` directly): trained on ``rows`` (default all)
+        minus a validation split seeded by ``train.seed``, or validated on ``val_rows`` when
+        given; member k is initialised from seed + k. Indices are shifted by ``offset`` (the
+        data's place in a stack of data sets)."""
         tc = self.train_config
         rows = np.arange(len(_as_array(dataset))) if rows is None else np.asarray(rows)
-        labels = getattr(dataset, "labels", None)
-        strata = None if labels is None else resistance_strata(labels[rows])
-        tr, va = train_val_split(len(rows), tc.val_fraction, tc.seed, strata)
-        return [Job(self.model_config, replace(tc, seed=tc.seed + k), rows[tr], rows[va],
-                    name=f"{name}#{k}" if name else str(k)) for k in range(self.n_members)]
+        if val_rows is None:
+            labels = getattr(dataset, "labels", None)
+            strata = None if labels is None else resistance_strata(labels[rows])
+            tr, va = train_val_split(len(rows), tc.val_fraction, tc.seed, strata)
+            train_rows, val = rows[tr], rows[va]
+        else:
+            train_rows, val = rows, np.asarray(val_rows)
+        return [Job(self.model_config, replace(tc, seed=tc.seed + k), train_rows + offset,
+                    val + offset, name=f"{name}#{k}" if name else str(k))
+                for k in range(self.n_members)]
 
     def _describe(self, dataset) -> None:
         X = _as_array(dataset)
@@ -89,14 +117,14 @@ class VAEModel:
         if self.model_config.supervised and not self.drugs:
             raise ConfigError("the semi-supervised model needs a data set with drug phenotypes")
 
-    def fit(self, dataset, rows: np.ndarray | None = None, on_epoch=None) -> "VAEModel":
-        """Train on ``dataset`` (a Dataset, or an (n, p) 0/1 array for the plain VAE)."""
-        self._describe(dataset)
-        data = train_data(dataset)
-        results = train_many(self.jobs(dataset, rows), data, self.device, on_epoch=on_epoch)
-        return self.set_results(results)
+    def fit(self, dataset, rows: np.ndarray | None = None,
+            progress: Progress | None = None) -> "VAEModel":
+        """Train on ``dataset`` (a Dataset, or an (n, p) 0/1 array for the plain VAE), on
+        ``rows`` only when given. ``progress(done, total, description)`` is called per epoch."""
+        fit_many([FitTask(self, dataset, rows)], progress=progress)
+        return self
 
-    def set_results(self, results: list[TrainResult]) -> "VAEModel":
+    def _set_results(self, results: list[TrainResult]) -> "VAEModel":
         self.results = list(results)
         self.histories = [r.history for r in results]
         self.statuses = [r.status for r in results]
@@ -113,10 +141,13 @@ class VAEModel:
     def layout(self):
         return vae.layout(self.model_config, len(self.feature_names), len(self.drugs))
 
-    def _params(self, members: slice | None = None):
+    def weights(self, members: slice | None = None) -> dict[str, torch.Tensor]:
+        """The trained parameters by layer name, each (members, ...), of all members or the
+        ``members`` slice (views: do not modify them)."""
         self._check_fitted()
         flat = self._flat if members is None else self._flat[members]
         return self.layout.views(flat)
+
 
     def _input(self, data) -> torch.Tensor:
         X = _as_array(data)
@@ -128,7 +159,7 @@ class VAEModel:
     @torch.no_grad()
     def encode(self, data, member: int = 0) -> tuple[np.ndarray, np.ndarray]:
         """Latent means and log-variances (n, latent) of one ensemble member."""
-        p = self._params(slice(member, member + 1))
+        p = self.weights(slice(member, member + 1))
         mean, logvar = vae.encode(p, self.model_config, self._input(data)[None])
         return mean[0].numpy(), logvar[0].numpy()
 
@@ -141,7 +172,7 @@ class VAEModel:
     @torch.no_grad()
     def reconstruct(self, data, member: int = 0) -> np.ndarray:
         """Reconstructed mutation probabilities (n, features) decoded from the latent means."""
-        p = self._params(slice(member, member + 1))
+        p = self.weights(slice(member, member + 1))
         mean, _ = vae.encode(p, self.model_config, self._input(data)[None])
         return torch.sigmoid(vae.decode(p, self.model_config, mean))[0].numpy()
 
@@ -149,7 +180,7 @@ class VAEModel:
     def sample(self, n: int, seed: int = 0, member: int = 0, binary: bool = False) -> np.ndarray:
         """Draw ``n`` genotypes from the prior: mutation probabilities, or 0/1 if ``binary``."""
         g = torch.Generator().manual_seed(seed)
-        p = self._params(slice(member, member + 1))
+        p = self.weights(slice(member, member + 1))
         z = torch.randn(1, n, self.model_config.latent, generator=g)
         probs = torch.sigmoid(vae.decode(p, self.model_config, z))[0]
         return torch.bernoulli(probs, generator=g).numpy() if binary else probs.numpy()
@@ -167,7 +198,7 @@ class VAEModel:
         K = self._flat.shape[0]
         per = max(1, math.ceil(n_samples / K))
         g = torch.Generator().manual_seed(seed)
-        p = self._params()
+        p = self.weights()
         mean, logvar = vae.encode(p, self.model_config, x[None].expand(K, -1, -1))
         folds, probs = [], []
         for _ in range(per):
@@ -184,7 +215,7 @@ class VAEModel:
         """Head outputs at the latent means, averaged over members: log10 fold, P(resistant)."""
         self._check_supervised()
         K = self._flat.shape[0]
-        p = self._params()
+        p = self.weights()
         mean, _ = vae.encode(p, self.model_config, self._input(data)[None].expand(K, -1, -1))
         fold, logit = vae.heads(p, mean)
         return self._capped(fold.mean(0)), torch.sigmoid(logit).mean(0)
@@ -239,9 +270,30 @@ class VAEModel:
         frame.insert(0, "id", ids)
         return frame, notes
 
+    @torch.no_grad()
+    def decoder_sensitivity(self, data, member: int = 0) -> pd.DataFrame:
+        """Which mutations drive each latent dimension: the decoder's sensitivity
+        d P(mutation) / d z_k, averaged over the data's latent means (features x latent; a
+        local, non-linear analogue of a loading). Positive: moving along z_k makes the mutation
+        more likely."""
+        z = torch.as_tensor(self.get_latent_representation(data, member))
+        p = self.weights(slice(member, member + 1))
+        cfg = self.model_config
+
+        def probs(zz):
+            return torch.sigmoid(vae.decode(p, cfg, zz[None]))[0].sum(0)
+
+        with torch.enable_grad():
+            jac = torch.autograd.functional.jacobian(probs, z)      # (features, n, latent)
+        sens = (jac.sum(1) / z.shape[0]).numpy()
+        return pd.DataFrame(sens, index=self.feature_names,
+                            columns=[f"z{k + 1}" for k in range(cfg.latent)])
+
     # ---------------------------------------------------------------- description
     def summary(self) -> str:
-        return summary(self.model_config, len(self.feature_names) or 228, len(self.drugs))
+        """The Keras-style layer table (needs the feature count: call after fit or load)."""
+        self._check_fitted()
+        return summary(self.model_config, len(self.feature_names), len(self.drugs))
 
     def parameter_counts(self) -> dict[str, int]:
         return parameter_counts(self.model_config, len(self.feature_names), len(self.drugs))
@@ -289,6 +341,68 @@ class VAEModel:
         obj.statuses = list(manifest.get("status", ["ok"] * obj.n_members))
         obj.train_seconds = list(manifest.get("train_seconds", [float("nan")] * obj.n_members))
         return obj
+
+
+@dataclass
+class FitTask:
+    """One model for :func:`fit_many`: the (unfitted) model, its data (a Dataset or an (n, p)
+    0/1 array), the rows it trains on (default: all, minus its seeded validation split) or, with
+    ``val_rows``, the rows it trains on and the rows it is validated on."""
+
+    model: VAEModel
+    data: Any
+    rows: np.ndarray | None = None
+    val_rows: np.ndarray | None = None
+    name: str = ""
+
+
+def fit_many(tasks: Sequence[FitTask], workers: int | None = None,
+             progress: Progress | None = None, description: str = "") -> list[VAEModel]:
+    """Fit every task's model at once on the batched engine and return the models, in order.
+
+    Models of one shape and batch size train together as one tensor program, models that differ
+    only in epochs share one training path, and independent groups may run in ``workers``
+    processes (see :func:`hivlatent.training.engine.train_many`); each model ends exactly as its
+    own ``fit`` would leave it (within float rounding). Tasks may share one data object or each
+    bring their own (their rows are then stacked). ``progress(done, total, description)`` is
+    called per epoch of the longest model."""
+    tasks = list(tasks)
+    if not tasks:
+        return []
+    devices = {str(t.model.device) for t in tasks}
+    if len(devices) > 1:
+        raise ConfigError(f"fit_many: the models are on different devices ({', '.join(sorted(devices))})")
+    distinct: dict[int, int] = {}
+    datas: list = []
+    for t in tasks:
+        if id(t.data) not in distinct:
+            distinct[id(t.data)] = len(datas)
+            datas.append(t.data)
+    offsets = np.cumsum([0] + [len(_as_array(d)) for d in datas])
+    jobs, spans = [], []
+    for i, t in enumerate(tasks):
+        t.model._describe(t.data)
+        js = t.model.engine_jobs(t.data, t.rows, t.val_rows, t.name or f"task{i}",
+                           int(offsets[distinct[id(t.data)]]))
+        spans.append((len(jobs), len(jobs) + len(js)))
+        jobs += js
+    stacked = datas[0] if len(datas) == 1 else _concat(datas)
+    on_epoch = None if progress is None else (lambda done, total: progress(done, total, description))
+    results = train_many(jobs, train_data(stacked), devices.pop(), on_epoch=on_epoch,
+                         workers=workers)
+    for t, (a, b) in zip(tasks, spans):
+        t.model._set_results(results[a:b])
+    return [t.model for t in tasks]
+
+
+def _concat(datas: list):
+    if all(hasattr(d, "observed") for d in datas):
+        from .data.dataset import Dataset
+
+        return Dataset.concat(datas)
+    if any(hasattr(d, "observed") for d in datas):
+        raise ConfigError("fit_many: mix of Datasets and arrays; give one kind")
+    return np.concatenate([_as_array(d) for d in datas])
 
 
 def train_data(dataset, device: str = "cpu") -> TrainData:

@@ -7,13 +7,7 @@ from typing import Optional
 
 import typer
 
-from .options import (
-    DEVICE_OPTION,
-    QUIET_OPTION,
-    DataOptions,
-    data_options,
-    progress_bar,
-)
+from .options import DEVICE_OPTION, QUIET_OPTION, DataOptions, data_options, progress_bar
 
 
 @data_options(default="nrti-1246")
@@ -25,8 +19,12 @@ def evaluate_cmd(
     folds: int = typer.Option(5, "--folds", min=2),
     seed: int = typer.Option(0, "--seed"),
     group_by: Optional[str] = typer.Option(None, "--group-by", help="Column (e.g. PtID) whose values never straddle folds."),
-    epochs: int = typer.Option(100, "--epochs", min=1, help="Epochs of the VAE / semi models."),
-    members: int = typer.Option(3, "--members", min=1, help="Ensemble size of the semi model."),
+    epochs: Optional[int] = typer.Option(
+        None, "--epochs", min=1, show_default=False,
+        help="Epochs of the VAE and semi models (default: each model's own, 100 and 150)."),
+    members: Optional[int] = typer.Option(
+        None, "--members", min=1, show_default=False,
+        help="Ensemble size of the semi model (default: 5)."),
     extra: Optional[str] = typer.Option("auto", "--extra", help="Data set whose other rows also train the semi model "
                                         "(auto: nrti for nrti-1246; none to disable)."),
     n_jobs: int = typer.Option(2, "--n-jobs", min=1, help="Threads for the random forests."),
@@ -42,7 +40,7 @@ def evaluate_cmd(
                   device=device)
     if prog:
         with prog:
-            result = run_evaluation(ds, out, progress=lambda d, t, desc="": update(desc, d, t), **kwargs)
+            result = run_evaluation(ds, out, progress=update, **kwargs)
     else:
         result = run_evaluation(ds, out, **kwargs)
     typer.echo(result.table_text)

@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Optional
 
 import typer
 
+from ..config import (
+    SEMI_DROPOUT,
+    SEMI_MEMBERS,
+    SUP_WEIGHT,
+    ModelConfig,
+    TrainConfig,
+    default_train_config,
+)
 from .options import (
     DEVICE_OPTION,
     HIDDEN_OPTION,
@@ -25,14 +34,29 @@ from .options import (
 def summary_cmd(
     model: ModelKind = MODEL_OPTION, latent: int = LATENT_OPTION, hidden: str = HIDDEN_OPTION,
     likelihood: Likelihood = LIKELIHOOD_OPTION,
-    features: int = typer.Option(228, "--features", min=1, help="Input mutation features."),
-    drugs: int = typer.Option(5, "--drugs", min=1, help="Drugs (heads of the semi model)."),
+    features: Optional[int] = typer.Option(
+        None, "--features", min=1, show_default=False,
+        help="Input mutation features (default: those of the study's data, nrti-1246)."),
+    drugs: Optional[int] = typer.Option(
+        None, "--drugs", min=1, show_default=False,
+        help="Drugs, heads of the semi model (default: those of nrti-1246)."),
 ) -> None:
     """Print a Keras-style table of the encoder and decoder layers with parameter counts."""
     from ..nn.summary import summary
 
-    cfg = model_config(model, latent, hidden, likelihood, 0.0)
+    cfg = model_config(model, latent, hidden, likelihood, None)
+    from ..data import nrti1246
+
+    features = len(nrti1246.FEATURES) if features is None else features
+    drugs = len(nrti1246.DRUGS) if drugs is None else drugs
     typer.echo(summary(cfg, features, drugs if cfg.supervised else 0))
+
+
+def _by_kind(vae, semi) -> str:
+    return f"default: {vae} (vae), {semi} (semi)" if vae != semi else f"default: {vae}"
+
+
+_VAE_T, _SEMI_T = TrainConfig(), default_train_config(ModelConfig(supervised=True))
 
 
 @data_options()
@@ -41,41 +65,53 @@ def train_cmd(
     save: Path = typer.Option(..., "--save", help="Folder to write the model bundle to."),
     model: ModelKind = MODEL_OPTION, latent: int = LATENT_OPTION, hidden: str = HIDDEN_OPTION,
     likelihood: Likelihood = LIKELIHOOD_OPTION,
-    dropout: float = typer.Option(0.0, "--dropout", help="Dropout on hidden layers."),
-    epochs: int = typer.Option(100, "--epochs", min=1),
-    batch_size: int = typer.Option(32, "--batch-size", min=1),
-    lr: float = typer.Option(1e-3, "--lr", help="Adam learning rate."),
-    beta: float = typer.Option(1.0, "--beta", help="Weight of the KL term."),
+    dropout: Optional[float] = typer.Option(
+        None, "--dropout", show_default=False,
+        help=f"Dropout on hidden layers ({_by_kind(0.0, SEMI_DROPOUT)})."),
+    epochs: Optional[int] = typer.Option(
+        None, "--epochs", min=1, show_default=False, help=_by_kind(_VAE_T.epochs, _SEMI_T.epochs) + "."),
+    batch_size: int = typer.Option(_VAE_T.batch_size, "--batch-size", min=1),
+    lr: float = typer.Option(_VAE_T.lr, "--lr", help="Adam learning rate."),
+    beta: float = typer.Option(_VAE_T.beta, "--beta", help="Weight of the KL term."),
     warmup: int = typer.Option(0, "--warmup", min=0, help="KL warm-up epochs (beta rises linearly)."),
-    sup_weight: float = typer.Option(20.0, "--sup-weight", help="Weight of the supervised terms (semi)."),
-    patience: int = typer.Option(0, "--patience", min=0, help="Early stopping patience in epochs (0 = off)."),
-    val_fraction: float = typer.Option(0.2, "--val-fraction", help="Held-out validation fraction."),
-    members: int = typer.Option(1, "--members", min=1, help="Ensemble size (trained together)."),
+    sup_weight: float = typer.Option(SUP_WEIGHT, "--sup-weight",
+                                     help="Weight of the supervised terms (semi)."),
+    patience: Optional[int] = typer.Option(
+        None, "--patience", min=0, show_default=False,
+        help=f"Early stopping patience in epochs, 0 = off ({_by_kind(_VAE_T.patience, _SEMI_T.patience)})."),
+    val_fraction: Optional[float] = typer.Option(
+        None, "--val-fraction", show_default=False,
+        help=f"Held-out validation fraction ({_by_kind(_VAE_T.val_fraction, _SEMI_T.val_fraction)})."),
+    members: Optional[int] = typer.Option(
+        None, "--members", min=1, show_default=False,
+        help=f"Ensemble size, trained together ({_by_kind(1, SEMI_MEMBERS)})."),
     seed: int = typer.Option(0, "--seed"),
     device: str = DEVICE_OPTION, quiet: bool = QUIET_OPTION,
 ) -> None:
-    """Train one model (or an ensemble trained as one) and save it as a bundle."""
-    from ..config import TrainConfig
+    """Train one model (or an ensemble trained as one) and save it as a bundle.
+
+    With no options, --model semi is the configuration the README's evaluation reports."""
     from ..model import VAEModel
 
     ds = data_opts.load()
     cfg = model_config(model, latent, hidden, likelihood, dropout)
-    tc = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, beta=beta, warmup_epochs=warmup,
-                     sup_weight=sup_weight if cfg.supervised else 0.0, patience=patience,
-                     val_fraction=val_fraction, seed=seed)
+    given = dict(epochs=epochs, batch_size=batch_size, lr=lr, beta=beta, warmup_epochs=warmup,
+                 sup_weight=sup_weight, patience=patience, val_fraction=val_fraction, seed=seed)
+    tc = default_train_config(cfg, **{k: v for k, v in given.items() if v is not None})
     vae = VAEModel(cfg, tc, n_members=members, device=device)
     prog, update = progress_bar(quiet, f"training {cfg.label} on {ds.name}")
     if prog:
         with prog:
-            vae.fit(ds, on_epoch=update)
+            vae.fit(ds, progress=update)
     else:
         vae.fit(ds)
     vae.save(save)
     h = vae.history.iloc[-1]
     for status in set(vae.statuses) - {"ok"}:
         typer.echo(f"warning: {status}", err=True)
-    typer.echo(f"saved {save} ({cfg.label}, {members} member(s)); last epoch {int(h['epoch'])}: "
-               f"train loss {h['train_loss']:.3f}, validation loss {h['val_loss']:.3f}")
+    typer.echo(f"saved {save} ({cfg.label}, {vae.n_members} member(s)); last epoch "
+               f"{int(h['epoch'])}: train loss {h['train_loss']:.3f}, validation loss "
+               f"{h['val_loss']:.3f}")
 
 
 @data_options()

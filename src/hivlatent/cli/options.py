@@ -12,6 +12,8 @@ from typing import Any, Callable, Optional
 
 import typer
 
+from ..config import HIDDEN, LATENT
+
 # ---------------------------------------------------------------------------------------------
 # The data options, shared by every command that reads data (data describe, train, encode,
 # study, evaluate, sweep). Decorate a command with @data_options(...) and give it a parameter
@@ -152,39 +154,35 @@ def parse_ints(text: str, what: str) -> tuple[int, ...]:
 
 
 def progress_bar(quiet: bool, description: str):
-    """A rich progress bar as a callback ``fn(done, total)`` (a no-op when quiet)."""
+    """A rich progress bar and its callback ``fn(done, total, description="")`` (the
+    :data:`hivlatent.config.Progress` signature; a no-op when quiet)."""
     if quiet:
         return None, (lambda *a: None)
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-    )
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     prog = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                     TimeElapsedColumn(), transient=False)
     task = prog.add_task(description, total=None)
 
-    def update(*args):
-        *label, done, total = args
-        if label:
-            prog.update(task, description=str(label[0]))
+    def update(done, total, description: str = "") -> None:
+        if description:
+            prog.update(task, description=str(description))
         prog.update(task, completed=done, total=total)
 
     return prog, update
 
 
-def model_config(model: ModelKind, latent: int, hidden: str, likelihood: Likelihood, dropout: float):
+def model_config(model: ModelKind, latent: int, hidden: str, likelihood: Likelihood,
+                 dropout: float | None):
     from ..config import ModelConfig
 
     return ModelConfig(latent=latent, hidden=parse_ints(hidden, "--hidden"), likelihood=likelihood.value,
                        supervised=model == ModelKind.semi, dropout=dropout)
 
 
-LATENT_OPTION = typer.Option(10, "--latent", min=1, help="Latent dimensions.")
-HIDDEN_OPTION = typer.Option("128", "--hidden", help="Hidden layer widths, e.g. 128 or 256,64 (decoder mirrors).")
+LATENT_OPTION = typer.Option(LATENT, "--latent", min=1, help="Latent dimensions.")
+HIDDEN_OPTION = typer.Option(",".join(map(str, HIDDEN)), "--hidden",
+                             help="Hidden layer widths, e.g. 128 or 256,64 (decoder mirrors).")
 LIKELIHOOD_OPTION = typer.Option(Likelihood.bernoulli, "--likelihood",
                            help="Reconstruction likelihood: bernoulli (0/1 data) or mse (as the study).")
 MODEL_OPTION = typer.Option(ModelKind.vae, "--model", help="vae (unsupervised) or semi (latent also predicts each drug).")

@@ -22,17 +22,11 @@ def predict_cmd(
                                              "(NRTI, NNRTI or PI): an error when it is another."),
 ) -> None:
     """Predict per-drug fold change, resistance and a drug ranking for each virus."""
-    from ..data.mutations import parse_arguments, read_genotypes
+    from ..data.genotype_files import read_genotypes
+    from ..data.mutations import parse_arguments
     from ..errors import ConfigError
     from ..model import VAEModel
-    from ..prediction import (
-        RESEARCH_NOTE,
-        check_bundle,
-        predict,
-        to_csv,
-        to_json,
-        to_table,
-    )
+    from ..prediction import RESEARCH_NOTE, check_bundle, predict, to_csv, to_json, to_table
 
     vae = VAEModel.load(model_dir)
     if bool(genotypes) == (file is not None):

@@ -8,13 +8,7 @@ from typing import Optional
 
 import typer
 
-from .options import (
-    DEVICE_OPTION,
-    QUIET_OPTION,
-    DataOptions,
-    data_options,
-    progress_bar,
-)
+from .options import DEVICE_OPTION, QUIET_OPTION, DataOptions, data_options, progress_bar
 
 
 @data_options(default="nrti-1246")

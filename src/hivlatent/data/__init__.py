@@ -7,17 +7,23 @@ reads an X/Y CSV pair, and :func:`resolve_data` picks one of these from a comman
 """
 
 from .cutoffs import DEFAULT_CUTOFFS, DRUG_CLASSES, Cutoffs
-from .dataset import (
-    Dataset, build_dataset, feature_name, load_cutoffs, normalise_feature, parse_feature,
-)
-from .registry import DATASETS, DatasetListing, list_datasets, load_dataset, resolve_data
+from .dataset import Dataset, load_cutoffs
 from .describe import describe_dataset
 from .design_matrix import load_design_matrix
-from .tables import GenoPhenoTable, read_table
+from .encoding import build_dataset
+from .mutations import feature_name, normalise_feature, parse_feature
 from .nrti1246 import FEATURES as NRTI1246_FEATURES
 from .nrti1246 import FROM_MTPS, TO_MTPS
 from .rda import read_rda
+from .registry import (
+    DATASETS,
+    DatasetListing,
+    list_datasets,
+    load_dataset,
+    resolve_data,
+)
 from .sources import cache_dir, download_file, find_file, locate_file
+from .tables import GenoPhenoTable, read_table
 
 __all__ = [
     "Cutoffs", "DEFAULT_CUTOFFS", "DRUG_CLASSES",

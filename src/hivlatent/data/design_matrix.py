@@ -6,8 +6,9 @@
   or log10 fold changes (``y_scale="log10"``); ``NA`` or empty = not tested. Id columns as in X.
 - Rows are matched by id when X and Y share an id column (``id_column`` names it), otherwise by
   order, which requires equal row counts.
-- Feature names ``X.184V`` become ``M184V`` when they parse as position + residue; other names
-  are kept as they are.
+- Feature names follow :mod:`hivlatent.data.mutations` (``M184V``, ``184V``, ``T69ins``, R's
+  ``X.184V``) and become ``M184V``; a column that is neither an id nor a mutation is an error
+  naming the file and the column.
 """
 
 from __future__ import annotations
@@ -20,9 +21,21 @@ import pandas as pd
 from ..errors import ConfigError, DataError
 from .cutoffs import GENES
 from .dataset import (
-    Dataset, labels_from_folds, labels_from_log_fold, load_cutoffs, log10_fold, normalise_feature,
+    Dataset,
+    labels_from_folds,
+    labels_from_log_fold,
+    load_cutoffs,
+    log10_fold,
 )
-from .tables import RawTable, drug_of_column, first_true, known_drugs, parse_numbers, read_rows
+from .mutations import normalise_feature
+from .tables import (
+    RawTable,
+    drug_of_column,
+    first_true,
+    known_drugs,
+    parse_numbers,
+    read_rows,
+)
 
 _ID_NAMES = ("", "ROW", "ROWS", "ROWNAME", "ROWNAMES", "ROW.NAMES", "SEQID", "SEQUENCEID", "ID",
              "UNNAMED: 0")
@@ -134,7 +147,14 @@ def load_design_matrix(x_csv: str | Path, y_csv: str | Path, y_scale: str = "log
             raise DataError(f"{xr.path}: line {xr.lines[i]}, column {xr.header[feat_cols[k]]!r}: "
                             f"expected 0 or 1, got {str(block[i, k])!r}")
     X = ones.astype(np.float32)
-    names = [normalise_feature(xr.header[j], gene) for j in feat_cols]
+    names = []
+    for j in feat_cols:
+        try:
+            names.append(normalise_feature(xr.header[j], gene))
+        except DataError as exc:
+            raise DataError(f"{xr.path}: line {xr.header_line}, column {xr.header[j]!r}: not a "
+                            f"mutation ({exc}); expected an id column (row, SeqID, id) or one 0/1 "
+                            "column per mutation such as M184V or X.184V") from None
     seen: dict[str, int] = {}
     for k, nm in enumerate(names):
         if nm in seen:

@@ -40,22 +40,7 @@ one of its residues, whatever consensus letter the feature name starts with (fea
 parsed with the same rules, plus the MTPS form ``X.184V``). A residue with no column is reported
 as unrecognized unless it is the consensus residue (``M184M`` is simply wild type).
 
-Files (:func:`read_genotypes`) are recognized by their first line:
-
-- an HIVDB table: an id column (``SeqID``, ``sequenceid`` or ``id``) and ``P1``, ``P2``, ...
-  columns (tab or comma separated, any case):
-  cells other than ``-`` (consensus) and ``.`` (not sequenced) become mutations at that
-  position: letters (a mixture if several; every letter counts, unlike the MTPS matrix, which
-  keeps the first two), ``#`` insertion (also ``^``, as :mod:`hivlatent.data.hivdb` reads it),
-  ``~`` deletion, ``*`` stop. A cell holding the consensus
-  letter is kept (it sets a column for that letter if the model has one, else it is wild type);
-  ``X`` (unknown) and other symbols are skipped with a note, as are unsequenced positions (read
-  as consensus by the model);
-- a CSV (or tab-separated file) with an id column (``id`` or ``SeqID``) and a mutation column
-  (``mutations`` or HIVDB's ``CompMutList``);
-- otherwise a text file with one virus per line: if the line contains a tab, the text before the
-  first tab is the id, else the id is ``line<N>``. Blank lines and lines starting with ``#`` are
-  skipped.
+Genotype files are read by :mod:`hivlatent.data.genotype_files`.
 
 Every malformed value raises :class:`~hivlatent.errors.DataError` in one line naming the file,
 the line and the value.
@@ -63,12 +48,9 @@ the line and the value.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
@@ -94,9 +76,6 @@ _TOKEN = re.compile(r"^(?P<ref>[A-Za-z])?(?P<pos>\d+)(?P<res>.*)$")
 _UNDERSCORE = re.compile(r"^(?P<letters>[A-Za-z*]*)_(?P<inserted>[A-Za-z]*)$")
 _INS = re.compile(r"^(?:ins|#)(?P<inserted>[A-Za-z]*)$", re.IGNORECASE)
 _DEL = re.compile(r"^(?:del|~)$", re.IGNORECASE)
-_FEATURE_R = re.compile(r"^X\.(\d+)(.+)$")  # MTPS column names such as X.184V
-_P_COLUMN = re.compile(r"^[Pp](\d+)$")
-_ID_COLUMNS = ("seqid", "sequenceid", "id")
 
 
 def resolve_gene(gene: str) -> str:
@@ -302,16 +281,44 @@ def parse_arguments(args: Sequence[str], gene: str) -> list[ParsedGenotype]:
 # features
 
 
-def parse_feature_name(name: str, gene: str) -> Mutation:
-    """A feature column name (``M184V``, ``T69ins``, ``D67del``, ``184V`` or MTPS ``X.184V``)."""
+#: order of residues within a position: amino acids alphabetically, then stop, insertion, deletion
+RESIDUE_ORDER: dict[str, int] = {**{a: i for i, a in enumerate(sorted(AMINO_ACIDS))},
+                                 STOP: 20, INSERTION: 21, DELETION: 22}
+_R_PREFIX = re.compile(r"^X\.?(?=\d)")  # R's make.names prefix: X.184V, X184V
+
+
+def parse_feature(name: str, gene: str) -> Mutation:
+    """A feature column name as a Mutation with exactly one residue.
+
+    The same grammar as typed mutations (:func:`parse_mutation`), plus MTPS/R's column names
+    (``X.184V``, ``X184V``, ``X.69#``): ``M184V``, ``184V``, ``T69ins``, ``69#``, ``D67del``,
+    ``67~``, ``W88*``. Raises DataError when the name is not one mutation, is a mixture, or
+    names a consensus letter that is not consensus B's at that position.
+    """
     text = str(name).strip()
-    m = _FEATURE_R.match(text)
-    if m:
-        text = m.group(1) + m.group(2)
+    body = _R_PREFIX.sub("", text)
     try:
-        return parse_mutation(text, gene)
+        mut = parse_mutation(body, gene)
     except DataError as exc:
         raise DataError(f"feature name {name!r} is not a mutation: {exc}") from None
+    if len(mut.residues) != 1:
+        raise DataError(f"feature name {name!r}: expected one residue per feature column, got "
+                        f"the mixture {mut.name}")
+    if mut.reference is not None and mut.consensus is not None and mut.reference != mut.consensus:
+        raise DataError(f"feature name {name!r}: consensus B has {mut.consensus} at {mut.gene} "
+                        f"{mut.position}, not {mut.reference}")
+    return mut
+
+
+def feature_name(gene: str, position: int, residue: str) -> str:
+    """The canonical feature name of one residue code (an amino acid, ``*``, ``#`` insertion,
+    ``~`` deletion) at ``position``: ``M184V``, ``W88*``, ``T69ins``, ``D67del``."""
+    return Mutation(resolve_gene(gene), int(position), frozenset({residue})).name
+
+
+def normalise_feature(name: str, gene: str) -> str:
+    """Our name for a feature column name (``X.184V`` -> ``M184V``); DataError if it is none."""
+    return parse_feature(name, gene).name
 
 
 def feature_index(feature_names: Sequence[str], gene: str) -> dict[tuple[int, str], list[int]]:
@@ -319,7 +326,7 @@ def feature_index(feature_names: Sequence[str], gene: str) -> dict[tuple[int, st
     gene = resolve_gene(gene)
     index: dict[tuple[int, str], list[int]] = {}
     for j, name in enumerate(feature_names):
-        mut = parse_feature_name(name, gene)
+        mut = parse_feature(name, gene)
         if mut.gene != gene:
             raise DataError(f"feature name {name!r} is a {mut.gene} mutation, expected {gene}")
         for r in mut.residues:
@@ -368,150 +375,8 @@ def encode(genotypes: Sequence[ParsedGenotype | str], feature_names: Sequence[st
     return Encoded(X, recognized, unrecognized)
 
 
-# ---------------------------------------------------------------------------------------------
-# files
-
-
-def _ranges(positions: list[int]) -> str:
-    out: list[str] = []
-    start = prev = positions[0]
-    for p in positions[1:] + [None]:  # type: ignore[list-item]
-        if p is not None and p == prev + 1:
-            prev = p
-            continue
-        out.append(str(start) if start == prev else f"{start}-{prev}")
-        if p is not None:
-            start = prev = p
-    return ",".join(out)
-
-
-def cells_to_genotype(cells: dict[int, str], gene: str, *, id: str = "",
-                      where: str = "") -> ParsedGenotype:
-    """One row of an HIVDB table (position -> cell) as a genotype (rules in the module doc)."""
-    gene = resolve_gene(gene)
-    mutations: list[Mutation] = []
-    notes: list[str] = []
-    unsequenced: list[int] = []
-    for pos in sorted(cells):
-        cell = (cells[pos] or "").strip()
-        if cell in ("", "-"):
-            continue
-        if cell == ".":
-            unsequenced.append(pos)
-            continue
-        residues: set[str] = set()
-        skipped: list[str] = []
-        for ch in cell.upper():
-            if ch in RESIDUES:
-                residues.add(ch)
-            elif ch == "^":  # once in the NRTI/NNRTI tables (T^ at RT 69): an insertion
-                residues.add(INSERTION)
-            elif ch not in "-.":
-                skipped.append(ch)
-        if skipped:
-            what = "unknown residue" if set(skipped) == {"X"} else "symbols"
-            notes.append(f"P{pos} {cell!r}: {what} "
-                         f"{''.join(skipped)!r} skipped")
-        if not residues:
-            continue
-        mutations.append(Mutation(gene, pos, frozenset(residues), None, f"P{pos}={cell}"))
-    if unsequenced:
-        notes.append(f"not sequenced at {gene} {_ranges(unsequenced)} (read as consensus)")
-    return ParsedGenotype(tuple(mutations), tuple(notes), id)
-
-
-def _read_text(path: Path) -> str:
-    if not path.is_file():
-        raise DataError(f"{path}: genotype file not found")
-    try:
-        return path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise DataError(f"{path}: not a UTF-8 text file ({exc.reason} at byte {exc.start})") \
-            from None
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read: {exc.strerror}") from None
-
-
-def _header(text: str) -> tuple[str, list[str]] | None:
-    """(delimiter, column names) if the first line is a table header we know, else None."""
-    first = text.split("\n", 1)[0].rstrip("\r")
-    for delim in ("\t", ","):
-        cols = [c.strip().strip('"') for c in first.split(delim)]
-        lower = {c.lower() for c in cols}
-        has_id = bool(lower & set(_ID_COLUMNS))
-        has_p = any(_P_COLUMN.match(c) for c in cols)
-        has_mut = bool(lower & {"mutations", "compmutlist"})
-        if len(cols) > 1 and has_id and (has_p or has_mut):
-            return delim, cols
-    return None
-
-
-def read_genotypes(path: str | Path, gene: str) -> list[ParsedGenotype]:
-    """Genotypes from a file: HIVDB table, CSV with id and mutations, or text (see module doc)."""
-    path = Path(path)
-    gene = resolve_gene(gene)
-    text = _read_text(path)
-    header = _header(text)
-    if header is None:
-        return _read_lines(path, text, gene)
-    delim, cols = header
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim)
-    next(reader)
-    p_cols = {int(m.group(1)): j for j, c in enumerate(cols) if (m := _P_COLUMN.match(c))}
-    lower = [c.lower() for c in cols]
-    id_col = next(lower.index(name) for name in _ID_COLUMNS if name in lower)
-    if p_cols:
-        length = GENE_LENGTHS[gene]
-        if max(p_cols) != length or len(p_cols) != length:
-            raise DataError(f"{path}: line 1: the table has {len(p_cols)} position columns "
-                            f"P{min(p_cols)}-P{max(p_cols)}, expected P1-P{length} for {gene}")
-        mut_col = None
-    else:
-        mut_col = lower.index("mutations") if "mutations" in lower else lower.index("compmutlist")
-    out: list[ParsedGenotype] = []
-    line = 1
-    try:
-        for row in reader:
-            line = reader.line_num
-            if not row or all(not c.strip() for c in row):
-                continue
-            if len(row) != len(cols):
-                raise DataError(f"{path}: line {line}: expected {len(cols)} fields like the "
-                                f"header, got {len(row)}")
-            gid = row[id_col].strip()
-            if not gid:
-                raise DataError(f"{path}: line {line}, column {cols[id_col]!r}: empty id")
-            where = f"{path}: line {line}"
-            if mut_col is None:
-                out.append(cells_to_genotype({p: row[j] for p, j in p_cols.items()}, gene,
-                                             id=gid, where=where))
-            else:
-                out.append(parse_genotype(row[mut_col], gene, id=gid,
-                                          where=f"{where}, column {cols[mut_col]!r}"))
-    except csv.Error as exc:
-        raise DataError(f"{path}: line {reader.line_num}: {exc}") from None
-    return out
-
-
-def _read_lines(path: Path, text: str, gene: str) -> list[ParsedGenotype]:
-    out: list[ParsedGenotype] = []
-    for lineno, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        if "\t" in line:
-            gid, rest = line.split("\t", 1)
-            gid = gid.strip()
-            if not gid:
-                raise DataError(f"{path}: line {lineno}: empty id before the tab")
-        else:
-            gid, rest = f"line{lineno}", line
-        out.append(parse_genotype(rest, gene, id=gid, where=f"{path}: line {lineno}"))
-    return out
-
-
 __all__ = [
     "AMINO_ACIDS", "RESIDUES", "GENE_LENGTHS", "Mutation", "ParsedGenotype", "Encoded",
-    "resolve_gene", "parse_mutation", "parse_genotype", "parse_arguments", "parse_feature_name",
-    "feature_index", "encode", "cells_to_genotype", "read_genotypes",
+    "RESIDUE_ORDER", "resolve_gene", "parse_mutation", "parse_genotype", "parse_arguments",
+    "parse_feature", "feature_name", "normalise_feature", "feature_index", "encode",
 ]

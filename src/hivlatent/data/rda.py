@@ -18,7 +18,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
-from .dataset import Dataset, labels_from_log_fold, load_cutoffs, normalise_feature
+from .dataset import Dataset, labels_from_log_fold, load_cutoffs
+from .mutations import normalise_feature
 from .tables import drug_of_column, known_drugs, read_bytes, sha256_of
 
 

@@ -21,10 +21,11 @@ from typing import Sequence
 
 from ..errors import ConfigError, DataError
 from . import nrti1246
-from .dataset import Dataset, build_dataset
+from .dataset import Dataset
 from .design_matrix import Y_SCALES, load_design_matrix
-from .tables import read_table
+from .encoding import build_dataset
 from .sources import KNOWN_FILES, find_file, locate_file
+from .tables import read_table
 
 
 @dataclass(frozen=True)

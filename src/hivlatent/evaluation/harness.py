@@ -20,9 +20,9 @@ import pandas as pd
 from sklearn.base import clone
 from threadpoolctl import threadpool_limits
 
-from ..files import write_csv
 from ..data.dataset import Dataset
 from ..errors import ConfigError
+from ..files import write_csv
 from .baselines import BASELINES, parse_method
 from .cv import Fold, GroupsSpec, distinct_fit_sets, make_folds
 from .metrics import (

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from matplotlib import pyplot as plt
 
-from ..config import ModelConfig, TrainConfig
+from ..config import SEMI_EPOCHS, ModelConfig, TrainConfig, default_train_config
 from ..data.dataset import Dataset
 from ..errors import ConfigError
 from ..reporting import figures as F
@@ -19,13 +19,6 @@ from ..reporting.report import Report
 from .harness import evaluate, per_drug_table, to_markdown, write_metrics
 from .vae_methods import SemiSupervisedPredictor, VAERepresentation
 
-#: settings of the semi-supervised model in the evaluation (chosen on validation loss inside
-#: the training folds only: see the README's "Beyond the study")
-SEMI_SUP_WEIGHT = 50.0
-#: early stopping patience (epochs) on the validation loss inside each training set
-SEMI_PATIENCE = 20
-#: dropout on the semi-supervised model's hidden layers (see the README's "Beyond the study")
-SEMI_DROPOUT = 0.2
 #: published balanced accuracies (same cutoffs) quoted in issue 4 for comparison
 PUBLISHED_BALANCED_ACCURACY = {"3TC": 0.953, "ABC": 0.962, "AZT": 0.929, "D4T": 0.898, "DDI": 0.842}
 
@@ -36,10 +29,10 @@ def extra_rows(ds: Dataset, spec: str | None) -> Dataset | None:
     ``none`` or None: no extra rows. Any other value: a data set name or HIVDB table path."""
     if spec is None or spec.lower() == "none":
         return None
-    from ..data.dataset import build_dataset
+    from ..data.encoding import build_dataset
     from ..data.registry import DATASETS
-    from ..data.tables import read_table
     from ..data.sources import find_file
+    from ..data.tables import read_table
 
     if spec.lower() == "auto":
         if ds.name != "nrti-1246":
@@ -58,7 +51,7 @@ def extra_rows(ds: Dataset, spec: str | None) -> Dataset | None:
                          name=f"{spec} (extra rows)")
 
 
-def build_methods(names: list[str], epochs: int, members: int, seed: int,
+def build_methods(names: list[str], epochs: int | None, members: int | None, seed: int,
                   extra: Dataset | None, device: str) -> list:
     out = []
     for name in names:
@@ -69,30 +62,30 @@ def build_methods(names: list[str], epochs: int, members: int, seed: int,
         kind, latent = m.group(1), int(m.group(2))
         if kind == "vae":
             out.append(VAERepresentation(ModelConfig(latent=latent),
-                                         TrainConfig(epochs=epochs, val_fraction=0.1, seed=seed),
+                                         TrainConfig(epochs=epochs or TrainConfig().epochs,
+                                                     val_fraction=0.1, seed=seed),
                                          name=f"vae{latent}", device=device))
             continue
-        mc = ModelConfig(latent=latent, supervised=True, dropout=SEMI_DROPOUT)
-        tc = TrainConfig(epochs=epochs, val_fraction=0.1, sup_weight=SEMI_SUP_WEIGHT,
-                         patience=SEMI_PATIENCE, seed=seed)
+        mc = ModelConfig(latent=latent, supervised=True)
+        tc = default_train_config(mc, seed=seed, **({"epochs": epochs} if epochs else {}))
         heads = SemiSupervisedPredictor(mc, tc, n_members=members, name=f"semi{latent}-heads",
                                         extra=extra, device=device)
         out += [heads.latent(), heads]
     return out
 
 
-def latent_comparison(ds: Dataset, extra: Dataset | None, latent: int, epochs: int, seed: int,
+def latent_comparison(ds: Dataset, extra: Dataset | None, latent: int, epochs: int | None, seed: int,
                       device: str, fig_dir: Path, rep: Report) -> None:
     """The study's figures (heatmap, latent scatter) and the decoder's mutation loadings for the
     plain VAE and the semi-supervised VAE, each trained on all rows, side by side."""
-    from ..interpret import decoder_sensitivity
     from ..model import VAEModel
-    from .vae_methods import _stack, align_extra
+    from .vae_methods import align_extra
 
-    plain = VAEModel(ModelConfig(latent=latent), TrainConfig(epochs=epochs, seed=seed), device=device).fit(ds)
-    train = ds if extra is None else _stack([ds, align_extra(extra, ds)])
-    semi = VAEModel(ModelConfig(latent=latent, supervised=True, dropout=SEMI_DROPOUT),
-                    TrainConfig(epochs=epochs, sup_weight=SEMI_SUP_WEIGHT, seed=seed), device=device).fit(train)
+    plain = VAEModel(ModelConfig(latent=latent), TrainConfig(epochs=epochs or TrainConfig().epochs, seed=seed),
+                     device=device).fit(ds)
+    train = ds if extra is None else Dataset.concat([ds, align_extra(extra, ds)])
+    semi = VAEModel(ModelConfig(latent=latent, supervised=True),
+                    TrainConfig(epochs=epochs or SEMI_EPOCHS, seed=seed), n_members=1, device=device).fit(train)
     rep.add_section("Latent spaces: unsupervised VAE and semi-supervised VAE")
     rep.add_text(f"Both with latent size {latent}, trained on all rows (these figures describe the "
                  "representations; the cross-validated numbers above are the honest comparison).")
@@ -105,7 +98,7 @@ def latent_comparison(ds: Dataset, extra: Dataset | None, latent: int, epochs: i
         heat.append(_save(F.plot_correlation_heatmap(corr, label), fig_dir, f"heatmap_{key}"))
         scat.append(_save(F.plot_latent_scatter(z, ds.labels, ds.drugs, method="top2", model_name=label),
                           fig_dir, f"latent_top2_{key}"))
-        sens = decoder_sensitivity(model, ds)
+        sens = model.decoder_sensitivity(ds)
         sens.to_csv(fig_dir / f"loadings_{key}.csv")
         load.append(_save(F.plot_top_loadings(sens, top_n=8, title=f"Mutations driving each latent dimension: {label}",
                                               value_label="dP/dz"), fig_dir, f"loadings_{key}"))
@@ -132,7 +125,7 @@ class EvaluationResult:
 
 
 def run_evaluation(ds: Dataset, out: str | Path, methods: list[str], folds: int = 5, seed: int = 0,
-                   group_by: str | None = None, epochs: int = 100, members: int = 3,
+                   group_by: str | None = None, epochs: int | None = None, members: int | None = None,
                    extra: str | None = "auto", n_jobs: int = 1, device: str = "cpu",
                    progress=None, latent_figures: bool = True) -> EvaluationResult:
     out = Path(out)

@@ -13,19 +13,11 @@ from dataclasses import replace
 
 import numpy as np
 
-from ..config import ModelConfig, TrainConfig
+from ..config import ModelConfig, TrainConfig, default_members, default_train_config
 from ..data.dataset import Dataset
 from ..errors import ConfigError
-from ..model import VAEModel, train_data
-from ..training.engine import train_many
+from ..model import FitTask, VAEModel, fit_many
 from .probes import BasePredictor, BaseRepresentation
-
-
-def _stack(datasets: list[Dataset]) -> Dataset:
-    first = datasets[0]
-    cat = lambda attr: np.concatenate([getattr(d, attr) for d in datasets])  # noqa: E731
-    return replace(first, ids=cat("ids"), X=cat("X"), observed=cat("observed"),
-                   log_fold=cat("log_fold"), labels=cat("labels"), groups=None, meta=None)
 
 
 def align_extra(extra: Dataset, target: Dataset) -> Dataset:
@@ -54,23 +46,13 @@ class _EngineMixin:
         memo = getattr(self, "_memo", None)
         if memo is not None and memo[0] == key:
             return memo[1]
-        parts, jobs, models, offset = [], [], [], 0
+        tasks = []
         for i, t in enumerate(trains):
             if self.extra is not None and len(self.extra.ids):
-                t = _stack([t, align_extra(self.extra, t)])
+                t = Dataset.concat([t, align_extra(self.extra, t)])
             m = VAEModel(self.model_config, self.train_config, self.n_members, self.device)
-            m._describe(t)
-            js = m.jobs(t, name=f"set{i}")
-            for j in js:
-                j.train_idx = j.train_idx + offset
-                j.val_idx = j.val_idx + offset
-            jobs += js
-            models.append(m)
-            parts.append(t)
-            offset += t.n_rows
-        results = train_many(jobs, train_data(_stack(parts)), self.device)
-        for i, m in enumerate(models):
-            m.set_results(results[i * self.n_members:(i + 1) * self.n_members])
+            tasks.append(FitTask(m, t, name=f"set{i}"))
+        models = fit_many(tasks)
         self._memo = (key, models)
         return models
 
@@ -109,13 +91,13 @@ class SemiSupervisedPredictor(_EngineMixin, BasePredictor):
     averaged over an ensemble of ``n_members`` models trained together."""
 
     def __init__(self, model: ModelConfig | None = None, train: TrainConfig | None = None,
-                 n_members: int = 1, name: str | None = None, extra: Dataset | None = None,
-                 device: str = "cpu"):
+                 n_members: int | None = None, name: str | None = None,
+                 extra: Dataset | None = None, device: str = "cpu"):
         self.model_config = model or ModelConfig(supervised=True)
         if not self.model_config.supervised:
             raise ConfigError("SemiSupervisedPredictor needs ModelConfig(supervised=True)")
-        self.train_config = train or TrainConfig(sup_weight=10.0)
-        self.n_members = n_members
+        self.train_config = train or default_train_config(self.model_config)
+        self.n_members = default_members(self.model_config) if n_members is None else n_members
         self.extra = extra
         self.device = device
         self.name = name or f"semi{self.model_config.latent}-heads"

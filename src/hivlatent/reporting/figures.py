@@ -23,8 +23,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from ..files import atomic_open
 from ..errors import DataError
+from ..files import atomic_open
 
 __all__ = [
     "TRAIN_COLOR", "VAL_COLOR", "NOT_RESISTANT_COLOR", "RESISTANT_COLOR", "MIN_FONT_PT",
@@ -40,7 +40,7 @@ RESISTANT_COLOR = "#1f77b4"      # blue: resistant
 POSITIVE_COLOR = "#7b3294"       # purple: positive loading (kept apart from the red/blue meanings)
 NEGATIVE_COLOR = "#008837"       # green: negative loading
 MIN_FONT_PT = 9
-DEFAULT_UNIT = "nats, summed over 228 features"
+DEFAULT_UNIT = "nats, summed over the features"
 CORRELATION_TITLE = "Pearson correlation (point-biserial) between latent means and resistance label"
 
 _STYLE = {
@@ -66,7 +66,7 @@ _COMPONENTS = (  # (suffix, human name, line style)
 )
 
 
-def loss_unit(likelihood: str = "bernoulli", n_features: int = 228) -> str:
+def loss_unit(likelihood: str, n_features: int) -> str:
     """The unit string for loss axes: per sequence, summed over the features.
 
     ``likelihood`` is ``"bernoulli"`` (cross-entropy, nats) or ``"mse"``/``"gaussian"``

@@ -41,8 +41,9 @@ def findings(study, result, s1, s2) -> list[str]:
     if len(lat):
         out.append("Final validation loss by latent size: "
                    + ", ".join(f"{z}: {v:.2f}" for z, v in lat.items()) + ".")
-    conv = [p.slug for p in s1 + s2 if converged(study.models[p.slug].history)]
-    n = len({p.slug for p in s1 + s2})
+    slugs = list(dict.fromkeys(p.slug for p in s1 + s2))   # the best one is in both stages
+    conv = [s for s in slugs if converged(study.models[s].history)]
+    n = len(slugs)
     out.append(f"{len(conv)} of {n} configurations converged (validation loss changed by less "
                "than 1% over the last 10% of epochs).")
     gap = (ok["final_val_loss"] - ok["final_train_loss"])

@@ -12,20 +12,18 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import pandas as pd
 import torch
 
 from .. import __version__
-from ..config import ModelConfig, TrainConfig, to_dict
+from ..config import ModelConfig, Progress, TrainConfig, to_dict
 from ..errors import ModelError
 from ..evaluation.separation import separation_table
 from ..files import write_csv
-from ..model import VAEModel, train_data
+from ..model import FitTask, VAEModel, fit_many
 from ..training.bundle import write_json
-from ..training.engine import train_many
-from .grid import Point, StudyConfig, unique_points, stage1_points, stage2_points
+from .grid import Point, StudyConfig, stage1_points, stage2_points, unique_points
 
 
 @dataclass
@@ -42,18 +40,19 @@ class Study:
     """Runs the grid on a Dataset and writes the run folder ``out``."""
 
     def __init__(self, dataset, out: str | Path, config: StudyConfig | None = None,
-                 device: str = "cpu", progress: Callable[[str, int, int], None] | None = None,
+                 device: str = "cpu", progress: Progress | None = None,
                  workers: int | None = None):
         self.ds = dataset
         self.out = Path(out)
         self.cfg = config or StudyConfig()
         self.device = device
         self.workers = workers
-        self.progress = progress or (lambda stage, done, total: None)
+        self.progress = progress
         self.models: dict[str, VAEModel] = {}
 
     # ------------------------------------------------------------------ training
-    def _model(self, p: Point) -> VAEModel:
+    def model_for(self, p: Point) -> VAEModel:
+        """The (unfitted) model of grid point ``p``."""
         return VAEModel(ModelConfig(latent=p.latent, hidden=(p.hidden,), likelihood=self.cfg.likelihood),
                         TrainConfig(epochs=p.epochs, batch_size=p.batch_size, lr=self.cfg.lr,
                                     val_fraction=self.cfg.val_fraction, seed=self.cfg.seed),
@@ -77,25 +76,21 @@ class Study:
 
     def train(self, points: list[Point], stage: str) -> None:
         """Train the points not already saved in the run folder, all at once; save each."""
-        todo, jobs = [], []
+        todo = []
         for p in points:
             if p.slug in self.models:
                 continue
-            model = self._model(p)
+            model = self.model_for(p)
             done = self._load_done(p, model)
             if done is not None:
                 self.models[p.slug] = done
                 continue
-            model._describe(self.ds)
-            todo.append((p, model, len(jobs)))
-            jobs += model.jobs(self.ds, name=p.slug)
-        if not jobs:
+            todo.append((p, model))
+        if not todo:
             return
-        total = max(j.train.epochs for j in jobs)
-        results = train_many(jobs, train_data(self.ds), self.device, workers=self.workers,
-                             on_epoch=lambda e, n: self.progress(stage, e, total))
-        for p, model, start in todo:
-            model.set_results(results[start:start + model.n_members])
+        fit_many([FitTask(model, self.ds, name=p.slug) for p, model in todo],
+                 workers=self.workers, progress=self.progress, description=stage)
+        for p, model in todo:
             model.save(self._folder(p), {"study_point": asdict(p)})
             self.models[p.slug] = model
 
@@ -164,7 +159,7 @@ class Study:
 
 
 def run_study(dataset, out: str | Path, config: StudyConfig | None = None, device: str = "cpu",
-              progress=None, workers: int | None = None) -> StudyResult:
+              progress: Progress | None = None, workers: int | None = None) -> StudyResult:
     """Run the study on ``dataset`` into the folder ``out`` (resumes a partial run there).
     ``workers``: processes for independent groups of models (0 = one per core; see
     :func:`hivlatent.training.workers.n_workers`)."""

@@ -45,13 +45,7 @@ its failed original in the count. Re-running the same command resumes the study.
 
 from .results import SweepResult, best_trials, trials_frame, write_results
 from .run import format_summary, retrain_best, run_sweep
-from .settings import (
-    OBJECTIVES,
-    Objective,
-    SweepConfig,
-    default_search_name,
-    search_settings,
-)
+from .settings import OBJECTIVES, Objective, SweepConfig, default_search_name, search_settings
 from .space import DEFAULT_SPACE, Param, load_space
 from .storage import Budget, SearchLock, budget, mask_url, open_storage
 from .trials import TrialEvaluation, cv_splits, evaluate_trials

@@ -5,18 +5,12 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import time
-from collections.abc import Callable
 from pathlib import Path
 
+from ..config import Progress
 from ..errors import ConfigError
 from .results import SweepResult, best_trials, write_results
-from .settings import (
-    ATTR,
-    SweepConfig,
-    data_fingerprint,
-    default_search_name,
-    search_settings,
-)
+from .settings import ATTR, SweepConfig, data_fingerprint, default_search_name, search_settings
 from .space import configs
 from .storage import budget, mask_url, open_storage
 from .workers import open_search, stored_study_id, torch_threads, work, worker_entry
@@ -29,7 +23,7 @@ def resolve_storage(config: SweepConfig, out: str | Path) -> str:
 
 
 def run_sweep(dataset, out: str | Path, config: SweepConfig | None = None,
-              progress: Callable[[int, int], None] | None = None,
+              progress: Progress | None = None,
               best: bool = False, report: bool = True) -> SweepResult:
     """Run (or resume, or join) the sweep until the study holds ``config.n_trials`` trials, then
     write trials.csv, the figures and sweep_report.html to ``out``. ``best``: also retrain the
@@ -76,7 +70,7 @@ def run_sweep(dataset, out: str | Path, config: SweepConfig | None = None,
                 p.join(timeout=5)
     if progress is not None:
         b = budget(storage.get_all_trials(stored_study_id(storage, name), deepcopy=False))
-        progress(b.finished, max(config.n_trials, b.counted))
+        progress(b.finished, max(config.n_trials, b.counted), "sweep trials")
     result = write_results(url, name, out, report)
     if best:
         result.best_model = retrain_best(dataset, out, url, name, device=config.device,

@@ -44,14 +44,12 @@ except ImportError:  # pragma: no cover - Python 3.10
     except ImportError:
         tomllib = None  # type: ignore[assignment]
 
-from ..config import LIKELIHOODS, ModelConfig, TrainConfig
+from ..config import LIKELIHOODS, SUP_WEIGHT, ModelConfig, TrainConfig
 from ..errors import ConfigError
 
 TYPES = ("int", "float", "categorical")
 SPEC_KEYS = ("type", "low", "high", "log", "step", "choices")
 MODELS = ("vae", "semi")
-#: the supervised weight of a semi-supervised trial whose space fixes no sup_weight
-DEFAULT_SUP_WEIGHT = 10.0
 
 
 @dataclass(frozen=True)
@@ -155,14 +153,11 @@ DEFAULT_SPACE: dict[str, Param] = {p.name: p for p in (
     _p("hidden", "int", 32, 256, log=True),
     _p("depth", "int", 1, 3),
     _p("beta", "float", 0.1, 4.0, log=True),
-    _p("sup_weight", "float", 0.1, 30.0, log=True),
+    _p("sup_weight", "float", 1.0, 200.0, log=True),
     _p("lr", "float", 1e-4, 1e-2, log=True),
     _p("batch_size", "categorical", choices=(16, 32, 64, 128)),
     _p("epochs", "int", 20, 120, step=10),
-    # dropout is fixed at 0 until the engine's dropout is fixed (models/vae.encode/decode index
-    # the mask lists the trainer already split: any dropout > 0 raises IndexError); a space
-    # file can still search it, e.g. ``dropout: {type: float, low: 0.0, high: 0.3}``.
-    _p("dropout", "fixed", value=0.0),
+    _p("dropout", "float", 0.0, 0.3),
     _p("warmup_epochs", "fixed", value=0),
     _p("likelihood", "fixed", value="bernoulli"),
 )}
@@ -356,7 +351,8 @@ def hidden_widths(hidden: int, depth: int, latent: int) -> tuple[int, ...]:
 def configs(values: Mapping[str, Any], seed: int = 0, val_fraction: float = 0.0
             ) -> tuple[ModelConfig, TrainConfig]:
     """The (ModelConfig, TrainConfig) of one point of the space (missing keys: the configs'
-    defaults; ``sup_weight`` of a semi-supervised point without one: :data:`DEFAULT_SUP_WEIGHT`)."""
+    defaults; ``sup_weight`` of a semi-supervised point without one:
+    :data:`hivlatent.config.SUP_WEIGHT`)."""
     semi = values.get("model", "vae") == "semi"
     mdef, tdef = ModelConfig(), TrainConfig()
     latent = int(values.get("latent", mdef.latent))
@@ -364,12 +360,13 @@ def configs(values: Mapping[str, Any], seed: int = 0, val_fraction: float = 0.0
     depth = int(values.get("depth", len(mdef.hidden)))
     model = ModelConfig(latent=latent, hidden=hidden_widths(hidden, depth, latent),
                         likelihood=str(values.get("likelihood", mdef.likelihood)),
-                        supervised=semi, dropout=float(values.get("dropout", mdef.dropout)))
+                        supervised=semi,
+                        dropout=float(values["dropout"]) if "dropout" in values else None)
     train = TrainConfig(
         epochs=int(values.get("epochs", tdef.epochs)),
         batch_size=int(values.get("batch_size", tdef.batch_size)),
         lr=float(values.get("lr", tdef.lr)), beta=float(values.get("beta", tdef.beta)),
         warmup_epochs=int(values.get("warmup_epochs", tdef.warmup_epochs)),
-        sup_weight=float(values.get("sup_weight", DEFAULT_SUP_WEIGHT)) if semi else 0.0,
+        sup_weight=float(values.get("sup_weight", SUP_WEIGHT)) if semi else 0.0,
         patience=0, val_fraction=val_fraction, seed=int(seed))
     return model, train

@@ -49,62 +49,47 @@ class TrialEvaluation:
     error: str | None = None
 
 
-def nan_to_none(x):
-    if isinstance(x, (list, tuple)):
-        return [nan_to_none(v) for v in x]
-    if isinstance(x, (float, np.floating)):
-        x = float(x)
-        return None if not math.isfinite(x) else x
-    if isinstance(x, np.integer):
-        return int(x)
-    return x
-
-
 def evaluate_trials(dataset, values_list: Sequence[Mapping[str, Any]], seeds: Sequence[int],
                     splits: Sequence[tuple[np.ndarray, np.ndarray]], objectives: Sequence[str],
-                    device: str = "cpu", data=None) -> list[TrialEvaluation]:
-    """Cross-validate several points of the space at once: one job per (point, fold), all handed
-    to :func:`~hivlatent.training.engine.train_many` (jobs of one shape and batch size train
-    together). Fold f of a point with seed s is initialised from seed s + f."""
+                    device: str = "cpu") -> list[TrialEvaluation]:
+    """Cross-validate several points of the space at once: one model per (point, fold), trained
+    on the fold's training rows and validated on its held-out rows, all fitted together by
+    :func:`hivlatent.model.fit_many` (models of one shape and batch size train together). Fold
+    f of a point with seed s is initialised from seed s + f."""
     from dataclasses import replace
 
     from ..evaluation.metrics import classification_metrics
     from ..evaluation.probes import linear_probe
-    from ..model import VAEModel, train_data
-    from ..training.engine import Job, train_many
+    from ..model import FitTask, VAEModel, fit_many
 
-    data = train_data(dataset, device) if data is None else data
-    cfgs, jobs = [], []
+    cfgs, tasks = [], []
     for i, (values, seed) in enumerate(zip(values_list, seeds)):
         mc, tc = configs(values, seed)
         cfgs.append((mc, tc))
         for f, (tr, te) in enumerate(splits):
-            jobs.append(Job(mc, replace(tc, seed=int(seed) + f), tr, te, name=f"p{i}f{f}"))
-    results = train_many(jobs, data, device)
+            model = VAEModel(mc, replace(tc, seed=int(seed) + f), n_members=1, device=device)
+            tasks.append(FitTask(model, dataset, tr, te, name=f"p{i}f{f}"))
+    fitted = fit_many(tasks)
     k = len(splits)
     out = []
     for i, (mc, tc) in enumerate(cfgs):
-        res = results[i * k:(i + 1) * k]
-        seconds = float(sum(r.seconds for r in res))
-        failed = [r.status for r in res if r.failed]
-        curves = [(r.history["val_recon"] + r.history["val_kl"]).to_numpy(float) for r in res]
+        models = fitted[i * k:(i + 1) * k]
+        histories = [m.histories[0] for m in models]
+        seconds = float(sum(m.train_seconds[0] for m in models))
+        failed = [m.statuses[0] for m in models if m.statuses[0].startswith("failed")]
+        curves = [(h["val_recon"] + h["val_kl"]).to_numpy(float) for h in histories]
         n_ep = min(len(c) for c in curves)
         curve = np.mean([c[:n_ep] for c in curves], axis=0)
         per_fold = [float(c[n_ep - 1]) for c in curves]
         metrics: dict[str, Any] = {
             "neg_elbo": float(curve[-1]), "neg_elbo_best": float(np.min(curve)),
             "neg_elbo_best_epoch": int(np.argmin(curve)) + 1, "neg_elbo_folds": per_fold,
-            "val_loss": float(np.mean([r.history["val_loss"].iloc[-1] for r in res])),
+            "val_loss": float(np.mean([h["val_loss"].iloc[-1] for h in histories])),
             "train_seconds": seconds, "hidden_widths": list(mc.hidden),
         }
         if failed:
             out.append(TrialEvaluation({}, curve, metrics, error=failed[0]))
             continue
-        models = []
-        for r in res:
-            m = VAEModel(mc, tc, device=device)
-            m._describe(dataset)
-            models.append(m.set_results([r]))
         drugs = list(getattr(dataset, "drugs", []))
         if "probe_auc" in objectives:
             fold_auc = []

@@ -14,6 +14,7 @@ import zlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from ..config import Progress
 from .optuna_private import study_id, trial_id
 from .results import jsonable, nan_to_none
 from .settings import OBJECTIVES, SweepConfig
@@ -89,7 +90,7 @@ def _tell(study, trial, ev: TrialEvaluation, settings: dict, prune: bool, worker
 
 
 def work(dataset, url: str, name: str, config: SweepConfig, settings: dict, worker: int = 0,
-          progress: Callable[[int, int], None] | None = None) -> None:
+          progress: Progress | None = None) -> None:
     """One worker: take trials until the study holds ``config.n_trials`` counted trials (and,
     with ``config.wait``, until none of them is still running elsewhere)."""
     import optuna
@@ -104,7 +105,7 @@ def work(dataset, url: str, name: str, config: SweepConfig, settings: dict, work
         study = optuna.load_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner)
         space = space_from_dict(settings["space"])
         splits = cv_splits(dataset, settings["folds"], settings["seed"])
-        data = None                       # the engine's tensors, made at the first trial
+        started = False                   # torch is imported at the first trial
         restore_threads = None
         prune = config.pruning and len(settings["objectives"]) == 1
         retry = retry_callback(config.max_retry)
@@ -117,7 +118,7 @@ def work(dataset, url: str, name: str, config: SweepConfig, settings: dict, work
                 optuna.storages.fail_stale_trials(study)
                 b = budget(storage.get_all_trials(sid, deepcopy=False))
                 if progress is not None:
-                    progress(b.finished, max(config.n_trials, b.counted))
+                    progress(b.finished, max(config.n_trials, b.counted), "sweep trials")
                 n = min(config.batch_trials, b.waiting + max(0, config.n_trials - b.counted))
                 for _ in range(n):
                     t = study.ask()
@@ -141,17 +142,15 @@ def work(dataset, url: str, name: str, config: SweepConfig, settings: dict, work
                         t.set_user_attr("seed", seed)
                         values_list.append(values)
                         seeds.append(seed)
-                    if data is None:        # torch only now: a worker that never trains
+                    if not started:         # torch only now: a worker that never trains
                         import torch  # (a joiner with nothing left) starts faster
 
-                        from ..model import train_data
-
+                        started = True
                         if config.threads:
                             restore_threads = torch.get_num_threads()
                             torch.set_num_threads(config.threads)
-                        data = train_data(dataset, config.device)
                     evals = evaluate_trials(dataset, values_list, seeds, splits,
-                                            settings["objectives"], config.device, data)
+                                            settings["objectives"], config.device)
                     for t, ev in zip(trials, evals):
                         report_and_tell(study, t, ev, settings, prune, me)
                         done.add(trial_id(t))

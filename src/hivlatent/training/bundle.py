@@ -18,8 +18,8 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from .. import __version__
-from ..files import write_text
 from ..errors import ModelError
+from ..files import write_text
 
 FORMAT = "hivlatent-model/1"
 

@@ -29,9 +29,9 @@ import torch
 from ..config import ModelConfig, TrainConfig
 from ..nn import vae
 from ..nn.params import ParamLayout
-from .workers import n_workers, run_groups
 from .adam import StackedAdam
 from .history import best_epoch, history_frame
+from .workers import n_workers, run_groups
 
 EXPLODED = 1e10
 

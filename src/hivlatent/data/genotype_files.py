@@ -1,0 +1,183 @@
+"""Genotype files for ``predict``, recognized by their first line:
+
+- an HIVDB table: an id column (``SeqID``, ``sequenceid`` or ``id``) and ``P1``, ``P2``, ...
+  columns (tab or comma separated, any case): cells other than ``-`` (consensus) and ``.`` (not
+  sequenced) become mutations at that position: letters (a mixture if several; every letter
+  counts, unlike the MTPS matrix, which keeps the first two), ``#`` insertion (also ``^``, as
+  :mod:`hivlatent.data.tables` reads it), ``~`` deletion, ``*`` stop. A cell holding the
+  consensus letter is kept (it sets a column for that letter if the model has one, else it is
+  wild type); ``X`` (unknown) and other symbols are skipped with a note, as are unsequenced
+  positions (read as consensus by the model);
+- a CSV (or tab-separated file) with an id column (``id`` or ``SeqID``) and a mutation column
+  (``mutations`` or HIVDB's ``CompMutList``);
+- otherwise a text file with one virus per line: if the line contains a tab, the text before
+  the first tab is the id, else the id is ``line<N>``. Blank lines and lines starting with ``#``
+  are skipped.
+
+Mutations are written as in :mod:`hivlatent.data.mutations`. Every malformed value raises
+:class:`~hivlatent.errors.DataError` in one line naming the file, the line and the value.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from pathlib import Path
+
+from ..errors import DataError
+from .mutations import (
+    GENE_LENGTHS,
+    INSERTION,
+    RESIDUES,
+    Mutation,
+    ParsedGenotype,
+    parse_genotype,
+    resolve_gene,
+)
+
+_P_COLUMN = re.compile(r"^[Pp](\d+)$")
+_ID_COLUMNS = ("seqid", "sequenceid", "id")
+
+
+
+
+def _ranges(positions: list[int]) -> str:
+    out: list[str] = []
+    start = prev = positions[0]
+    for p in positions[1:] + [None]:  # type: ignore[list-item]
+        if p is not None and p == prev + 1:
+            prev = p
+            continue
+        out.append(str(start) if start == prev else f"{start}-{prev}")
+        if p is not None:
+            start = prev = p
+    return ",".join(out)
+
+
+def cells_to_genotype(cells: dict[int, str], gene: str, *, id: str = "",
+                      where: str = "") -> ParsedGenotype:
+    """One row of an HIVDB table (position -> cell) as a genotype (rules in the module doc)."""
+    gene = resolve_gene(gene)
+    mutations: list[Mutation] = []
+    notes: list[str] = []
+    unsequenced: list[int] = []
+    for pos in sorted(cells):
+        cell = (cells[pos] or "").strip()
+        if cell in ("", "-"):
+            continue
+        if cell == ".":
+            unsequenced.append(pos)
+            continue
+        residues: set[str] = set()
+        skipped: list[str] = []
+        for ch in cell.upper():
+            if ch in RESIDUES:
+                residues.add(ch)
+            elif ch == "^":  # once in the NRTI/NNRTI tables (T^ at RT 69): an insertion
+                residues.add(INSERTION)
+            elif ch not in "-.":
+                skipped.append(ch)
+        if skipped:
+            what = "unknown residue" if set(skipped) == {"X"} else "symbols"
+            notes.append(f"P{pos} {cell!r}: {what} "
+                         f"{''.join(skipped)!r} skipped")
+        if not residues:
+            continue
+        mutations.append(Mutation(gene, pos, frozenset(residues), None, f"P{pos}={cell}"))
+    if unsequenced:
+        notes.append(f"not sequenced at {gene} {_ranges(unsequenced)} (read as consensus)")
+    return ParsedGenotype(tuple(mutations), tuple(notes), id)
+
+
+def _read_text(path: Path) -> str:
+    if not path.is_file():
+        raise DataError(f"{path}: genotype file not found")
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: not a UTF-8 text file ({exc.reason} at byte {exc.start})") \
+            from None
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read: {exc.strerror}") from None
+
+
+def _header(text: str) -> tuple[str, list[str]] | None:
+    """(delimiter, column names) if the first line is a table header we know, else None."""
+    first = text.split("\n", 1)[0].rstrip("\r")
+    for delim in ("\t", ","):
+        cols = [c.strip().strip('"') for c in first.split(delim)]
+        lower = {c.lower() for c in cols}
+        has_id = bool(lower & set(_ID_COLUMNS))
+        has_p = any(_P_COLUMN.match(c) for c in cols)
+        has_mut = bool(lower & {"mutations", "compmutlist"})
+        if len(cols) > 1 and has_id and (has_p or has_mut):
+            return delim, cols
+    return None
+
+
+def read_genotypes(path: str | Path, gene: str) -> list[ParsedGenotype]:
+    """Genotypes from a file: HIVDB table, CSV with id and mutations, or text (see module doc)."""
+    path = Path(path)
+    gene = resolve_gene(gene)
+    text = _read_text(path)
+    header = _header(text)
+    if header is None:
+        return _read_lines(path, text, gene)
+    delim, cols = header
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim)
+    next(reader)
+    p_cols = {int(m.group(1)): j for j, c in enumerate(cols) if (m := _P_COLUMN.match(c))}
+    lower = [c.lower() for c in cols]
+    id_col = next(lower.index(name) for name in _ID_COLUMNS if name in lower)
+    if p_cols:
+        length = GENE_LENGTHS[gene]
+        if max(p_cols) != length or len(p_cols) != length:
+            raise DataError(f"{path}: line 1: the table has {len(p_cols)} position columns "
+                            f"P{min(p_cols)}-P{max(p_cols)}, expected P1-P{length} for {gene}")
+        mut_col = None
+    else:
+        mut_col = lower.index("mutations") if "mutations" in lower else lower.index("compmutlist")
+    out: list[ParsedGenotype] = []
+    line = 1
+    try:
+        for row in reader:
+            line = reader.line_num
+            if not row or all(not c.strip() for c in row):
+                continue
+            if len(row) != len(cols):
+                raise DataError(f"{path}: line {line}: expected {len(cols)} fields like the "
+                                f"header, got {len(row)}")
+            gid = row[id_col].strip()
+            if not gid:
+                raise DataError(f"{path}: line {line}, column {cols[id_col]!r}: empty id")
+            where = f"{path}: line {line}"
+            if mut_col is None:
+                out.append(cells_to_genotype({p: row[j] for p, j in p_cols.items()}, gene,
+                                             id=gid, where=where))
+            else:
+                out.append(parse_genotype(row[mut_col], gene, id=gid,
+                                          where=f"{where}, column {cols[mut_col]!r}"))
+    except csv.Error as exc:
+        raise DataError(f"{path}: line {reader.line_num}: {exc}") from None
+    return out
+
+
+def _read_lines(path: Path, text: str, gene: str) -> list[ParsedGenotype]:
+    out: list[ParsedGenotype] = []
+    for lineno, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if "\t" in line:
+            gid, rest = line.split("\t", 1)
+            gid = gid.strip()
+            if not gid:
+                raise DataError(f"{path}: line {lineno}: empty id before the tab")
+        else:
+            gid, rest = f"line{lineno}", line
+        out.append(parse_genotype(rest, gene, id=gid, where=f"{path}: line {lineno}"))
+    return out
+
+
+__all__ = ["cells_to_genotype", "read_genotypes"]
