@@ -1,0 +1,1 @@
+"""HIV-1 pol sequences -> HIVDB mutation lists (placeholder)."""
