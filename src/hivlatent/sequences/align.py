@@ -31,6 +31,9 @@ PROTEIN_GAP_OPEN, PROTEIN_GAP_EXTEND = 10, 1
 KMER = 11
 MIN_SEED_HITS = 3  # fewer shared 11-mers than this on a strand: that strand is not HIV-like
 WINDOW_MARGIN = 60
+#: a local alignment that stops this close to an end of the record is extended to it without
+#: gaps: a mutated first or last codon is then still read (as HIVDB reads it), not clipped
+END_EXTENSION = 9
 _NUC_ALPHABET = "ACGTRYKMSWBDHVN"
 
 
@@ -159,6 +162,24 @@ def _sw(query: str, ref: str, ref_offset: int, matrix, gap_open: int, gap_extend
     return Alignment(ref_row, query_row, rs, re_, qs, qe, full_query, result.score, reverse)
 
 
+def extend_ends(aln: Alignment, ref: str) -> Alignment:
+    """Extend the alignment without gaps to the record's ends when they are close (see
+    :data:`END_EXTENSION`)."""
+    head = min(aln.query_start, aln.ref_start)
+    if aln.query_start > END_EXTENSION or head < aln.query_start:
+        head = 0
+    tail = min(len(aln.query) - aln.query_end, len(ref) - aln.ref_end)
+    if len(aln.query) - aln.query_end > END_EXTENSION or tail < len(aln.query) - aln.query_end:
+        tail = 0
+    if not head and not tail:
+        return aln
+    qs, qe = aln.query_start - head, aln.query_end + tail
+    rs, re_ = aln.ref_start - head, aln.ref_end + tail
+    return Alignment(ref[rs:aln.ref_start] + aln.ref_row + ref[aln.ref_end:re_],
+                     aln.query[qs:aln.query_start] + aln.query_row + aln.query[aln.query_end:qe],
+                     rs, re_, qs, qe, aln.query, aln.score, aln.reverse)
+
+
 def align_nucleotides(seq: str, *, window: bool = True) -> Alignment | None:
     """Align a nucleotide record (upper case, IUPAC allowed) to the consensus-B pol template.
 
@@ -186,6 +207,7 @@ def align_nucleotides(seq: str, *, window: bool = True) -> Alignment | None:
             aln = _sw(query, ref, 0, matrix, GAP_OPEN, GAP_EXTEND, reverse, query)  # window too tight
         if aln is None:
             continue
+        aln = extend_ends(aln, ref)
         if best is None or (aln.reverse and aln.score > 1.2 * best.score) or (
                 not aln.reverse and aln.score >= best.score):
             best = aln

@@ -30,6 +30,8 @@ MIN_GAP_DISTANCE = 15
 MARGIN_CODONS = 2
 RT69_INSERTION_BONUS = 5.0
 NT_TIE_BREAK = 0.01
+EXTRA_EVENT_PENALTY = 10.0
+MAX_PAIRED_REGION = 90
 _BLOSUM_ALPHABET = "ARNDCQEGHILKMFPSTWYVBZX*"
 _AA_MIXTURE_CODES = {"B": "DN", "Z": "EQ", "J": "IL"}
 
@@ -129,7 +131,7 @@ def _candidates(R: str, Q: str):
             dropped = "" if j is None else Q[j:j + r]
             for p in (range(0, len(R) + 1, 3) if k else [None]):
                 ref_seg = R if p is None else R[:p] + "-" * (3 * k) + R[p:]
-                yield ref_seg, qd, dropped, j, p
+                yield ref_seg, qd, dropped, j, p, 0.0
     else:
         for j in (range(len(R) - r + 1) if r else [None]):
             for p in (range(0, len(R) - 3 * k + 1, 3) if k else [None]):
@@ -141,14 +143,36 @@ def _candidates(R: str, Q: str):
                         continue
                     deleted.update(range(j, j + r))
                 it = iter(Q)
-                yield R, "".join("-" if i in deleted else next(it) for i in range(len(R))), "", j, p
+                yield R, "".join("-" if i in deleted else next(it) for i in range(len(R))), "", j, p, 0.0
+    if r == 0 and len(R) <= MAX_PAIRED_REGION:
+        yield from _paired(R, Q, net)
+
+
+def _paired(R: str, Q: str, net: int):
+    """A codon deletion plus a codon insertion in one region (e.g. RT 67del with a 69 insertion),
+    charged :data:`EXTRA_EVENT_PENALTY` so a single event wins unless this fits clearly better."""
+    d, ins = (3, net + 3) if net >= 0 else (3 - net, 3)
+    for p1 in range(0, len(R) - d + 1, 3):
+        for p2 in range(0, len(R) + 1, 3):
+            if p1 <= p2 <= p1 + d:
+                continue
+            it = iter(Q)
+            ref_seg, query_seg = [], []
+            for i in range(len(R) + 1):
+                if i == p2:
+                    ref_seg.append("-" * ins)
+                    query_seg.append("".join(next(it) for _ in range(ins)))
+                if i < len(R):
+                    ref_seg.append(R[i])
+                    query_seg.append("-" if p1 <= i < p1 + d else next(it))
+            yield "".join(ref_seg), "".join(query_seg), "", None, p2, EXTRA_EVENT_PENALTY
 
 
 def _place(R: str, Q: str, start: int):
     """Best placement; ties: frameshift bases 5'-most, whole codons 3'-most (as HIVDB reports)."""
     best, best_key = None, None
-    for ref_seg, query_seg, dropped, j, p in _candidates(R, Q):
-        key = (round(_score(ref_seg, query_seg, start), 6), -(j or 0), p or 0)
+    for ref_seg, query_seg, dropped, j, p, penalty in _candidates(R, Q):
+        key = (round(_score(ref_seg, query_seg, start) - penalty, 6), -(j or 0), p or 0)
         if best_key is None or key > best_key:
             best, best_key = (ref_seg, query_seg, dropped, j), key
     return best
@@ -170,7 +194,28 @@ def _gap_groups(ref_row: str, query_row: str) -> list[tuple[int, int]]:
             col = end
         else:
             col += 1
-    return [(a, b) for a, b in groups]
+    out: list[tuple[int, int]] = []
+    for a, b in groups:  # a group of whole-codon indels (e.g. RT 67del near 69ins): one by one
+        runs = _runs(ref_row, query_row, a, b)
+        if len(runs) > 1 and all((e - s) % 3 == 0 for s, e in runs):
+            out.extend(runs)
+        else:
+            out.append((a, b))
+    return out
+
+
+def _runs(ref_row: str, query_row: str, a: int, b: int) -> list[tuple[int, int]]:
+    """Maximal runs of one gap kind (insertion or deletion) in columns a:b."""
+    runs: list[tuple[int, int]] = []
+    kind = None
+    for col in range(a, b):
+        k = "I" if ref_row[col] == "-" else "D" if query_row[col] == "-" else None
+        if k is not None and k == kind and runs and runs[-1][1] == col:
+            runs[-1] = (runs[-1][0], col + 1)
+        elif k is not None:
+            runs.append((col, col + 1))
+        kind = k
+    return runs
 
 
 def _clean_span(ref_row: str, query_row: str, lo: int, hi: int) -> bool:

@@ -21,7 +21,8 @@ NUCLEOTIDE_CHARS = frozenset("ACGTURYKMSWBDHVN")
 PLAIN_NUCLEOTIDES = frozenset("ACGTUN")
 #: 20 amino acids, X (unknown), * (stop), B (D/N), Z (E/Q), J (I/L), U (selenocysteine)
 AMINO_ACID_CHARS = frozenset("ACDEFGHIKLMNPQRSTVWYXBZJU*")
-#: a record whose letters are at least this share of A/C/G/T/U/N is read as nucleotides
+#: a record at least this share A/C/G/T/U/N is nucleotides (a stray other letter is an error);
+#: one written only in nucleotide codes needs half
 NUCLEOTIDE_SHARE = 0.75
 
 
@@ -142,7 +143,9 @@ def _build_record(header: str, number: int, lines: list[tuple[int, str]], source
         return RecordError(rid, number, f"{where}: empty record; expected a sequence after the header")
     letters = sum(1 for c in seq if c.isalpha())
     plain = sum(1 for c in seq if c in PLAIN_NUCLEOTIDES)
-    looks_nucleotide = letters > 0 and plain / len(seq) >= NUCLEOTIDE_SHARE
+    share = plain / len(seq) if letters else 0.0
+    looks_nucleotide = share >= NUCLEOTIDE_SHARE or (
+        share >= 0.5 and all(c in NUCLEOTIDE_CHARS for c in seq))
     if looks_nucleotide:
         kind: Kind = "nucleotide"
         allowed = NUCLEOTIDE_CHARS
