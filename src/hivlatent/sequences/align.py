@@ -1,13 +1,14 @@
 """Local alignment of a record to the HIV-1 pol reference, with parasail (BSD-licensed SIMD
 Smith-Waterman with traceback).
 
-Why parasail: on 1,300-nt PR+RT sequences it is the fastest exact local aligner we measured
-(about 1.5-3 ms per record against the 3,012-nt pol template), it always returns an alignment
-(so a non-HIV record gets a score and an identity to report), it takes a custom scoring matrix
-(IUPAC ambiguity codes score as partial matches) and the same library aligns amino-acid records
-with BLOSUM62. Biopython's PairwiseAligner gave the same calls but was ~40x slower; mappy
-(minimap2) was fastest but returned no alignment for short or divergent records. The measured
-table is in ``ALIGNMENT.md``. The nucleotide alignment is made codon-aware afterwards by
+Why parasail: measured on 1,000 synthetic PR+RT records (``benchmarks/align_speed.py``), it
+made 100% exact mutation lists in 5.8 s per 1,000 records on one core; Biopython's
+PairwiseAligner made the same calls in 48.6 s (its raw alignment is 40x slower); mappy
+(minimap2) took 4.3 s but got one record in 1,000 wrong and returns no alignment at all for a
+record it cannot seed (so no score or identity to report for non-HIV records); the HIVDB
+pipeline itself (sierralocal, oracle only) took 89 s with 98.9% exact records. parasail always
+returns a scored local alignment, takes a custom matrix (IUPAC ambiguity codes score as partial
+matches) and aligns amino-acid records with BLOSUM62 too. Table and reasons: ``ALIGNMENT.md``. The nucleotide alignment is made codon-aware afterwards by
 :mod:`.codon_align` (gaps moved to codon boundaries, frameshifts isolated and reported).
 
 Before aligning, a k-mer index of the template picks the strand (forward or reverse complement)

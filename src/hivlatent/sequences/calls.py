@@ -10,7 +10,6 @@ mixture with one; ``RT:T69ins`` an insertion after codon 69 (inserted residues i
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import Mapping
 
 from .codon_align import FrameShift, Reading
@@ -116,7 +115,7 @@ class AlignedRecord:
 
     id: str
     kind: str  # "nucleotide", "amino acid" ("unknown" for a record that could not be parsed)
-    genes: Mapping[str, GeneCall] = field(default_factory=lambda: MappingProxyType({}))
+    genes: Mapping[str, GeneCall] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
     error: str | None = None
     reverse_complemented: bool = False

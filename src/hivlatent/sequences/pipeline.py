@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ProcessPoolExecutor
-from types import MappingProxyType
 from typing import Iterable, Sequence
 
 from .align import Alignment, align_nucleotides, align_protein
@@ -77,7 +76,7 @@ def align_record(record: FastaRecord) -> AlignedRecord:
         note = hypermutation_warning(hyper)
         if note:
             warnings.append(note)
-    return AlignedRecord(record.id, record.kind, MappingProxyType(genes), tuple(warnings), None,
+    return AlignedRecord(record.id, record.kind, genes, tuple(warnings), None,
                          aln.reverse, reading.frameshifts, hyper, aln.score, aln.identity)
 
 
