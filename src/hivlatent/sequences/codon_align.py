@@ -30,7 +30,10 @@ MIN_GAP_DISTANCE = 15
 MARGIN_CODONS = 2
 RT69_INSERTION_BONUS = 5.0
 NT_TIE_BREAK = 0.01
-EXTRA_EVENT_PENALTY = 10.0
+EXTRA_EVENT_PENALTY = 25.0
+#: RT 62-72 holds the 69 insertion and 67 deletion complexes, where a codon deletion and a codon
+#: insertion really occur together: a pair there costs only this
+HOTSPOT_PAIR_PENALTY = 10.0
 MAX_PAIRED_REGION = 90
 _BLOSUM_ALPHABET = "ARNDCQEGHILKMFPSTWYVBZX*"
 _AA_MIXTURE_CODES = {"B": "DN", "Z": "EQ", "J": "IL"}
@@ -121,7 +124,7 @@ def _score(ref_seg: str, query_seg: str, region_start: int) -> float:
     return total
 
 
-def _candidates(R: str, Q: str):
+def _candidates(R: str, Q: str, start: int = 0):
     """Every placement of the event in the region: (ref segment, query segment, dropped, j)."""
     net = len(Q) - len(R)
     k, r = divmod(abs(net), 3)
@@ -145,12 +148,14 @@ def _candidates(R: str, Q: str):
                 it = iter(Q)
                 yield R, "".join("-" if i in deleted else next(it) for i in range(len(R))), "", j, p, 0.0
     if r == 0 and len(R) <= MAX_PAIRED_REGION:
-        yield from _paired(R, Q, net)
+        rt = get_gene("RT")
+        hot = start < rt.pol_offset(73) and start + len(R) > rt.pol_offset(62)
+        yield from _paired(R, Q, net, HOTSPOT_PAIR_PENALTY if hot else EXTRA_EVENT_PENALTY)
 
 
-def _paired(R: str, Q: str, net: int):
+def _paired(R: str, Q: str, net: int, penalty: float):
     """A codon deletion plus a codon insertion in one region (e.g. RT 67del with a 69 insertion),
-    charged :data:`EXTRA_EVENT_PENALTY` so a single event wins unless this fits clearly better."""
+    charged ``penalty`` so a single event wins unless this fits clearly better."""
     d, ins = (3, net + 3) if net >= 0 else (3 - net, 3)
     for p1 in range(0, len(R) - d + 1, 3):
         for p2 in range(0, len(R) + 1, 3):
@@ -165,13 +170,13 @@ def _paired(R: str, Q: str, net: int):
                 if i < len(R):
                     ref_seg.append(R[i])
                     query_seg.append("-" if p1 <= i < p1 + d else next(it))
-            yield "".join(ref_seg), "".join(query_seg), "", None, p2, EXTRA_EVENT_PENALTY
+            yield "".join(ref_seg), "".join(query_seg), "", None, p2, penalty
 
 
 def _place(R: str, Q: str, start: int):
     """Best placement; ties: frameshift bases 5'-most, whole codons 3'-most (as HIVDB reports)."""
     best, best_key = None, None
-    for ref_seg, query_seg, dropped, j, p, penalty in _candidates(R, Q):
+    for ref_seg, query_seg, dropped, j, p, penalty in _candidates(R, Q, start):
         key = (round(_score(ref_seg, query_seg, start) - penalty, 6), -(j or 0), p or 0)
         if best_key is None or key > best_key:
             best, best_key = (ref_seg, query_seg, dropped, j), key
@@ -194,28 +199,7 @@ def _gap_groups(ref_row: str, query_row: str) -> list[tuple[int, int]]:
             col = end
         else:
             col += 1
-    out: list[tuple[int, int]] = []
-    for a, b in groups:  # a group of whole-codon indels (e.g. RT 67del near 69ins): one by one
-        runs = _runs(ref_row, query_row, a, b)
-        if len(runs) > 1 and all((e - s) % 3 == 0 for s, e in runs):
-            out.extend(runs)
-        else:
-            out.append((a, b))
-    return out
-
-
-def _runs(ref_row: str, query_row: str, a: int, b: int) -> list[tuple[int, int]]:
-    """Maximal runs of one gap kind (insertion or deletion) in columns a:b."""
-    runs: list[tuple[int, int]] = []
-    kind = None
-    for col in range(a, b):
-        k = "I" if ref_row[col] == "-" else "D" if query_row[col] == "-" else None
-        if k is not None and k == kind and runs and runs[-1][1] == col:
-            runs[-1] = (runs[-1][0], col + 1)
-        elif k is not None:
-            runs.append((col, col + 1))
-        kind = k
-    return runs
+    return [(a, b) for a, b in groups]
 
 
 def _clean_span(ref_row: str, query_row: str, lo: int, hi: int) -> bool:
