@@ -1,0 +1,131 @@
+"""sierralocal, the offline HIVdb algorithm (GPL-3, an optional extra), loaded lazily and once.
+
+How it is called (sierralocal 0.4.3 has no entry point for a plain mutation list: ``main.score``
+and ``main.sierralocal`` need a FASTA file and its aligner): ``sierralocal.hivdb.HIVdb()`` finds
+and reads its bundled ASI2 XML (``sierralocal/data/HIVDB_<version>.xml``),
+``HIVdb.parse_definitions`` and ``HIVdb.parse_drugs`` turn it into rules, and
+``sierralocal.score_alg.score_drugs(algorithm, gene, mutations)`` scores one gene's mutations for
+every drug of the gene's classes. ``mutations`` is the dictionary sierralocal's aligner produces:
+position -> (consensus, residues, residues), with ``_`` in the residues for an insertion and ``-``
+for a deletion. The level of a score comes from the drug's score ranges in the XML (the global
+range, -INF-9 => 1 ... 60-INF => 5 in 9.4) and its text and S/I/R from the XML's level definitions.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import importlib
+import io
+import re
+from types import ModuleType
+
+from ..errors import ConfigError
+from .calls import HivdbCall, PartialScore
+from .drugs import GENE_CLASSES, our_drug_name
+from .notation import MutationKey
+
+MISSING = (
+    "the HIVdb algorithm needs the optional extra: pip install 'hivlatent[hivdb]' "
+    "(sierralocal, GPL-3)"
+)
+_DRM_RE = re.compile(r"([A-Z]?)([0-9]+)(.+)")
+_CACHE_SIZE = 1 << 16
+
+
+def _modules() -> tuple[ModuleType, ModuleType]:
+    """sierralocal's ``hivdb`` and ``score_alg`` modules; ConfigError when it is not installed."""
+    try:
+        hivdb = importlib.import_module("sierralocal.hivdb")
+        score_alg = importlib.import_module("sierralocal.score_alg")
+    except ImportError:
+        raise ConfigError(MISSING) from None
+    return hivdb, score_alg
+
+
+def available() -> bool:
+    """Whether sierralocal can be imported (the ``hivdb`` extra is installed)."""
+    try:
+        _modules()
+    except ConfigError:
+        return False
+    return True
+
+
+def require() -> None:
+    """Raise ConfigError naming the extra to install when sierralocal is missing."""
+    _modules()
+
+
+@functools.lru_cache(maxsize=1)
+def engine() -> Engine:
+    """The one loaded algorithm (the XML is read once per process)."""
+    return Engine()
+
+
+class Engine:
+    """sierralocal's parsed HIVdb algorithm and the drug tables this package reports."""
+
+    def __init__(self) -> None:
+        hivdb, self._score_alg = _modules()
+        with contextlib.redirect_stdout(io.StringIO()):  # HIVdb() prints the paths it searches
+            algorithm = hivdb.HIVdb()
+        definitions = algorithm.parse_definitions(algorithm.root)
+        algorithm.parse_drugs(algorithm.root)
+        self.algorithm = algorithm
+        self.xml_path = str(algorithm.xml_filename)
+        self.version = f"{algorithm.algname} {algorithm.version}"
+        self.date = algorithm.version_date
+        # level order -> (text, S/I/R); the XML gives {order: {text: sir}}
+        self.levels: dict[int, tuple[str, str]] = {
+            int(order): next(iter(text_sir.items()))
+            for order, text_sir in definitions["level"].items()
+        }
+        # per gene: (hivdb drug, our drug, class, [(min score, level)] highest first)
+        self.drugs: dict[str, list[tuple[str, str, str, list[tuple[float, int]]]]] = {}
+        for gene, classes in GENE_CLASSES.items():
+            listed = definitions["gene"].get(gene, [])
+            rows = []
+            for drug_class in classes:
+                if drug_class not in listed:
+                    continue
+                for name in definitions["drugclass"][drug_class]:
+                    ranges = algorithm.drugs[name][1]
+                    cuts = sorted(((float(r["min"]), int(order)) for order, r in ranges.items()),
+                                  reverse=True)
+                    rows.append((name, our_drug_name(name), drug_class, cuts))
+            self.drugs[gene] = rows
+        self.score_gene = functools.lru_cache(maxsize=_CACHE_SIZE)(self._score_gene)
+
+    def level(self, cuts: list[tuple[float, int]], score: float) -> int:
+        """The level whose range holds ``score`` (ranges are closed integer intervals)."""
+        for low, order in cuts:
+            if score >= low:
+                return order
+        return cuts[-1][1]
+
+    def _score_gene(self, gene: str, key: MutationKey) -> tuple[HivdbCall, ...]:
+        """Every drug of ``gene`` for one virus's mutations in that gene."""
+        results = self._score_alg.score_drugs(self.algorithm, gene, dict(key))
+        calls = []
+        for name, ours, drug_class, cuts in self.drugs[gene]:
+            total, partials, drms = results[name]
+            score = float(total)
+            level = self.level(cuts, score)
+            text, sir = self.levels[level]
+            parts = tuple(
+                PartialScore(tuple(_label(gene, drm) for drm in group), float(value))
+                for value, group in zip(partials, drms) if value != 0
+            )
+            calls.append(HivdbCall(ours, drug_class, score, level, text, sir, parts, name))
+        return tuple(calls)
+
+
+def _label(gene: str, drm: str) -> str:
+    """sierralocal's ``T69i`` / ``D67d`` / ``T215Y`` -> ``RT:T69ins`` / ``RT:D67del`` / ``RT:T215Y``."""
+    m = _DRM_RE.fullmatch(drm)
+    if m is None:  # pragma: no cover - sierralocal always writes <wt><position><residues>
+        return f"{gene}:{drm}"
+    wt, pos, aas = m.groups()
+    aas = {"i": "ins", "d": "del"}.get(aas, aas)
+    return f"{gene}:{wt}{pos}{aas}"
