@@ -4,9 +4,13 @@ A row maps a position (``69``, ``"69"`` or ``"P69"``) to its cell:
 
 - ``-`` consensus B, ``.`` not sequenced (an empty cell or None too): no mutation;
 - amino-acid letters, several for a mixture (``KN``); a letter equal to the consensus residue
-  alone is no mutation; lower case is read as upper case (``l`` -> L);
-- ``#`` insertion (``^``, written once at RT 69 in the NRTI and NNRTI tables, too), ``~``
-  deletion, ``*`` stop codon, ``X`` unknown; a ``.`` after letters (``K.``) is ignored.
+  alone is no mutation; lower case is read as upper case (``l`` -> L), except ``d`` and ``i``,
+  which are a deletion and an insertion as in HIVdb's ASI notation (``d`` occurs at RT 70 in 3
+  rows of the NRTI table: K70 deleted);
+- ``#`` insertion, ``~`` deletion, ``*`` stop codon, ``X`` unknown; a ``.`` after letters
+  (``K.``) is ignored, and so is ``^``: it occurs once, ``T^`` at RT 69 of the NRTI and NNRTI
+  tables (SeqID 259222), and is read as T (no insertion), as the virus's phenotype suggests
+  (AZT 0.4-fold, where HIVdb scores a T69 insertion 60 for AZT).
 
 A cell such as ``T#`` (the consensus residue and an insertion) is an insertion.
 """
@@ -19,6 +23,7 @@ from collections.abc import Iterable, Mapping
 
 from ..errors import DataError
 from .calls import HivdbCall
+from .consensus import CONSENSUS
 from .engine import engine
 from .notation import AMINO_ACIDS, Site, check_genes, check_position, merge, to_key
 
@@ -51,10 +56,12 @@ def _site(cell: object, where: str) -> Site | None:
     text = text.rstrip(".")
     site = Site()
     for ch in text:
-        if ch in "#^":
+        if ch in "#i":
             site.insertion = True
-        elif ch == "~":
+        elif ch in "~d":
             site.deletion = True
+        elif ch == "^":
+            continue
         elif ch.upper() in AMINO_ACIDS or ch in "*X":
             site.residues.add(ch.upper())
         else:
@@ -62,15 +69,22 @@ def _site(cell: object, where: str) -> Site | None:
     return site
 
 
-def row_key(row: Mapping, gene: str, index: int):
-    """One table row -> the gene's sierralocal mutation key (see :mod:`.notation`)."""
-    if not isinstance(row, Mapping):
-        raise DataError(f"row {index} is {type(row).__name__}, not a mapping position -> cell")
+def _row_key(gene: str, items: Iterable[tuple[object, object]], index: int,
+             positions: dict[object, int]):
+    """One table row's (column, cell) pairs -> the gene's sierralocal mutation key.
+
+    ``positions`` memoises column -> checked position across the rows of one call.
+    """
     sites: dict[int, Site] = {}
-    for key, cell in row.items():
-        where = f"row {index}, {gene} position {key}"
-        position = _position(key, f"row {index}")
-        check_position(gene, position, where)
+    for key, cell in items:
+        position = positions.get(key)
+        if position is None:
+            position = _position(key, f"row {index}")
+            check_position(gene, position, f"row {index}, {gene} column {key!r}")
+            positions[key] = position
+        if cell == "-" or cell == ".":
+            continue
+        where = f"row {index}, {gene} position {position}"
         site = _site(cell, where)
         if site is not None:
             merge(sites, position, site, where)
@@ -80,20 +94,59 @@ def row_key(row: Mapping, gene: str, index: int):
 def score_cells(rows: Iterable[Mapping], gene: str) -> list[dict[str, HivdbCall]]:
     """HIVdb calls for rows of a genotype-phenotype table: one dict per row, drug -> call.
 
-    ``gene`` is ``"RT"`` (NRTI and NNRTI drugs), ``"PR"`` (PI) or ``"IN"`` (INSTI). A pandas
-    DataFrame may be given: its ``P<n>`` columns are used.
+    ``rows`` holds one mapping position -> cell per virus; a pandas DataFrame may be given
+    instead (its ``P<n>`` columns are read). ``gene`` is ``"RT"`` (NRTI and NNRTI drugs),
+    ``"PR"`` (PI) or ``"IN"`` (INSTI). DataError names the row and position of a bad cell.
     """
     (gene,) = check_genes([gene])
+    positions: dict[object, int] = {}
     columns = getattr(rows, "columns", None)
-    if columns is not None and hasattr(rows, "to_dict"):
-        keep = [c for c in columns if _POSITION_RE.fullmatch(str(c)) and str(c)[:1] in "Pp"]
+    if columns is not None and hasattr(rows, "itertuples"):
+        keep = [c for c in columns if re.fullmatch(r"[Pp][0-9]+", str(c))]
         if not keep:
             raise DataError("the table has no P<position> columns (P1, P2, ...); "
                             "pass rows of position -> cell")
-        rows = rows[keep].to_dict("records")
+        items = (zip(keep, values) for values in rows[keep].itertuples(index=False, name=None))
+    else:
+        items = (_items(row, i) for i, row in enumerate(rows))
     eng = engine()
     return [
-        {call.drug: call for call in eng.score_gene(gene, row_key(row, gene, i))}
-        for i, row in enumerate(rows)
+        {call.drug: call for call in eng.score_gene(gene, _row_key(gene, pairs, i, positions))}
+        for i, pairs in enumerate(items)
     ]
 
+
+def cells_to_mutations(row: Mapping, gene: str) -> list[str]:
+    """One table row as a mutation list in HIVDB notation (``["RT:M184V", "RT:T69ins"]``).
+
+    Read with the same rules as :func:`score_cells`, so ``score([cells_to_mutations(row, g)],
+    genes=[g])`` gives the same calls as ``score_cells([row], g)``.
+    """
+    (gene,) = check_genes([gene])
+    sites: dict[int, Site] = {}
+    positions: dict[object, int] = {}
+    for key, cell in _items(row, 0):
+        position = positions.setdefault(key, _position(key, "row"))
+        check_position(gene, position, f"{gene} column {key!r}")
+        site = _site(cell, f"{gene} position {position}")
+        if site is not None:
+            merge(sites, position, site, f"{gene} position {position}")
+    out = []
+    for position in sorted(sites):
+        site, wt = sites[position], CONSENSUS[gene][position - 1]
+        if site.insertion:
+            tail = "ins" + site.inserted
+        elif site.deletion:
+            tail = "del"
+        elif site.residues == {wt}:
+            continue
+        else:
+            tail = "".join(sorted(site.residues, key=lambda aa: (aa != wt, aa)))
+        out.append(f"{gene}:{wt}{position}{tail}")
+    return out
+
+
+def _items(row: object, index: int):
+    if not isinstance(row, Mapping):
+        raise DataError(f"row {index} is {type(row).__name__}, not a mapping position -> cell")
+    return row.items()

@@ -4,11 +4,13 @@ How it is called (sierralocal 0.4.3 has no entry point for a plain mutation list
 and ``main.sierralocal`` need a FASTA file and its aligner): ``sierralocal.hivdb.HIVdb()`` finds
 and reads its bundled ASI2 XML (``sierralocal/data/HIVDB_<version>.xml``),
 ``HIVdb.parse_definitions`` and ``HIVdb.parse_drugs`` turn it into rules, and
-``sierralocal.score_alg.score_drugs(algorithm, gene, mutations)`` scores one gene's mutations for
-every drug of the gene's classes. ``mutations`` is the dictionary sierralocal's aligner produces:
-position -> (consensus, residues, residues), with ``_`` in the residues for an insertion and ``-``
-for a deletion. The level of a score comes from the drug's score ranges in the XML (the global
-range, -INF-9 => 1 ... 60-INF => 5 in 9.4) and its text and S/I/R from the XML's level definitions.
+``sierralocal.score_alg.score_single(algorithm, drug, mutations)`` scores one drug. That is what
+``score_alg.score_drugs`` calls for each drug of a gene's classes; calling it per drug lets each
+drug's call be cached on the positions its rules read. ``mutations`` is the dictionary
+sierralocal's aligner produces: position -> (consensus, residues, residues), with ``_`` in the
+residues for an insertion and ``-`` for a deletion. The level of a score comes from the drug's
+score ranges in the XML (the global range, -INF-9 => 1 ... 60-INF => 5 in 9.4), its text and
+S/I/R from the XML's level definitions.
 """
 
 from __future__ import annotations
@@ -82,7 +84,7 @@ class Engine:
             for order, text_sir in definitions["level"].items()
         }
         # per gene: (hivdb drug, our drug, class, [(min score, level)] highest first)
-        self.drugs: dict[str, list[tuple[str, str, str, list[tuple[float, int]]]]] = {}
+        self.drugs: dict[str, list[tuple[str, str, str, tuple[tuple[float, int], ...]]]] = {}
         for gene, classes in GENE_CLASSES.items():
             listed = definitions["gene"].get(gene, [])
             rows = []
@@ -91,34 +93,57 @@ class Engine:
                     continue
                 for name in definitions["drugclass"][drug_class]:
                     ranges = algorithm.drugs[name][1]
-                    cuts = sorted(((float(r["min"]), int(order)) for order, r in ranges.items()),
-                                  reverse=True)
+                    cuts = tuple(sorted(
+                        ((float(r["min"]), int(order)) for order, r in ranges.items()),
+                        reverse=True))
                     rows.append((name, our_drug_name(name), drug_class, cuts))
             self.drugs[gene] = rows
-        self.score_gene = functools.lru_cache(maxsize=_CACHE_SIZE)(self._score_gene)
+        # the positions each drug's rules read: a drug is scored on the virus's mutations at
+        # those positions only (no other position can change its score), and cached on them, so
+        # viruses that differ elsewhere share the drug's call
+        self.rule_positions: dict[str, frozenset[int]] = {
+            name: frozenset(
+                position
+                for condition in algorithm.drugs[name][0]
+                for rule in (condition if isinstance(condition, list) else [condition])
+                for position, _ in rule["group"]
+            )
+            for rows in self.drugs.values()
+            for name, *_ in rows
+        }
+        self._cached = functools.lru_cache(maxsize=_CACHE_SIZE)(self._score_drug)
 
-    def level(self, cuts: list[tuple[float, int]], score: float) -> int:
+    def score_gene(self, gene: str, key: MutationKey) -> tuple[HivdbCall, ...]:
+        """Every drug of ``gene`` for one virus's mutations in that gene (cached per drug)."""
+        calls = []
+        for row in self.drugs[gene]:
+            used = self.rule_positions[row[0]]
+            calls.append(self._cached(gene, row, tuple(item for item in key if item[0] in used)))
+        return tuple(calls)
+
+    def clear_cache(self) -> None:
+        """Forget cached scores (for timing)."""
+        self._cached.cache_clear()
+
+    @staticmethod
+    def level(cuts: tuple[tuple[float, int], ...], score: float) -> int:
         """The level whose range holds ``score`` (ranges are closed integer intervals)."""
         for low, order in cuts:
             if score >= low:
                 return order
         return cuts[-1][1]
 
-    def _score_gene(self, gene: str, key: MutationKey) -> tuple[HivdbCall, ...]:
-        """Every drug of ``gene`` for one virus's mutations in that gene."""
-        results = self._score_alg.score_drugs(self.algorithm, gene, dict(key))
-        calls = []
-        for name, ours, drug_class, cuts in self.drugs[gene]:
-            total, partials, drms = results[name]
-            score = float(total)
-            level = self.level(cuts, score)
-            text, sir = self.levels[level]
-            parts = tuple(
-                PartialScore(tuple(_label(gene, drm) for drm in group), float(value))
-                for value, group in zip(partials, drms) if value != 0
-            )
-            calls.append(HivdbCall(ours, drug_class, score, level, text, sir, parts, name))
-        return tuple(calls)
+    def _score_drug(self, gene: str, row: tuple, key: MutationKey) -> HivdbCall:
+        name, ours, drug_class, cuts = row
+        total, partials, drms = self._score_alg.score_single(self.algorithm, name, dict(key))
+        score = float(total)
+        level = self.level(cuts, score)
+        text, sir = self.levels[level]
+        parts = tuple(
+            PartialScore(tuple(_label(gene, drm) for drm in group), float(value))
+            for value, group in zip(partials, drms) if value != 0
+        )
+        return HivdbCall(ours, drug_class, score, level, text, sir, parts, name)
 
 
 def _label(gene: str, drm: str) -> str:
