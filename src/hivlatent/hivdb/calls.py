@@ -10,7 +10,9 @@ class PartialScore:
     """One rule of the drug that fired: its mutations (``RT:M41L``, ``RT:T215Y``) and its score.
 
     A rule is a single mutation (``184V => 60``) or a combination (``41L AND 215FY => 10``).
-    For a mixture the mutation shows the residue(s) the rule matched (``RT:T215Y`` for ``T215SY``).
+    A mutation shows the residues of the virus that triggered the rule: for the mixture
+    ``T215SY`` under AZT's ``MAX(..., 215S => 10, ..., 215Y => 60)`` it is ``RT:T215SY`` with
+    score 60 (the highest residue counts; the lower one is listed, as in Sierra's reports).
     """
 
     mutations: tuple[str, ...]

@@ -147,10 +147,14 @@ class Engine:
 
 
 def _label(gene: str, drm: str) -> str:
-    """sierralocal's ``T69i`` / ``D67d`` / ``T215Y`` -> ``RT:T69ins`` / ``RT:D67del`` / ``RT:T215Y``."""
+    """sierralocal's ``T69i`` / ``D67d`` / ``T215YS`` -> ``RT:T69ins`` / ``RT:D67del`` / ``RT:T215SY``.
+
+    Residues are the ones that triggered the rule; sierralocal adds those of lower-scoring rules
+    on the same positions that it dropped (a MAX), as Sierra's report does.
+    """
     m = _DRM_RE.fullmatch(drm)
     if m is None:  # pragma: no cover - sierralocal always writes <wt><position><residues>
         return f"{gene}:{drm}"
     wt, pos, aas = m.groups()
-    aas = {"i": "ins", "d": "del"}.get(aas, aas)
+    aas = {"i": "ins", "d": "del"}.get(aas) or "".join(sorted(aas))
     return f"{gene}:{wt}{pos}{aas}"
