@@ -42,7 +42,8 @@ def test_version_is_read_from_the_bundled_xml():
 
 
 def test_import_does_not_load_sierralocal():
-    code = "import sys, hivlatent.hivdb; print('sierralocal' in sys.modules, 'torch' in sys.modules)"
+    code = ("import sys, hivlatent.hivdb; "
+            "print('sierralocal' in sys.modules, 'torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
 
@@ -233,6 +234,7 @@ def test_score_cells_reads_hivdb_table_cells():
 
 
 def test_score_cells_special_cells():
+    assert hivdb.cells_to_mutations({69: "T^", 70: "^", 184: "m"}, "RT") == []
     consensus, t_caret, ins = hivdb.score_cells([{69: "T"}, {69: "T^"}, {69: "T#"}], "RT")
     assert scores(t_caret) == scores(consensus) == {d: 0.0 for d in consensus}
     assert ins["ABC"].score == 60

@@ -14,8 +14,14 @@ bundled ASI2 XML once.
 
 from __future__ import annotations
 
-from .algorithm import (INTERMEDIATE, LOW_LEVEL, algorithm_version, drug_values, level_calls,
-                        score)
+from .algorithm import (
+    INTERMEDIATE,
+    LOW_LEVEL,
+    algorithm_version,
+    drug_values,
+    level_calls,
+    score,
+)
 from .calls import HivdbCall, PartialScore
 from .cells import cells_to_mutations, score_cells
 from .drugs import DRUG_CLASSES, GENE_CLASSES, GENES, our_drug_name
@@ -23,6 +29,6 @@ from .engine import available, require
 
 __all__ = [
     "DRUG_CLASSES", "GENES", "GENE_CLASSES", "INTERMEDIATE", "LOW_LEVEL", "HivdbCall",
-    "PartialScore", "algorithm_version", "available", "cells_to_mutations", "drug_values", "level_calls",
-    "our_drug_name", "require", "score", "score_cells",
+    "PartialScore", "algorithm_version", "available", "cells_to_mutations", "drug_values",
+    "level_calls", "our_drug_name", "require", "score", "score_cells",
 ]

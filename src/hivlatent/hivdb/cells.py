@@ -138,7 +138,7 @@ def cells_to_mutations(row: Mapping, gene: str) -> list[str]:
             tail = "ins" + site.inserted
         elif site.deletion:
             tail = "del"
-        elif site.residues == {wt}:
+        elif not site.residues - {wt}:  # the consensus residue, or only '^'
             continue
         else:
             tail = "".join(sorted(site.residues, key=lambda aa: (aa != wt, aa)))

@@ -147,7 +147,7 @@ class Engine:
 
 
 def _label(gene: str, drm: str) -> str:
-    """sierralocal's ``T69i`` / ``D67d`` / ``T215YS`` -> ``RT:T69ins`` / ``RT:D67del`` / ``RT:T215SY``.
+    """sierralocal's ``T69i``, ``D67d``, ``T215YS`` -> ``RT:T69ins``, ``RT:D67del``, ``RT:T215SY``.
 
     Residues are the ones that triggered the rule; sierralocal adds those of lower-scoring rules
     on the same positions that it dropped (a MAX), as Sierra's report does.
