@@ -1,0 +1,86 @@
+"""Score genotypes with the Stanford HIVdb algorithm (sierralocal, run offline).
+
+    >>> from hivlatent.hivdb import score
+    >>> call = score([["RT:M184V"]])[0]["3TC"]
+    >>> call.score, call.level, call.level_text
+    (60.0, 5, 'High-Level Resistance')
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+from ..errors import ConfigError, DataError
+from .calls import HivdbCall
+from .engine import engine
+from .notation import check_genes, parse_genotype
+
+#: HIVdb level 3 "Low-Level Resistance" and above: resistant
+LOW_LEVEL = 3
+#: HIVdb level 4 "Intermediate Resistance" and above: resistant
+INTERMEDIATE = 4
+
+
+def algorithm_version() -> str:
+    """The algorithm's name and version as its XML states them, e.g. ``HIVDB 9.4``."""
+    return engine().version
+
+
+def score(genotypes: Iterable[Iterable[str]],
+          genes: Iterable[str] | None = None) -> list[dict[str, HivdbCall]]:
+    """HIVdb calls for each genotype: one dict per virus, drug name -> :class:`HivdbCall`.
+
+    ``genotypes`` holds one list of HIVDB-notation mutations per virus (``RT:M184V``,
+    ``RT:T215FY``, ``RT:T69ins``, ``RT:D67del``, ``PR:L90M``, ``IN:N155H``). Every drug of the
+    classes of ``genes`` is scored (default PR, RT and IN: PI, NRTI, NNRTI and INSTI); a gene
+    left out of ``genes`` is not reported, so give ``genes=["RT"]`` for RT-only sequences
+    rather than reading their protease drugs as susceptible. DataError names a bad mutation.
+    """
+    chosen = check_genes(genes)
+    eng = engine()
+    keys = [parse_genotype(tokens, chosen, i) for i, tokens in enumerate(genotypes)]
+    results = []
+    for per_gene in keys:
+        calls: dict[str, HivdbCall] = {}
+        for gene in chosen:
+            for call in eng.score_gene(gene, per_gene[gene]):
+                calls[call.drug] = call
+        results.append(calls)
+    return results
+
+
+def level_calls(level, threshold: int):
+    """``level >= threshold`` (resistant calls): a bool for one level, a bool array for many.
+
+    ``level`` is a level, a sequence or array of levels, or :class:`HivdbCall` objects.
+    Use ``threshold=LOW_LEVEL`` (3) or ``INTERMEDIATE`` (4).
+    """
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, np.integer)) \
+            or not 1 <= threshold <= 5:
+        raise ConfigError(f"level threshold {threshold!r} is not an HIVdb level; use 1-5 (3 or 4)")
+    if isinstance(level, HivdbCall):
+        return level.level >= threshold
+    if isinstance(level, Sequence) and level and isinstance(level[0], HivdbCall):
+        level = [c.level for c in level]
+    arr = np.asarray(level)
+    if arr.dtype.kind not in "iuf":
+        raise DataError(f"levels {level!r} are not numbers; give HIVdb levels 1-5")
+    if arr.ndim == 0:
+        return bool(arr >= threshold)
+    return arr >= threshold
+
+
+def drug_values(results: Sequence[dict[str, HivdbCall]], drug: str,
+                field: str = "score") -> np.ndarray:
+    """One drug's ``score`` (float) or ``level`` (int) across the output of :func:`score`."""
+    if field not in ("score", "level"):
+        raise ConfigError(f"field {field!r} is not a number of a call; use 'score' or 'level'")
+    values = []
+    for i, calls in enumerate(results):
+        if drug not in calls:
+            raise DataError(f"drug {drug!r} is not in result {i} (drugs: {', '.join(calls)}); "
+                            "score its gene or check the name")
+        values.append(getattr(calls[drug], field))
+    return np.asarray(values, dtype=float if field == "score" else int)
