@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -19,3 +20,31 @@ def data_dir() -> Path:
         pytest.fail(f"real HIVDB data not found in {path}: set HIVLATENT_DATA_DIR")
     os.environ["HIVLATENT_DATA_DIR"] = str(path)
     return path
+
+
+@pytest.fixture
+def run(capsys, monkeypatch):
+    """Run the console entry point in this process as a user would; returns (exit code, stdout,
+    stderr)."""
+    from hivlatent.cli import main
+
+    def _run(*args):
+        monkeypatch.setattr(sys, "argv", ["hivlatent", *map(str, args)])
+        with pytest.raises(SystemExit) as exc:
+            main()
+        out = capsys.readouterr()
+        code = exc.value.code
+        return (0 if code is None else code), out.out, out.err
+
+    return _run
+
+
+def assert_user_error(result, *fragments):
+    """Exit code 2, one line on stderr starting with "error: ", no traceback, and every
+    fragment in the message."""
+    code, out, err = result
+    assert code == 2, (code, out, err)
+    assert err.startswith("error: ") and err.count("\n") == 1, err
+    assert "Traceback" not in err + out
+    for f in fragments:
+        assert f in err, (f, err)

@@ -9,22 +9,7 @@ import sys
 
 import pytest
 
-from hivlatent.cli import main
-
-
-@pytest.fixture
-def run(capsys, monkeypatch):
-    """Run the console entry point as a user would; returns (exit code, stdout, stderr)."""
-
-    def _run(*args: str):
-        monkeypatch.setattr(sys, "argv", ["hivlatent", *map(str, args)])
-        with pytest.raises(SystemExit) as exc:
-            main()
-        out = capsys.readouterr()
-        code = exc.value.code
-        return (0 if code is None else code), out.out, out.err
-
-    return _run
+from conftest import assert_user_error
 
 
 def table(tmp_path, text, name="t.txt"):
@@ -34,15 +19,6 @@ def table(tmp_path, text, name="t.txt"):
 
 
 GOOD = "SeqID\t3TC\tAZT\tP1\tP2\n1\t30\t1\t-\tV\n2\t1\tNA\tL\tV\n"
-
-
-def assert_user_error(result, *fragments):
-    code, out, err = result
-    assert code == 2, (code, out, err)
-    assert err.startswith("error: ") and err.count("\n") == 1, err
-    assert "Traceback" not in err + out
-    for f in fragments:
-        assert f in err, (f, err)
 
 
 def test_describe_help(run):

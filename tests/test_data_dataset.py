@@ -14,8 +14,14 @@ HEADER = ["SeqID", "PtID", "3TC", "AZT", "P41", "P65", "P67", "P69", "P88", "P18
 
 
 def write(tmp_path, rows, name="t.txt"):
+    """A table with the HEADER's positions and every other one up to P184 as consensus ('-'):
+    tables hold every position column."""
+    given = [int(h[1:]) for h in HEADER if h[0] == "P" and h[1:].isdigit()]
+    fill = [q for q in range(1, max(given) + 1) if q not in given]
+    header = HEADER + [f"P{q}" for q in fill]
+    lines = ["\t".join(header)] + ["\t".join(list(map(str, r)) + ["-"] * len(fill)) for r in rows]
     p = tmp_path / name
-    p.write_text("\n".join(["\t".join(HEADER)] + ["\t".join(map(str, r)) for r in rows]) + "\n")
+    p.write_text("\n".join(lines) + "\n")
     return p
 
 

@@ -158,8 +158,10 @@ def test_order_path_data_dir_cache(tmp_path, isolated, monkeypatch):
     assert find_file("X.csv") == b / "X.csv"
     assert find_file("X.csv", a) == a / "X.csv"                 # a folder
     assert find_file("X.csv", a / "X.csv") == a / "X.csv"       # the file itself
-    with pytest.raises(DataError, match="file not found"):
+    with pytest.raises(DataError, match="nowhere: no such file or folder; expected X.csv"):
         find_file("X.csv", tmp_path / "nowhere")
+    with pytest.raises(DataError, match="no X.csv in this folder"):
+        find_file("X.csv", tmp_path)
     assert locate_file("Y.csv") is None
 
 

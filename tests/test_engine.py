@@ -143,7 +143,7 @@ def test_history_is_per_sample_and_validation_is_recomputable():
 def test_exploding_loss_stops_that_model_only():
     data = _data()
     jobs = _jobs([0, 1], False, epochs=5)
-    jobs[0].train = TrainConfig(epochs=5, batch_size=16, seed=0, lr=1e6)   # diverges
+    jobs[0].train = diverging(TrainConfig(epochs=5, batch_size=16, seed=0))
     res = train_group(jobs, data)
     assert res[0].failed and "epoch" in res[0].status
     assert torch.isfinite(res[0].params).all()                  # last good weights kept
@@ -171,8 +171,19 @@ def test_dropout_trains_and_groups_exactly():
     assert (alone.params - grouped[1].params).abs().max() / alone.params.abs().max() < 1e-5
 
 
+def diverging(train: TrainConfig) -> TrainConfig:
+    """``train`` with an absurd learning rate (1e6), past the config's own check: a model whose
+    loss explodes, as any numerical accident could make it."""
+    object.__setattr__(train, "lr", 1e6)
+    return train
+
+
 def _variants(job, **changes):
-    return Job(job.model, TrainConfig(**{**job.train.__dict__, **changes}), job.train_idx, job.val_idx)
+    fields = {**job.train.__dict__, **changes}
+    lr = fields.pop("lr")
+    train = TrainConfig(**fields)
+    object.__setattr__(train, "lr", lr)             # a diverging job stays one
+    return Job(job.model, train, job.train_idx, job.val_idx)
 
 
 @pytest.mark.parametrize("supervised", [False, True])
@@ -195,7 +206,8 @@ def test_shared_paths_keep_each_prefix_own_early_stopping_and_failure():
     data = _data()
     stop = _jobs([0], False, epochs=60)[0]
     stop = _variants(stop, lr=3e-2, patience=3)                  # stops early, as above
-    boom = _variants(_jobs([1], False)[0], lr=1e6, epochs=5)     # diverges within a few epochs
+    boom = _variants(_jobs([1], False)[0], epochs=5)
+    boom.train = diverging(boom.train)                          # diverges within a few epochs
     jobs = [_variants(stop, epochs=e) for e in (60, 2, 40)] + [_variants(boom, epochs=e) for e in (5, 1)]
     together = train_many(jobs, data)
     for job, res in zip(jobs, together):

@@ -66,7 +66,9 @@ def test_genotype_separators_and_notes():
         g = parse_genotype(text, "RT")
         assert [m.name for m in g.mutations] == ["M184V", "K65R", "T215FY"], text
         assert g.notes == ()
-    assert parse_genotype("", "RT").mutations == ()
+    for empty in ("", " ", ",;"):
+        with pytest.raises(DataError, match="no mutations"):
+            parse_genotype(empty, "RT")
     assert parse_genotype("WT", "RT").mutations == ()
     assert parse_genotype("-", "RT").mutations == ()
 

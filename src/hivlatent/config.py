@@ -9,12 +9,17 @@ defaults are the study's (Keras-like: 100 epochs, batch 32, 20% validation).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields, replace
 
 from .errors import ConfigError
 
 LIKELIHOODS = ("bernoulli", "mse")
+
+#: the largest learning rate and validation fraction accepted (beyond them training is noise)
+MAX_LR = 1.0
+MAX_VAL_FRACTION = 0.5
 
 #: progress callbacks everywhere: ``progress(done, total, description)``
 Progress = Callable[[float, float, str], None]
@@ -94,15 +99,29 @@ class TrainConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
+        for name in ("epochs", "batch_size", "warmup_epochs", "patience", "seed"):
+            v = getattr(self, name)
+            _check(isinstance(v, int) and not isinstance(v, bool),
+                   f"{name.replace('_', ' ')}: expected an integer, got {v!r}")
+        names = {"lr": "learning rate", "beta": "beta", "sup_weight": "supervised weight",
+                 "val_fraction": "validation fraction"}
+        for name, text in names.items():
+            v = getattr(self, name)
+            _check(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v),
+                   f"{text}: expected a finite number, got {v!r}")
         _check(self.epochs >= 1, f"epochs: expected an integer >= 1, got {self.epochs!r}")
         _check(self.batch_size >= 1, f"batch size: expected an integer >= 1, got {self.batch_size!r}")
-        _check(self.lr > 0, f"learning rate: expected > 0, got {self.lr!r}")
+        _check(0 < self.lr <= MAX_LR, f"learning rate: expected 0 < lr <= {MAX_LR:g} (Adam; 1e-3 is "
+                                      f"usual), got {self.lr!r}")
         _check(self.beta >= 0, f"beta: expected >= 0, got {self.beta!r}")
         _check(self.warmup_epochs >= 0, f"KL warm-up: expected >= 0 epochs, got {self.warmup_epochs!r}")
         _check(self.sup_weight >= 0, f"supervised weight: expected >= 0, got {self.sup_weight!r}")
         _check(self.patience >= 0, f"patience: expected >= 0 (0 = no early stopping), got {self.patience!r}")
-        _check(0.0 <= self.val_fraction < 1.0,
-               f"validation fraction: expected 0 <= f < 1, got {self.val_fraction!r}")
+        _check(0.0 <= self.val_fraction <= MAX_VAL_FRACTION,
+               f"validation fraction: expected 0 <= f <= {MAX_VAL_FRACTION}, got {self.val_fraction!r}")
+        _check(not (self.patience and self.val_fraction == 0),
+               f"early stopping (patience {self.patience}) watches the validation loss: it needs "
+               "a validation fraction > 0 (or patience 0)")
 
     def beta_at(self, epoch: int) -> float:
         """KL weight in (0-based) ``epoch``: linear warm-up from beta/warmup to beta."""

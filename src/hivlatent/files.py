@@ -1,13 +1,33 @@
-"""Nothing is lost: every output file is written to a temporary file in the same folder and
-renamed into place, so a reader sees the old file or the complete new one, never a partial one."""
+"""Nothing is lost, nothing is clobbered.
+
+- Every output file is written to a temporary file in the same folder and renamed into place, so
+  a reader sees the old file or the complete new one, never a partial one; files and folders get
+  the modes the umask gives (0644 / 0755 by default).
+- Where an output goes is checked before the work starts (:func:`check_output_file`,
+  :func:`check_bundle_target`, :class:`RunFolder`): a path under a file, a folder given where a
+  file is expected (or the reverse), ``.`` or ``..``, or a location that cannot be written is a
+  one-line :class:`~hivlatent.errors.ConfigError`. Only what hivlatent wrote is ever replaced: a
+  model bundle by a bundle, a run folder by a run of the same command, an output file by the same
+  kind of output file.
+- A run folder is locked while a run writes it, and a run that resumes it must have the same
+  settings (the ones that differ are named).
+"""
 
 from __future__ import annotations
 
+import errno
+import fcntl
+import json
 import os
+import shutil
+import sys
 import tempfile
+from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Iterator
+
+from .errors import ConfigError
 
 
 def _umask() -> int:
@@ -49,3 +69,216 @@ def write_csv(df, path: str | os.PathLike, index: bool = False) -> Path:
     with atomic_open(path) as fh:
         df.to_csv(fh, index=index)
     return Path(path)
+
+
+def chmod_dir(path: str | os.PathLike) -> None:
+    """Give a folder made by :func:`tempfile.mkdtemp` (0700) the mode the umask gives."""
+    os.chmod(path, 0o777 & ~UMASK)
+
+
+# --------------------------------------------------------------------------------- checks
+
+def _describe(path: Path) -> str:
+    return "the current folder" if path.resolve() == Path.cwd().resolve() else str(path)
+
+
+def _probe(folder: Path, path: Path, option: str) -> None:
+    """Try to create (and remove) a file in ``folder``: read-only file systems show too."""
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".hivlatent-write-check-", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise ConfigError(f"{option} {path}: cannot write in {folder} ({reason}); expected a "
+                          "writable location") from None
+
+
+def _check_parents(path: Path, option: str, named: bool = True) -> Path:
+    """The nearest existing ancestor of ``path``; errors for a path under a file or a location
+    that cannot be written. ``named``: ``path`` must end in a name (not ``.`` or ``..``)."""
+    text = str(path)
+    if named and (text in (".", "..") or path.name in ("", ".", "..")):
+        raise ConfigError(f"{option} {text}: expected a name for a new file or folder, not "
+                          f"{text!r}")
+    parent = path.parent
+    while not parent.exists():
+        if parent == parent.parent:
+            break
+        parent = parent.parent
+    if not parent.is_dir():
+        raise ConfigError(f"{option} {path}: {parent} is a file, so nothing can be written "
+                          "under it; expected a path in a folder")
+    _probe(parent, path, option)
+    return parent
+
+
+def check_output_file(path: str | os.PathLike, option: str = "--out",
+                      ours: Callable[[Path], bool] | None = None) -> Path:
+    """Check, before any work, that ``path`` can be written as an output file. An existing file
+    is replaced only when ``ours(path)`` says hivlatent wrote it (same kind of output)."""
+    path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"{option} {_describe(path)}: is a folder; expected a file name")
+    if path.exists():
+        if ours is None or not ours(path):
+            raise ConfigError(f"{option} {path}: the file exists and was not written by this "
+                              "hivlatent command; expected a new file name (hivlatent never "
+                              "replaces a file it did not write)")
+    _check_parents(path, option)
+    return path
+
+
+BUNDLE_FORMAT = "hivlatent-model/1"
+
+
+def is_bundle(folder: Path) -> bool:
+    """Whether ``folder`` holds an hivlatent model bundle (its config.json says so)."""
+    try:
+        cfg = json.loads((folder / "config.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(cfg, dict) and cfg.get("format") == BUNDLE_FORMAT
+
+
+def check_bundle_target(path: str | os.PathLike, option: str = "--save") -> bool:
+    """Check, before training, that a model bundle can be saved at ``path``: a new name, an empty
+    folder, or an existing bundle (which will be replaced). Returns whether a bundle is there."""
+    path = Path(path)
+    if path.is_file():
+        raise ConfigError(f"{option} {path}: is a file; expected a folder name for the model "
+                          "bundle (a new name, or an existing bundle to replace)")
+    _check_parents(path, option)
+    if path.is_dir():
+        if path.resolve() in (Path.cwd().resolve(), *Path.cwd().resolve().parents):
+            raise ConfigError(f"{option} {path}: is {_describe(path)} or above it; expected a "
+                              "folder name for the model bundle")
+        if is_bundle(path):
+            return True
+        if any(path.iterdir()):
+            raise ConfigError(f"{option} {path}: is a folder that is not an hivlatent model "
+                              "bundle; expected a new name (only a bundle is ever replaced)")
+    return False
+
+
+# --------------------------------------------------------------------------------- run folders
+
+MARKER = ".hivlatent-run.json"
+
+
+class RunFolder:
+    """A run folder (``--out`` of study, evaluate, sweep) held for one run.
+
+    On entry: the folder must be new, empty, or a run folder of the same ``command`` (its marker
+    file says so); a resumed run must have the same ``settings`` (else a ConfigError names the
+    ones that differ), unless ``replace`` (a run that rewrites its outputs instead of resuming).
+    The folder is created if needed and locked (``flock`` on the folder: a second run on it
+    fails at once). On an error, a folder this run created and left empty but for its marker is
+    removed again, so a failed run leaves nothing behind.
+    """
+
+    #: files that mark a run folder of each command without a marker (written by an earlier
+    #: version, or a sweep's database made before its first worker wrote the marker)
+    LEGACY = {"study": ("study.json",), "evaluate": ("metrics.csv",),
+              "sweep": ("sweep.json", "sweep.db")}
+
+    def __init__(self, path: str | os.PathLike, command: str, settings: dict | None = None,
+                 option: str = "--out", replace: bool = False, wait: bool = False):
+        self.path = Path(path)
+        self.wait = wait
+        self.command = command
+        self.settings = json.loads(json.dumps(settings or {}, default=str))
+        self.option = option
+        self.replace = replace
+        self.created = False
+        self.resumed = False
+        self._fd: int | None = None
+
+    def check(self) -> "RunFolder":
+        """The checks of entering, without creating or locking anything."""
+        self._check()
+        return self
+
+    def _check(self) -> None:
+        p = self.path
+        if p.is_file():
+            raise ConfigError(f"{self.option} {p}: is a file; expected a folder for the run")
+        if not p.is_dir():
+            _check_parents(p, self.option)
+            return
+        _probe(p, p, self.option)
+        marker = p / MARKER
+        legacy = self.LEGACY.get(self.command, ())
+        if not marker.is_file() and any((p / name).is_file() for name in legacy):
+            self.resumed = True         # an earlier version's run folder: adopted as it is
+            return
+        if not marker.is_file():
+            if any(x.name != MARKER for x in p.iterdir()):
+                raise ConfigError(f"{self.option} {_describe(p)}: holds files that are not an "
+                                  f"hivlatent {self.command} run; expected a new or empty folder "
+                                  f"(hivlatent never writes into a folder it did not make)")
+            return
+        try:
+            stored = json.loads(marker.read_text())
+        except (OSError, ValueError):
+            raise ConfigError(f"{self.option} {p}: its {MARKER} is unreadable; expected a run "
+                              "folder written by hivlatent") from None
+        if stored.get("command") != self.command:
+            raise ConfigError(f"{self.option} {p}: is a run folder of hivlatent "
+                              f"{stored.get('command')}, not {self.command}; expected a new "
+                              "folder")
+        if not self.replace:
+            theirs = stored.get("settings", {})
+            differ = sorted(k for k in set(theirs) | set(self.settings)
+                            if theirs.get(k) != self.settings.get(k))
+            if differ:
+                detail = "; ".join(f"{k}: {theirs.get(k)!r} there, {self.settings.get(k)!r} now"
+                                   for k in differ[:4])
+                raise ConfigError(f"{self.option} {p}: was run with other settings ({detail}); "
+                                  "resume it with the same settings or choose a new folder")
+            self.resumed = True
+
+    def __enter__(self) -> "RunFolder":
+        if self.path.is_file():
+            raise ConfigError(f"{self.option} {self.path}: is a file; expected a folder for the "
+                              "run")
+        if not self.path.exists():
+            _check_parents(self.path, self.option)
+            try:
+                self.path.mkdir(parents=True)
+                self.created = True
+            except FileExistsError:             # another run made it just now
+                pass
+        self._fd = os.open(self.path, os.O_RDONLY)
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | (0 if self.wait else fcntl.LOCK_NB))
+        except OSError as exc:
+            self._release()
+            if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
+                raise ConfigError(f"{self.option} {self.path}: another hivlatent run is writing "
+                                  "this folder now; wait for it or choose another folder") from None
+            raise
+        try:                                    # checked under the lock: no run half-way in
+            self._check()
+            write_text(self.path / MARKER, json.dumps(
+                {"command": self.command, "settings": self.settings}, indent=2,
+                sort_keys=True) + "\n")
+        except BaseException:
+            self.__exit__(*sys.exc_info())
+            raise
+        return self
+
+    def _release(self) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            if exc_type is not None and self.created:
+                left = [x for x in self.path.iterdir() if x.name != MARKER]
+                if not left:
+                    shutil.rmtree(self.path, ignore_errors=True)
+        finally:
+            self._release()

@@ -43,6 +43,25 @@ from .training.engine import Job, TrainData, TrainResult, train_many
 from .training.split import resistance_strata, train_val_split
 
 
+def check_device(device) -> str:
+    """``device`` as torch names it, if this machine has it; else a one-line ConfigError."""
+    try:
+        dev = torch.device(str(device))
+    except (RuntimeError, ValueError):
+        raise ConfigError(f"device {device!r}: not a device name; expected cpu or cuda "
+                          "(cuda:0, cuda:1 ...)") from None
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ConfigError(f"device {device!r}: this machine has no CUDA GPU that torch can "
+                              "use; expected --device cpu")
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise ConfigError(f"device {device!r}: this machine has {torch.cuda.device_count()} "
+                              "CUDA device(s)")
+    elif dev.type != "cpu":
+        raise ConfigError(f"device {device!r}: hivlatent runs on cpu or cuda, not {dev.type}")
+    return str(dev)
+
+
 def _as_array(data) -> np.ndarray:
     X = data.X if hasattr(data, "X") else data
     return np.asarray(X, dtype=np.float32)
@@ -65,7 +84,7 @@ class VAEModel:
         if n_members < 1:
             raise ConfigError(f"ensemble size: expected >= 1, got {n_members}")
         self.n_members = n_members
-        self.device = device
+        self.device = check_device(device)
         self.results: list[TrainResult] = []
         self.feature_names: list[str] = []
         self.drugs: list[str] = []
@@ -141,12 +160,37 @@ class VAEModel:
     def layout(self):
         return vae.layout(self.model_config, len(self.feature_names), len(self.drugs))
 
-    def weights(self, members: slice | None = None) -> dict[str, torch.Tensor]:
-        """The trained parameters by layer name, each (members, ...), of all members or the
-        ``members`` slice (views: do not modify them)."""
+    def weights(self, members: slice | list[int] | None = None) -> dict[str, torch.Tensor]:
+        """The trained parameters by layer name, each (members, ...), of all members or of
+        ``members`` (a slice or a list of indices)."""
         self._check_fitted()
         flat = self._flat if members is None else self._flat[members]
         return self.layout.views(flat)
+
+    @property
+    def working_members(self) -> list[int]:
+        """The ensemble members that trained without failing: predictions use these only. A
+        ModelError when every member failed (such a model must not answer)."""
+        self._check_fitted()
+        ok = [k for k, s in enumerate(self.statuses) if not str(s).startswith("failed")]
+        if not ok:
+            raise ModelError(f"every member of this model failed in training ({self.statuses[0]});"
+                             " it cannot answer: train it again (a smaller learning rate may help)")
+        return ok
+
+    def _member(self, member: int | None) -> slice:
+        """One member's slice, checked: it exists and did not fail in training (None: the first
+        member that did not fail)."""
+        self._check_fitted()
+        if member is None:
+            member = self.working_members[0]
+        if not 0 <= int(member) < self.n_members:
+            raise ModelError(f"member {member}: the model has {self.n_members} member(s), "
+                             f"numbered 0-{self.n_members - 1}")
+        if str(self.statuses[member]).startswith("failed"):
+            raise ModelError(f"member {member} failed in training ({self.statuses[member]}); "
+                             f"use one of {', '.join(map(str, self.working_members))}")
+        return slice(int(member), int(member) + 1)
 
 
     def _input(self, data) -> torch.Tensor:
@@ -157,30 +201,30 @@ class VAEModel:
         return torch.as_tensor(X)
 
     @torch.no_grad()
-    def encode(self, data, member: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    def encode(self, data, member: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Latent means and log-variances (n, latent) of one ensemble member."""
-        p = self.weights(slice(member, member + 1))
+        p = self.weights(self._member(member))
         mean, logvar = vae.encode(p, self.model_config, self._input(data)[None])
         return mean[0].numpy(), logvar[0].numpy()
 
-    def get_latent_representation(self, data, member: int = 0) -> np.ndarray:
+    def get_latent_representation(self, data, member: int | None = None) -> np.ndarray:
         """Latent means (n, latent): the representation to plot, probe or cluster."""
         return self.encode(data, member)[0]
 
     transform = get_latent_representation
 
     @torch.no_grad()
-    def reconstruct(self, data, member: int = 0) -> np.ndarray:
+    def reconstruct(self, data, member: int | None = None) -> np.ndarray:
         """Reconstructed mutation probabilities (n, features) decoded from the latent means."""
-        p = self.weights(slice(member, member + 1))
+        p = self.weights(self._member(member))
         mean, _ = vae.encode(p, self.model_config, self._input(data)[None])
         return torch.sigmoid(vae.decode(p, self.model_config, mean))[0].numpy()
 
     @torch.no_grad()
-    def sample(self, n: int, seed: int = 0, member: int = 0, binary: bool = False) -> np.ndarray:
+    def sample(self, n: int, seed: int = 0, member: int | None = None, binary: bool = False) -> np.ndarray:
         """Draw ``n`` genotypes from the prior: mutation probabilities, or 0/1 if ``binary``."""
         g = torch.Generator().manual_seed(seed)
-        p = self.weights(slice(member, member + 1))
+        p = self.weights(self._member(member))
         z = torch.randn(1, n, self.model_config.latent, generator=g)
         probs = torch.sigmoid(vae.decode(p, self.model_config, z))[0]
         return torch.bernoulli(probs, generator=g).numpy() if binary else probs.numpy()
@@ -195,10 +239,11 @@ class VAEModel:
         over the ensemble members, each from the member's posterior q(z|x)."""
         self._check_supervised()
         x = self._input(X)
-        K = self._flat.shape[0]
+        use = self.working_members
+        K = len(use)
         per = max(1, math.ceil(n_samples / K))
         g = torch.Generator().manual_seed(seed)
-        p = self.weights()
+        p = self.weights(use)
         mean, logvar = vae.encode(p, self.model_config, x[None].expand(K, -1, -1))
         folds, probs = [], []
         for _ in range(per):
@@ -214,8 +259,9 @@ class VAEModel:
     def _heads_at_mean(self, data) -> tuple[torch.Tensor, torch.Tensor]:
         """Head outputs at the latent means, averaged over members: log10 fold, P(resistant)."""
         self._check_supervised()
-        K = self._flat.shape[0]
-        p = self.weights()
+        use = self.working_members
+        K = len(use)
+        p = self.weights(use)
         mean, _ = vae.encode(p, self.model_config, self._input(data)[None].expand(K, -1, -1))
         fold, logit = vae.heads(p, mean)
         return self._capped(fold.mean(0)), torch.sigmoid(logit).mean(0)
@@ -261,7 +307,7 @@ class VAEModel:
                          f"used: {', '.join(unused[:10])}{' ...' if len(unused) > 10 else ''}")
         return out, notes
 
-    def encode_frame(self, dataset, member: int = 0) -> tuple[pd.DataFrame, list[str]]:
+    def encode_frame(self, dataset, member: int | None = None) -> tuple[pd.DataFrame, list[str]]:
         """Latent means as a table: ``id`` then ``z1..zk``; plus notes from feature alignment."""
         X, notes = self.aligned_input(dataset)
         z = self.get_latent_representation(X, member)
@@ -271,13 +317,13 @@ class VAEModel:
         return frame, notes
 
     @torch.no_grad()
-    def decoder_sensitivity(self, data, member: int = 0) -> pd.DataFrame:
+    def decoder_sensitivity(self, data, member: int | None = None) -> pd.DataFrame:
         """Which mutations drive each latent dimension: the decoder's sensitivity
         d P(mutation) / d z_k, averaged over the data's latent means (features x latent; a
         local, non-linear analogue of a loading). Positive: moving along z_k makes the mutation
         more likely."""
         z = torch.as_tensor(self.get_latent_representation(data, member))
-        p = self.weights(slice(member, member + 1))
+        p = self.weights(self._member(member))
         cfg = self.model_config
 
         def probs(zz):
@@ -306,7 +352,10 @@ class VAEModel:
 
     # ---------------------------------------------------------------- persistence
     def save(self, folder: str | Path, extra_manifest: dict | None = None) -> Path:
+        """Write the bundle to ``folder`` (a new name, an empty folder or an existing bundle,
+        which is replaced). A model whose members all failed in training is not saved."""
         self._check_fitted()
+        self.working_members              # every member failed: a ModelError, nothing written
         tensors = self.layout.views(self._flat)
         config = {"model": to_dict(self.model_config), "train": to_dict(self.train_config),
                   "n_members": int(self._flat.shape[0]), "feature_names": self.feature_names,
@@ -330,8 +379,7 @@ class VAEModel:
             obj.drug_class, obj.gene = config["drug_class"], config["gene"]
             obj.cutoffs = Cutoffs(dict(config["cutoffs"]["lower"]), dict(config["cutoffs"]["upper"]))
             obj.fold_cap = {str(d): float(v) for d, v in config.get("fold_cap", {}).items()}
-            lay = obj.layout
-            flat = torch.cat([tensors[name].reshape(obj.n_members, -1) for name, _ in lay.entries], 1)
+            flat = _checked_weights(obj, tensors, Path(folder))
         except (KeyError, TypeError, RuntimeError, ValueError) as exc:
             raise ModelError(f"{folder}: the bundle does not fit its config ({exc})") from None
         obj._flat = flat
@@ -339,8 +387,49 @@ class VAEModel:
         obj.manifest = manifest
         obj.histories = histories
         obj.statuses = list(manifest.get("status", ["ok"] * obj.n_members))
+        if len(obj.statuses) != obj.n_members:
+            raise ModelError(f"{folder / 'manifest.json'}: {len(obj.statuses)} statuses for "
+                             f"{obj.n_members} members")
         obj.train_seconds = list(manifest.get("train_seconds", [float("nan")] * obj.n_members))
         return obj
+
+
+def _checked_weights(model: "VAEModel", tensors: dict, folder: Path) -> torch.Tensor:
+    """The bundle's tensors as a flat (members, P) buffer, after checking every tensor's name and
+    shape against the config (a config edited by hand, or another model's weights file, is a
+    one-line ModelError naming the tensor), and the config's own lists against each other."""
+    where = folder / "weights.safetensors"
+    names, drugs = model.feature_names, model.drugs
+    if len(set(names)) != len(names) or not names:
+        raise ModelError(f"{folder / 'config.json'}: feature_names must be a non-empty list of "
+                         "distinct mutations")
+    if model.model_config.supervised and not drugs:
+        raise ModelError(f"{folder / 'config.json'}: a semi-supervised model needs its drugs")
+    for d in drugs:
+        model.cutoffs.for_drug(d)
+    stray = set(model.fold_cap) - set(drugs)
+    if stray:
+        raise ModelError(f"{folder / 'config.json'}: fold_cap names drugs the model lacks: "
+                         f"{', '.join(sorted(stray))}")
+    expected = {name: (model.n_members, *shape) for name, shape in model.layout.entries}
+    extra = sorted(set(tensors) - set(expected))
+    missing = sorted(set(expected) - set(tensors))
+    if missing or extra:
+        raise ModelError(f"{where}: tensors {', '.join(missing) or 'none'} missing and "
+                         f"{', '.join(extra) or 'none'} unexpected for the config "
+                         f"({model.model_config.label}, {len(names)} features, {len(drugs)} drugs, "
+                         f"{model.n_members} member(s)); the weights belong to another model")
+    for name, shape in expected.items():
+        got = tuple(tensors[name].shape)
+        if got != shape:
+            raise ModelError(f"{where}: tensor {name!r} has shape {got}, the config "
+                             f"({model.model_config.label}, {len(names)} features, {len(drugs)} "
+                             f"drugs, {model.n_members} member(s)) expects {shape}; the weights "
+                             "belong to another model")
+        if not torch.isfinite(tensors[name]).all():
+            raise ModelError(f"{where}: tensor {name!r} holds NaN or infinite values")
+    return torch.cat([tensors[name].reshape(model.n_members, -1).float()
+                      for name in expected], 1)
 
 
 @dataclass

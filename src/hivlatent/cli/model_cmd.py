@@ -91,13 +91,16 @@ def train_cmd(
     """Train one model (or an ensemble trained as one) and save it as a bundle.
 
     With no options, --model semi is the configuration the README's evaluation reports."""
-    from ..model import VAEModel
+    from ..files import check_bundle_target
+    from ..model import VAEModel, check_device
 
-    ds = data_opts.load()
     cfg = model_config(model, latent, hidden, likelihood, dropout)
     given = dict(epochs=epochs, batch_size=batch_size, lr=lr, beta=beta, warmup_epochs=warmup,
                  sup_weight=sup_weight, patience=patience, val_fraction=val_fraction, seed=seed)
     tc = default_train_config(cfg, **{k: v for k, v in given.items() if v is not None})
+    check_device(device)
+    replaces = check_bundle_target(save)          # before any work: the model is never lost
+    ds = data_opts.load()
     vae = VAEModel(cfg, tc, n_members=members, device=device)
     prog, update = progress_bar(quiet, f"training {cfg.label} on {ds.name}")
     if prog:
@@ -105,13 +108,18 @@ def train_cmd(
             vae.fit(ds, progress=update)
     else:
         vae.fit(ds)
-    vae.save(save)
+    failed = [s for s in vae.statuses if s.startswith("failed")]
+    vae.save(save)                # refuses (a one-line error) when every member failed
     h = vae.history.iloc[-1]
-    for status in set(vae.statuses) - {"ok"}:
-        typer.echo(f"warning: {status}", err=True)
-    typer.echo(f"saved {save} ({cfg.label}, {vae.n_members} member(s)); last epoch "
-               f"{int(h['epoch'])}: train loss {h['train_loss']:.3f}, validation loss "
-               f"{h['val_loss']:.3f}")
+    for k, status in enumerate(vae.statuses):
+        if status.startswith("failed"):
+            typer.echo(f"warning: member {k}: {status}; predictions use the other "
+                       f"{vae.n_members - len(failed)} member(s)", err=True)
+        elif status != "ok" and vae.n_members == 1:
+            typer.echo(f"note: {status}", err=True)
+    typer.echo(f"{'replaced the bundle at' if replaces else 'saved'} {save} ({cfg.label}, "
+               f"{vae.n_members} member(s)); last epoch {int(h['epoch'])}: train loss "
+               f"{h['train_loss']:.3f}, validation loss {h['val_loss']:.3f}")
 
 
 @data_options()
@@ -119,11 +127,15 @@ def encode_cmd(
     data_opts: DataOptions,
     model_dir: Path = typer.Argument(..., help="A model folder written by `hivlatent train --save`."),
     out: Path = typer.Option(..., "--out", help="CSV to write: id, then z1..zk (latent means)."),
-    member: int = typer.Option(0, "--member", min=0, help="Ensemble member to use."),
+    member: Optional[int] = typer.Option(
+        None, "--member", min=0, show_default=False,
+        help="Ensemble member to use (default: the first that trained without failing)."),
 ) -> None:
     """Write the latent means of every row of the data, with the row's id."""
+    from ..files import check_output_file
     from ..model import VAEModel
 
+    check_output_file(out, "--out", ours=_is_latent_csv)
     vae = VAEModel.load(model_dir)
     ds = data_opts.load()
     frame, notes = vae.encode_frame(ds, member)
@@ -133,3 +145,12 @@ def encode_cmd(
 
     write_csv(frame, out)
     typer.echo(f"wrote {out}: {len(frame)} rows x {frame.shape[1] - 1} latent dimensions")
+
+
+def _is_latent_csv(path: Path) -> bool:
+    """Whether ``path`` is a latent CSV that ``encode`` wrote (header id,z1,...)."""
+    try:
+        with path.open(encoding="utf-8") as fh:
+            return fh.readline().startswith("id,z1")
+    except (OSError, UnicodeDecodeError):
+        return False

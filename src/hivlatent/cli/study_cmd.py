@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Optional
 
 import typer
 
@@ -24,10 +25,16 @@ def study_cmd(
     seeds: int = typer.Option(1, "--seeds", min=1, help="Seeds per configuration."),
     likelihood: Likelihood = typer.Option(Likelihood.mse, "--likelihood",
                                           help="mse reproduces the study; bernoulli is right for 0/1 data."),
-    epochs: str = typer.Option("50,100,150", "--epochs", help="Epoch grid."),
-    batch_sizes: str = typer.Option("16,32,128", "--batch-sizes", help="Batch size grid."),
-    hidden_sizes: str = typer.Option("64,256", "--hidden-sizes", help="Other hidden widths (100 epochs, batch 32)."),
-    latent_sizes: str = typer.Option("2,5,10,20", "--latent-sizes", help="Latent sizes at the best configuration."),
+    epochs: Optional[str] = typer.Option(None, "--epochs", show_default=False,
+                                         help="Epoch grid (default: 50,100,150)."),
+    batch_sizes: Optional[str] = typer.Option(None, "--batch-sizes", show_default=False,
+                                              help="Batch size grid (default: 16,32,128)."),
+    hidden_sizes: Optional[str] = typer.Option(
+        None, "--hidden-sizes", show_default=False,
+        help="Other hidden widths at 100 epochs, batch 32 (default: 64,256)."),
+    latent_sizes: Optional[str] = typer.Option(
+        None, "--latent-sizes", show_default=False,
+        help="Latent sizes at the best configuration (default: 2,5,10,20)."),
     seed: int = typer.Option(0, "--seed"),
     quick: bool = typer.Option(False, "--quick", help="A few epochs on a small grid (smoke test)."),
     workers: int = typer.Option(0, "--workers", min=0,
@@ -36,16 +43,23 @@ def study_cmd(
     device: str = DEVICE_OPTION, quiet: bool = QUIET_OPTION,
 ) -> None:
     """Reproduce the study: the grid, loss curves, heatmaps, latent plots, summary and report."""
+    from ..errors import ConfigError
+    from ..model import check_device
     from ..study import StudyConfig, run_study
 
-    ds = data_opts.load()
     grid = dict(likelihood=likelihood.value, seeds=seeds, seed=seed)
-    if quick:
-        cfg = StudyConfig.quick(**grid)
-    else:
-        cfg = StudyConfig(epochs=parse_ints(epochs, "--epochs"), batch_sizes=parse_ints(batch_sizes, "--batch-sizes"),
-                          hidden_sizes=parse_ints(hidden_sizes, "--hidden-sizes"),
-                          latent_sizes=parse_ints(latent_sizes, "--latent-sizes"), **grid)
+    given = {"--epochs": ("epochs", epochs), "--batch-sizes": ("batch_sizes", batch_sizes),
+             "--hidden-sizes": ("hidden_sizes", hidden_sizes),
+             "--latent-sizes": ("latent_sizes", latent_sizes)}
+    given = {opt: (field, parse_ints(text, opt)) for opt, (field, text) in given.items()
+             if text is not None}
+    if quick and given:
+        raise ConfigError(f"--quick runs its own small grid, so {', '.join(given)} would have no "
+                          "effect; give either --quick or the grid")
+    cfg = (StudyConfig.quick(**grid) if quick
+           else StudyConfig(**grid, **{field: values for field, values in given.values()}))
+    check_device(device)
+    ds = data_opts.load()
     prog, update = progress_bar(quiet, "study")
     if prog:
         with prog:

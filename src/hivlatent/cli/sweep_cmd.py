@@ -21,7 +21,7 @@ def sweep_cmd(
     study: Optional[str] = typer.Option(
         None, "--study", metavar="NAME", help="Study name (default: sweep-DATA-OBJECTIVES). "
         "The same name on the same storage resumes or joins the study.", show_default=False),
-    trials: int = typer.Option(20, "--trials", min=0, help="Trials in the study in total "
+    trials: int = typer.Option(20, "--trials", min=1, help="Trials in the study in total "
                                "(over all workers and machines; a rerun resumes)."),
     workers: int = typer.Option(1, "--workers", min=1, help="Local worker processes."),
     space: Optional[Path] = typer.Option(

@@ -14,6 +14,7 @@ file with columns ``drug,lower[,upper]``).
 from __future__ import annotations
 
 import csv
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -81,29 +82,65 @@ class Cutoffs:
 
     @classmethod
     def from_csv(cls, path: str | Path) -> "Cutoffs":
-        """Read overrides from a CSV with columns ``drug,lower`` and optionally ``upper``."""
+        """The defaults overridden by a CSV with columns ``drug,lower`` and optionally ``upper``
+        (one row per drug). Every problem is a DataError naming the file and line: a missing or
+        unreadable file, an unknown drug, a drug given twice, a row with fields missing or extra,
+        a value that is not a finite number > 0, an upper cutoff below the lower one. An upper
+        cutoff left out stays the default one, raised to the lower cutoff if that is higher."""
         path = Path(path)
+        if path.is_dir():
+            raise DataError(f"{path}: is a folder; expected a cutoffs file 'drug,lower[,upper]'")
         if not path.is_file():
             raise DataError(f"{path}: cutoffs file not found")
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except UnicodeDecodeError:
+            raise DataError(f"{path}: not UTF-8 text; expected a CSV file 'drug,lower[,upper]'") \
+                from None
+        rows = list(csv.reader(text.splitlines()))
+        while rows and not any(f.strip() for f in rows[0]):
+            rows.pop(0)
+        header = [h.strip().lower() for h in rows[0]] if rows else []
+        if header not in (["drug", "lower"], ["drug", "lower", "upper"]):
+            raise DataError(f"{path}: line 1: expected the header 'drug,lower' or "
+                            f"'drug,lower,upper', got {','.join(header)!r}")
         lower: dict[str, float] = {}
         upper: dict[str, float] = {}
-        with path.open(newline="", encoding="utf-8-sig") as fh:
-            reader = csv.DictReader(fh)
-            if reader.fieldnames is None or not {"drug", "lower"} <= set(reader.fieldnames):
-                raise DataError(f"{path}: line 1: expected columns 'drug,lower[,upper]'")
-            for lineno, row in enumerate(reader, start=2):
-                drug = (row.get("drug") or "").strip().upper()
+        seen: dict[str, int] = {}
+        for lineno, fields in enumerate(rows[1:], start=2):
+            if not any(f.strip() for f in fields):
+                continue
+            where = f"{path}: line {lineno}"
+            if len(fields) != len(header):
+                raise DataError(f"{where}: {len(fields)} field(s); expected {len(header)} "
+                                f"({','.join(header)})")
+            drug = fields[0].strip().upper()
+            try:
                 drug_class_of(drug)
-                for key, target in (("lower", lower), ("upper", upper)):
-                    text = (row.get(key) or "").strip()
-                    if not text:
-                        continue
-                    try:
-                        target[drug] = float(text)
-                    except ValueError:
-                        raise DataError(
-                            f"{path}: line {lineno}, column {key!r}: expected a number, got {text!r}"
-                        ) from None
+            except DataError as exc:
+                raise DataError(f"{where}, column 'drug': {exc}") from None
+            if drug in seen:
+                raise DataError(f"{where}: drug {drug} again (first on line {seen[drug]}); "
+                                "expected one row per drug")
+            seen[drug] = lineno
+            for key, value in zip(header[1:], fields[1:]):
+                text_value = value.strip()
+                if not text_value and key == "upper":
+                    continue
+                try:
+                    number = float(text_value)
+                except ValueError:
+                    number = math.nan
+                if not (math.isfinite(number) and number > 0):
+                    raise DataError(f"{where}, column {key!r}: expected a fold change > 0, got "
+                                    f"{text_value!r}")
+                (lower if key == "lower" else upper)[drug] = number
+            lo = lower[drug]
+            hi = upper.get(drug, max(lo, cls().upper.get(drug, lo)))
+            if hi < lo:
+                raise DataError(f"{where}: upper cutoff {hi:g} is below the lower one {lo:g}; "
+                                "expected lower <= upper")
+            upper.setdefault(drug, hi)
         return cls().with_overrides(lower, upper)
 
 

@@ -5,7 +5,6 @@ parsed HIVDB table; feature names follow :mod:`hivlatent.data.mutations` (``M184
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Sequence
@@ -108,29 +107,12 @@ def canonical_drug(drug: str) -> str:
 
 
 def load_cutoffs(cutoffs: "Cutoffs | str | Path | None") -> Cutoffs:
-    """``None`` -> the defaults; a :class:`Cutoffs` as is; a path -> read a ``drug,lower[,upper]``
-    CSV, refusing an unknown drug with the file, line and column in the message."""
+    """``None`` -> the defaults; a :class:`Cutoffs` as is; a path -> :meth:`Cutoffs.from_csv`."""
     if cutoffs is None:
         return DEFAULT_CUTOFFS
     if isinstance(cutoffs, Cutoffs):
         return cutoffs
-    from .tables import known_drugs
-
-    path = Path(cutoffs)
-    if path.is_file():
-        try:
-            with path.open(newline="", encoding="utf-8-sig") as fh:
-                reader = csv.DictReader(fh)
-                for row in reader:
-                    drug = (row.get("drug") or "").strip().upper()
-                    if drug not in known_drugs():
-                        raise DataError(
-                            f"{path}: line {reader.line_num}, column 'drug': unknown drug "
-                            f"{drug!r}; expected one of {', '.join(known_drugs())}")
-        except UnicodeDecodeError:
-            raise DataError(f"{path}: not UTF-8 text; expected a CSV file "
-                            f"'drug,lower[,upper]'") from None
-    return Cutoffs.from_csv(path)
+    return Cutoffs.from_csv(cutoffs)
 
 
 def labels_from_folds(folds: np.ndarray, drugs: Sequence[str], cutoffs: Cutoffs) -> np.ndarray:

@@ -20,16 +20,11 @@ import pandas as pd
 
 from ..errors import ConfigError, DataError
 from .cutoffs import GENES
-from .dataset import (
-    Dataset,
-    labels_from_folds,
-    labels_from_log_fold,
-    load_cutoffs,
-    log10_fold,
-)
+from .dataset import Dataset, labels_from_folds, labels_from_log_fold, load_cutoffs, log10_fold
 from .mutations import normalise_feature
 from .tables import (
     RawTable,
+    check_phenotypes,
     drug_of_column,
     first_true,
     known_drugs,
@@ -120,6 +115,7 @@ def load_design_matrix(x_csv: str | Path, y_csv: str | Path, y_scale: str = "log
         yvals = parse_numbers(yr, drug_cols, "a fold change (a number >= 0)", nonnegative=True)
     else:
         yvals = parse_numbers(yr, drug_cols, "a log10 fold change (a number)", nonnegative=False)
+    check_phenotypes(yr, drug_cols, yvals, y_scale)
 
     # --- X: id columns and 0/1 features
     x_ids = _id_columns(xr, id_column)

@@ -13,13 +13,7 @@ import pandas as pd
 from ..errors import ConfigError, DataError
 from .consensus import consensus_residue
 from .cutoffs import Cutoffs
-from .dataset import (
-    Dataset,
-    canonical_drug,
-    labels_from_folds,
-    load_cutoffs,
-    log10_fold,
-)
+from .dataset import Dataset, canonical_drug, labels_from_folds, load_cutoffs, log10_fold
 from .mutations import DELETION, INSERTION, RESIDUE_ORDER, feature_name, parse_feature
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -82,6 +76,11 @@ def encode_cells(table: "GenoPhenoTable", mixture: str = "all", rows=None
         if mixture == "first2":
             # MTPS compared characters case-sensitively: a lower-case cell sets no indicator.
             values = values.where(~lower[col].to_numpy(), "-")
+        else:
+            # HIVdb's notation: a lower-case d is a deletion, i an insertion (d at RT 70, 3 rows)
+            low = lower[col].to_numpy()
+            values = values.where(~(low & (values == "D").to_numpy()), "~")
+            values = values.where(~(low & (values == "I").to_numpy()), "#")
         codes, uniques = pd.factorize(values.to_numpy())
         wild_type = consensus_residue(table.gene, pos)
         toks = [_cell_tokens(u, mixture, wild_type) for u in uniques]

@@ -71,6 +71,7 @@ def cells_to_genotype(cells: dict[int, str], gene: str, *, id: str = "",
             continue
         residues: set[str] = set()
         skipped: list[str] = []
+        cell = {"d": "~", "i": "#"}.get(cell, cell)   # HIVdb: lower-case d deletion, i insertion
         for ch in cell.upper():
             if ch in RESIDUES:
                 residues.add(ch)
@@ -91,6 +92,9 @@ def cells_to_genotype(cells: dict[int, str], gene: str, *, id: str = "",
 
 
 def _read_text(path: Path) -> str:
+    if path.is_dir():
+        raise DataError(f"{path}: is a folder; expected a genotype file (mutation lists, a CSV "
+                        "with id and mutations, an HIVDB table or FASTA)")
     if not path.is_file():
         raise DataError(f"{path}: genotype file not found")
     try:
@@ -166,8 +170,8 @@ def read_genotypes(path: str | Path, gene: str) -> list[ParsedGenotype]:
 def _read_lines(path: Path, text: str, gene: str) -> list[ParsedGenotype]:
     out: list[ParsedGenotype] = []
     for lineno, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
+        line = raw.rstrip("\r\n")
+        if not line.strip() or line.lstrip().startswith("#"):
             continue
         if "\t" in line:
             gid, rest = line.split("\t", 1)

@@ -244,12 +244,19 @@ def parse_genotype(text: str, gene: str, *, id: str = "", where: str = "") -> Pa
     mutation listed twice. ``where`` prefixes error messages (file and line).
     """
     gene = resolve_gene(gene)
+    if not text.strip():
+        raise _err(where, "no mutations; expected mutations such as M184V, or WT (or -) for a "
+                          "virus without mutations")
     current = gene
     mutations: list[Mutation] = []
     notes: list[str] = []
     seen: set[tuple] = set()
+    wild_type = False
     for token in _SEPARATORS.split(text.strip()):
-        if not token or token == "-" or token.upper() == "WT":
+        if not token:
+            continue
+        if token == "-" or token.upper() == "WT":
+            wild_type = True
             continue
         m = _PREFIX.match(token)
         if m and not m.group(2):  # a standalone "RT:" header
@@ -268,6 +275,9 @@ def parse_genotype(text: str, gene: str, *, id: str = "", where: str = "") -> Pa
             notes.append(f"{token}: consensus B has {cons} at {mut.gene} {mut.position}, "
                          f"not {mut.reference}; read as {mut.name}")
         mutations.append(mut)
+    if not mutations and not wild_type:
+        raise _err(where, f"no mutations in {text!r}; expected mutations such as M184V, or WT "
+                          "(or -) for a virus without mutations")
     return ParsedGenotype(tuple(mutations), tuple(notes), id)
 
 

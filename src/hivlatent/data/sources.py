@@ -141,8 +141,11 @@ def find_file(filename: str, path: str | Path | None = None, download: bool = Tr
         where = Path(path).expanduser()
         found = _in_folder_or_file(where, filename)
         if found is None:
-            what = where if where.suffix and not where.is_dir() else where / filename
-            raise DataError(f"{what}: file not found")
+            if where.is_dir():
+                raise DataError(f"{where}: no {filename} in this folder; expected the folder "
+                                f"that holds it (or the file's own path)")
+            raise DataError(f"{where}: no such file or folder; expected {filename} or a folder "
+                            "holding it")
         return found
     found = locate_file(filename)
     if found is not None:

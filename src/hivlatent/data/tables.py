@@ -12,9 +12,14 @@ Formats read (the separator is taken from the header line, so the file name does
 
 A cell holds ``-`` (consensus B), ``.`` (not sequenced), one or more amino-acid letters (several
 letters = a mixture), ``#`` insertion, ``~`` deletion, ``*`` stop codon or ``X`` unknown. Lower case
-is tolerated (cells are upper-cased; :attr:`GenoPhenoTable.lowercase` remembers where). ``^`` occurs
+is tolerated (cells are upper-cased; :attr:`GenoPhenoTable.lowercase` remembers where; a
+lower-case ``d`` or ``i`` alone is a deletion or an insertion, as in HIVdb's notation: ``d`` at RT
+70 in 3 rows of the NRTI table; the encoder reads them so). ``^`` occurs
 once in the NRTI and NNRTI tables (``T^`` at RT 69, the insertion hot spot) and is read as an
-insertion, like ``#``; a ``.`` after letters (``K.``, once at RT 102) is ignored. A drug column holds a fold change; ``NA`` or an empty field means not tested. A few PI rows
+insertion, like ``#``; a ``.`` after letters (``K.``, once at RT 102) is ignored. Position columns must be ``P1..Pn``, each once, without gaps, with n
+at most the gene's length (RT 240, protease 99). A drug column holds a fold change (at most
+:data:`MAX_FOLD`); ``NA`` or an empty field means not tested; a column of numbers under a name
+that is not a known drug (``LAM``) is an error, not metadata. A few PI rows
 hold ``0.0`` (a fold below 0.05, rounded to one decimal): it is kept here as 0 (see
 :data:`hivlatent.data.dataset.ZERO_FOLD` for how it enters log10 fold).
 
@@ -61,6 +66,34 @@ def known_drugs() -> dict[str, str]:
     out = {d: cls for cls, drugs in DRUG_CLASSES.items() for d in drugs}
     out.update(_LEGACY_DRUGS)
     return out
+
+
+#: metadata columns of the HIVDB tables (upper case), and prefixes of per-drug extras
+_META_NAMES = frozenset({"PTID", "SUBTYPE", "METHOD", "REFID", "TYPE", "ISOLATENAME", "SEQTYPE",
+                         "COMPMUTLIST", "AUTHOR", "SEQUENCEID", "SEQID", "ROW", "LINE"})
+_META_PREFIXES = ("FOLD_STD_", "FOLDLOG10_", "SIR_")
+#: other names of our drugs, for hints (a column under such a name is not read as the drug)
+DRUG_SYNONYMS = {"LAM": "3TC", "LMV": "3TC", "ZDV": "AZT", "TFV": "TDF", "ABV": "ABC",
+                 "NEV": "NVP", "ETV": "ETR", "DRV/R": "DRV", "LPV/R": "LPV"}
+
+
+def _check_meta_columns(raw: "RawTable", columns: list[int]) -> None:
+    """A column that is not a known metadata name but holds only numbers looks like a drug under
+    a name we do not know: an error, so that its phenotypes do not vanish into metadata."""
+    frame = raw.frame()
+    for j in columns:
+        name = raw.header[j].strip().upper()
+        if name in _META_NAMES or name.startswith(_META_PREFIXES):
+            continue
+        text = frame[j]
+        values = text[~text.str.upper().isin(_NA_TOKENS)]
+        if len(values) and pd.to_numeric(values, errors="coerce").notna().all():
+            hint = (f" ({raw.header[j]} is {DRUG_SYNONYMS[name]}: rename the column)"
+                    if name in DRUG_SYNONYMS else "")
+            raise DataError(f"{raw.path}: line {raw.header_line}, column {raw.header[j]!r}: "
+                            f"numbers, like a drug's fold changes, but not a drug name hivlatent "
+                            f"knows{hint}; expected one of {', '.join(known_drugs())}, or "
+                            "metadata such as PtID, Subtype or Method")
 
 
 def drug_of_column(name: str) -> str | None:
@@ -158,6 +191,9 @@ def read_rows(path: str | Path, what: str = "table") -> RawTable:
         raise DataError(f"{path}: the file is empty; expected a header line and data rows")
     first = text.lstrip("\r\n").split("\n", 1)[0]
     sep = "\t" if "\t" in first else ","
+    if sep == "," and "," not in first and ";" in first:
+        raise DataError(f"{path}: line 1: the fields are separated by semicolons (';'); expected "
+                        "tabs or commas (export the file as comma-separated CSV)")
     quoting = csv.QUOTE_NONE if sep == "\t" else csv.QUOTE_MINIMAL
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep, quoting=quoting,
                         strict=False)
@@ -238,6 +274,41 @@ def parse_numbers(raw: RawTable, columns: list[int], expected: str, nonnegative:
         raise DataError(f"{raw.path}: line {lines[i]}, column {raw.header[j]!r}: expected "
                         f"{expected} or NA, got {raw.rows[i][j].strip()!r}")
     return out
+
+
+#: the largest fold change a phenotype may have (HIVDB's assays report up to a few thousand):
+#: beyond it a value cannot be a fold change (a mistyped cell, or log10 read as fold)
+MAX_FOLD = 1e5
+#: the log10 range a log10 fold change may take (0.001- to 100,000-fold)
+LOG10_RANGE = (-3.0, 5.0)
+
+
+def check_phenotypes(raw: RawTable, columns: list[int], values: np.ndarray, scale: str,
+                     line_of_row: np.ndarray | None = None) -> None:
+    """Reject phenotypes that cannot be what ``scale`` ("fold" or "log10") says, naming the
+    first offending line and column, with a hint: values outside the plausible range, or a
+    column of only 0 and 1 (resistance labels, not fold changes)."""
+    lines = raw.lines if line_of_row is None else line_of_row
+    for k, j in enumerate(columns):
+        v = values[:, k]
+        known = np.isfinite(v)
+        if (known.sum() >= 10 and np.isin(v[known], (0.0, 1.0)).all()
+                and np.unique(v[known]).size == 2):
+            raise DataError(f"{raw.path}: column {raw.header[j]!r}: only 0 and 1; expected "
+                            f"{'fold changes' if scale == 'fold' else 'log10 fold changes'}, "
+                            "not resistance labels (hivlatent makes labels from the fold changes "
+                            "and the cutoffs; note MTPS codes 1 = susceptible)")
+        if scale == "fold":
+            bad = known & (v > MAX_FOLD)
+            hint = f"a fold change of at most {MAX_FOLD:g}"
+        else:
+            bad = known & ((v < LOG10_RANGE[0]) | (v > LOG10_RANGE[1]))
+            hint = (f"a log10 fold change between {LOG10_RANGE[0]:g} and {LOG10_RANGE[1]:g}; if "
+                    "the file holds fold changes, give --y-scale fold")
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise DataError(f"{raw.path}: line {lines[i]}, column {raw.header[j]!r}: "
+                            f"{raw.rows[i][j].strip()!r} cannot be right; expected {hint}")
 
 
 # --------------------------------------------------------------------------------------------
@@ -335,7 +406,16 @@ def read_table(path: str | Path) -> GenoPhenoTable:
         raise DataError(f"{p}: line {hl}: drug columns of more than one class: {desc}; expected "
                         f"the drugs of one class (NRTI, NNRTI or PI)")
     drug_class = classes.pop()
-    gene = GENES[drug_class][0]
+    gene, length = GENES[drug_class]
+    top = max(positions)
+    if top > length:
+        raise DataError(f"{p}: line {hl}, column 'P{top}': beyond {gene} ({length} positions in "
+                        f"the HIVDB tables); expected P1..P{length}")
+    missing = sorted(set(range(1, top + 1)) - set(positions))
+    if missing:
+        raise DataError(f"{p}: line {hl}: column P{missing[0]} is missing ({len(missing)} "
+                        f"position column(s) missing between P1 and P{top}); expected every "
+                        "position column, each once (a missing column would drop its mutations)")
     if not raw.rows:
         raise DataError(f"{p}: no data rows after the header; expected one row per sequence")
 
@@ -362,6 +442,7 @@ def read_table(path: str | Path) -> GenoPhenoTable:
     # folds
     fold_values = parse_numbers(raw, [j for j, _ in drug_cols], "a fold change (a number >= 0)",
                                 nonnegative=True)
+    check_phenotypes(raw, [j for j, _ in drug_cols], fold_values, "fold")
     drugs = [d for _, d in drug_cols]
     folds = pd.DataFrame(fold_values, columns=drugs)
 
@@ -382,6 +463,7 @@ def read_table(path: str | Path) -> GenoPhenoTable:
     lowercase = pd.DataFrame(raw_arr != arr, columns=raw_cells.columns)
     cells = pd.DataFrame(arr, columns=raw_cells.columns).astype(str)
 
+    _check_meta_columns(raw, meta_cols)
     meta = frame[meta_cols].copy() if meta_cols else pd.DataFrame(index=range(len(ids)))
     meta.columns = [header[j] for j in meta_cols]
     meta = meta.reset_index(drop=True)

@@ -14,6 +14,7 @@ from matplotlib import pyplot as plt
 from ..config import SEMI_EPOCHS, ModelConfig, TrainConfig, default_train_config
 from ..data.dataset import Dataset
 from ..errors import ConfigError
+from ..files import RunFolder
 from ..reporting import figures as F
 from ..reporting.report import Report
 from .harness import evaluate, per_drug_table, to_markdown, write_metrics
@@ -128,8 +129,19 @@ def run_evaluation(ds: Dataset, out: str | Path, methods: list[str], folds: int 
                    group_by: str | None = None, epochs: int | None = None, members: int | None = None,
                    extra: str | None = "auto", n_jobs: int = 1, device: str = "cpu",
                    progress=None, latent_figures: bool = True) -> EvaluationResult:
+    """Evaluate ``methods`` on ``ds`` and write metrics.csv, metrics.png and report.html to the
+    run folder ``out`` (locked while written; a failed run leaves no folder behind; a rerun
+    replaces an earlier evaluation's outputs)."""
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    settings = {"data": ds.name, "data_sha256": ds.sha256, "methods": list(methods),
+                "folds": folds, "seed": seed}
+    with RunFolder(out, "evaluate", settings, replace=True):
+        return _run_evaluation(ds, out, methods, folds, seed, group_by, epochs, members, extra,
+                               n_jobs, device, progress, latent_figures)
+
+
+def _run_evaluation(ds, out, methods, folds, seed, group_by, epochs, members, extra, n_jobs,
+                    device, progress, latent_figures) -> EvaluationResult:
     extra_ds = extra_rows(ds, extra) if any(m.startswith("semi") for m in methods) else None
     objs = build_methods(methods, epochs, members, seed, extra_ds, device)
     metrics = evaluate(ds, objs, folds=folds, seed=seed, groups=group_by if group_by else False,

@@ -136,6 +136,10 @@ def predict(model: ResistanceModel, genotypes: Sequence[ParsedGenotype | str],
     if not parsed:
         return []
     X, recognized, unrecognized = encode(parsed, list(model.feature_names), gene)
+    statuses = list(getattr(model, "statuses", []))
+    failed = sum(str(s).startswith("failed") for s in statuses)
+    model_notes = ([f"{failed} of {len(statuses)} ensemble members failed in training and are "
+                    "left out"] if failed else [])
     n, d = X.shape[0], len(drugs)
     log_fold, prob = model.predict_samples(X, int(n_samples), int(seed))
     log_fold = _check_samples("log10 fold changes", log_fold, n, d)
@@ -159,7 +163,7 @@ def predict(model: ResistanceModel, genotypes: Sequence[ParsedGenotype | str],
             call=call_sir(float(med[i, k]), *bounds[k]), rank=ranks[k]) for k in range(d)]
         gid = g.id or f"virus{i + 1}"
         out.append(VirusPrediction(gid, list(recognized[i]), list(unrecognized[i]), preds,
-                                   list(g.notes), float(interval)))
+                                   list(g.notes) + model_notes, float(interval)))
     return out
 
 

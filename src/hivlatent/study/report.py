@@ -106,6 +106,9 @@ def write_study_report(study, result, s1, s2) -> None:
     rep.add_section("Latent space and resistance")
     for p in s2:
         model = study.models[p.slug]
+        if p.slug not in result.separation:      # every seed of it failed: nothing to show
+            rep.add_text(f"Latent {p.latent}: every model of {p.title} failed in training.")
+            continue
         z = model.get_latent_representation(ds)
         corr = F.latent_label_correlation(z, ds.labels, ds.drugs)
         corr.to_csv(fig_dir / f"correlation_{p.slug}.csv")

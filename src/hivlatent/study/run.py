@@ -20,7 +20,7 @@ from .. import __version__
 from ..config import ModelConfig, Progress, TrainConfig, to_dict
 from ..errors import ModelError
 from ..evaluation.separation import separation_table
-from ..files import write_csv
+from ..files import RunFolder, write_csv
 from ..model import FitTask, VAEModel, fit_many
 from ..training.bundle import write_json
 from .grid import Point, StudyConfig, stage1_points, stage2_points, unique_points
@@ -91,7 +91,8 @@ class Study:
         fit_many([FitTask(model, self.ds, name=p.slug) for p, model in todo],
                  workers=self.workers, progress=self.progress, description=stage)
         for p, model in todo:
-            model.save(self._folder(p), {"study_point": asdict(p)})
+            if _answers(model):              # a model whose every member failed is not saved:
+                model.save(self._folder(p), {"study_point": asdict(p)})   # a rerun tries again
             self.models[p.slug] = model
 
     # ------------------------------------------------------------------ summary
@@ -129,8 +130,15 @@ class Study:
 
     # ------------------------------------------------------------------ run
     def run(self) -> StudyResult:
+        """Train, analyse and report, holding the run folder (locked; a resumed run must have
+        the same data and grid)."""
+        settings = {"data": self.ds.name, "data_sha256": self.ds.sha256,
+                    "config": to_dict(self.cfg)}
+        with RunFolder(self.out, "study", settings):
+            return self._run()
+
+    def _run(self) -> StudyResult:
         t0 = time.perf_counter()
-        self.out.mkdir(parents=True, exist_ok=True)
         write_json(self.out / "study.json", {
             "hivlatent": __version__, "data": self.ds.name, "data_sha256": self.ds.sha256,
             "rows": self.ds.n_rows, "features": self.ds.n_features, "drugs": self.ds.drugs,
@@ -148,6 +156,8 @@ class Study:
         separation = {}
         for p in s2:
             model = self.models[p.slug]
+            if not _answers(model):
+                continue
             z = model.get_latent_representation(self.ds)
             separation[p.slug] = separation_table(z, self.ds.labels, self.ds.drugs, seed=self.cfg.seed)
         result = StudyResult(self.out, summary, best, dict(self.models), separation,
@@ -164,3 +174,8 @@ def run_study(dataset, out: str | Path, config: StudyConfig | None = None, devic
     ``workers``: processes for independent groups of models (0 = one per core; see
     :func:`hivlatent.training.workers.n_workers`)."""
     return Study(dataset, out, config, device, progress, workers).run()
+
+
+def _answers(model: VAEModel) -> bool:
+    """Whether at least one member of ``model`` trained without failing."""
+    return any(not s.startswith("failed") for s in model.statuses)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ..config import Progress
 from ..errors import ConfigError
+from ..files import RunFolder
 from .results import SweepResult, best_trials, write_results
 from .settings import ATTR, SweepConfig, data_fingerprint, default_search_name, search_settings
 from .space import configs
@@ -33,10 +34,14 @@ def run_sweep(dataset, out: str | Path, config: SweepConfig | None = None,
     t0 = time.perf_counter()
     config = config or SweepConfig()
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     settings = search_settings(dataset, config)
     url = resolve_storage(config, out)
     name = config.study_name or default_search_name(dataset, config.objectives)
+    # the run folder: new, empty or this search's (several workers may share it: they take the
+    # folder's lock only to check it now and to write the results at the end)
+    folder = {"storage": mask_url(url), "study": name}
+    with RunFolder(out, "sweep", folder, wait=True):
+        pass
     storage, lock, _ = open_search(url, name, config, settings)
     lock.close()
     # this process is worker 0; workers - 1 more are spawned (fresh interpreters: no fork of a
@@ -71,7 +76,8 @@ def run_sweep(dataset, out: str | Path, config: SweepConfig | None = None,
     if progress is not None:
         b = budget(storage.get_all_trials(stored_study_id(storage, name), deepcopy=False))
         progress(b.finished, max(config.n_trials, b.counted), "sweep trials")
-    result = write_results(url, name, out, report)
+    with RunFolder(out, "sweep", folder, wait=True):
+        result = write_results(url, name, out, report)
     if best:
         result.best_model = retrain_best(dataset, out, url, name, device=config.device,
                                          threads=config.threads)

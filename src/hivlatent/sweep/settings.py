@@ -95,7 +95,7 @@ class SweepConfig:
             (self.objectives,) if isinstance(self.objectives, str) else self.objectives))
         if self.threads is not None and (not isinstance(self.threads, int) or self.threads < 1):
             raise ConfigError(f"sweep threads: expected an integer >= 1 or None, got {self.threads!r}")
-        for name, low in (("n_trials", 0), ("folds", 2), ("workers", 1), ("batch_trials", 1),
+        for name, low in (("n_trials", 1), ("folds", 2), ("workers", 1), ("batch_trials", 1),
                           ("heartbeat_interval", 1), ("grace_period", 1), ("max_retry", 0)):
             v = getattr(self, name)
             if not isinstance(v, int) or isinstance(v, bool) or v < low:

@@ -19,9 +19,9 @@ from safetensors.torch import load_file, save_file
 
 from .. import __version__
 from ..errors import ModelError
-from ..files import write_text
+from ..files import BUNDLE_FORMAT, UMASK, check_bundle_target, chmod_dir, write_text
 
-FORMAT = "hivlatent-model/1"
+FORMAT = BUNDLE_FORMAT
 
 
 def write_json(path: Path, obj) -> None:
@@ -31,8 +31,10 @@ def write_json(path: Path, obj) -> None:
 def save_bundle(folder: str | Path, config: dict, tensors: dict[str, torch.Tensor],
                 histories: list[pd.DataFrame], manifest: dict) -> Path:
     folder = Path(folder)
+    check_bundle_target(folder)            # only a bundle (or nothing) is ever replaced
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    chmod_dir(tmp)
     try:
         write_json(tmp / "config.json", {"format": FORMAT, **config})
         save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()},
@@ -42,6 +44,8 @@ def save_bundle(folder: str | Path, config: dict, tensors: dict[str, torch.Tenso
         write_json(tmp / "manifest.json", {
             "hivlatent": __version__, "torch": torch.__version__,
             "python": platform.python_version(), **manifest})
+        for f in tmp.iterdir():                 # safetensors writes 0600: the umask's mode instead
+            os.chmod(f, 0o666 & ~UMASK)
         if folder.exists():
             old = folder.with_name(f".{folder.name}.old")
             shutil.rmtree(old, ignore_errors=True)
@@ -58,6 +62,9 @@ def save_bundle(folder: str | Path, config: dict, tensors: dict[str, torch.Tenso
 
 def load_bundle(folder: str | Path) -> tuple[dict, dict[str, torch.Tensor], list[pd.DataFrame], dict]:
     folder = Path(folder)
+    if folder.is_file():
+        raise ModelError(f"{folder}: is a file; expected a model folder written by "
+                         "`hivlatent train --save`")
     if not folder.is_dir():
         raise ModelError(f"{folder}: model folder not found (expected a folder written by "
                          "`hivlatent train --save`)")

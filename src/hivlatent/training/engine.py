@@ -325,7 +325,9 @@ def train_group(jobs: Sequence[Job], data: TrainData,
                 stopped[k] = True
                 what = "NaN" if np.isnan([train_terms[0, k], val_terms[0, k]]).any() else "too large"
                 status[k] = (f"failed: loss became {what} at epoch {epoch + 1}; "
-                             "kept the weights of the last good epoch")
+                             + ("kept the weights of the last good epoch" if epoch > 0 else
+                                "no epoch ended with a finite loss, so the model is untrained "
+                                "(a smaller learning rate may help)"))
                 continue
             if improved[k]:
                 best_val[k], since_best[k] = score[k], 0

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 from sklearn.model_selection import train_test_split
 
+from ..errors import ConfigError
+
 
 def train_val_split(n_rows: int, val_fraction: float, seed: int,
                     stratify: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -13,10 +15,15 @@ def train_val_split(n_rows: int, val_fraction: float, seed: int,
     rows = np.arange(n_rows)
     if val_fraction <= 0:
         return rows, rows[:0]
+    n_val = int(np.ceil(val_fraction * n_rows))
     if stratify is not None:
         _, counts = np.unique(stratify, return_counts=True)
-        if counts.min() < 2:
+        if counts.min() < 2 or len(counts) > min(n_val, n_rows - n_val):
             stratify = None
+    if n_rows - n_val < 1 or n_val < 1:
+        raise ConfigError(f"validation fraction {val_fraction:g} of {n_rows} rows leaves "
+                          f"{n_rows - n_val} for training and {n_val} for validation; expected "
+                          "at least one of each")
     train, val = train_test_split(rows, test_size=val_fraction, random_state=seed,
                                   shuffle=True, stratify=stratify)
     return np.sort(train), np.sort(val)
