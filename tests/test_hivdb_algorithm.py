@@ -165,14 +165,14 @@ def test_a_mixture_is_scored_by_its_highest_scoring_residue():
     assert one(["RT:T215SY"])["AZT"].score == 60
 
 
-def test_insertion_deletion_stop_and_unknown():
+def test_insertion_deletion_and_stop():
     ins = one(["RT:T69ins"])
     assert ins["ABC"].score == 60 and ins["ABC"].partial_scores[0].mutations == ("RT:T69ins",)
     assert ins["AZT"].level == 5
     assert scores(one(["RT:T69insSS"])) == scores(ins)
-    assert scores(one(["RT:69ins"])) == scores(ins)
+    assert scores(one(["RT:69#"])) == scores(ins)
     assert one(["RT:D67del"])["ABC"].partial_scores == (hivdb.PartialScore(("RT:D67del",), 30.0),)
-    assert all(s == 0 for s in scores(one(["RT:W88*", "RT:K65X"])).values())
+    assert all(s == 0 for s in scores(one(["RT:W88*"])).values())
     # a stop in a mixture leaves its amino acid scored
     assert scores(one(["RT:M184V*"])) == scores(one(["RT:M184V"]))
 
@@ -185,73 +185,68 @@ def test_more_than_four_amino_acids_is_ambiguous_and_not_scored():
 def test_genes_limits_the_drugs_reported():
     calls = one(["RT:M184V"], genes=["RT"])
     assert set(calls) == ALL_DRUGS["NRTI"] | ALL_DRUGS["NNRTI"]
-    assert set(one([], genes="PR")) == ALL_DRUGS["PI"]
-    with pytest.raises(DataError, match=r"'PR:L90M' is in PR, which is not scored here"):
+    assert set(one(["WT"], genes="PR")) == ALL_DRUGS["PI"]
+    with pytest.raises(DataError, match=r"PR:L90M is in PR, which is not scored here"):
         one(["PR:L90M"], genes=["RT"])
     with pytest.raises(DataError, match="'CA'"):
-        one([], genes=["CA"])
+        one(["WT"], genes=["CA"])
 
 
-@pytest.mark.parametrize("token", [
-    "M184V", "RT:M184", "RT:m184v", "RT:M184v", "XX:M184V", "RT:M-184V", "RT:M184Vdel",
-    "RT:M184ins1", "RT M184V", "", "RT:M184V,RT:K103N", 184,
-])
-def test_unknown_notation_is_rejected_in_one_line_naming_the_token(token):
+def test_genotypes_in_the_package_notation_and_as_parsed_objects():
+    from hivlatent.data.mutations import parse_genotype
+
+    parsed = parse_genotype("RT: M184V K65R PR: L90M", "RT")
+    text = one("RT:M184V RT:K65R PR:L90M")
+    assert scores(one(parsed)) == scores(one(list(parsed.mutations))) == scores(text)
+    assert scores(one(["M184V"])) == scores(one(["RT:M184V"]))      # no prefix: RT
+    assert scores(one(["RT:K184V"])) == scores(one(["RT:M184V"]))   # read by position
+
+
+@pytest.mark.parametrize("token", ["RT:M184", "XX:M184V", "RT:M-184V", "RT:M184Vdel", "",
+                                   "RT:M184ins1", 184])
+def test_unknown_notation_is_rejected_in_one_line_naming_the_genotype(token):
     with pytest.raises(DataError) as err:
         hivdb.score([["RT:K103N"], [token]])
     message = str(err.value)
     assert "\n" not in message
-    assert repr(token) in message
-    assert message.startswith("genotype 1: ")
+    assert message.startswith("genotype 1")
 
 
-def test_wrong_wild_type_and_position_are_rejected():
-    with pytest.raises(DataError, match=r"consensus B at RT 184 is M, not K; write RT:M184V"):
-        one(["RT:K184V"])
+def test_positions_beyond_the_gene_and_insertion_with_deletion_are_rejected():
     with pytest.raises(DataError, match=r"position 100 is outside PR 1-99"):
         one(["PR:100V"])
     with pytest.raises(DataError, match=r"both an insertion and a deletion"):
         one(["RT:T69ins", "RT:T69del"])
 
 
-def test_a_genotype_given_as_a_string_is_rejected():
-    with pytest.raises(DataError, match=r"genotype 0 is 'RT:M184V', not a list"):
-        hivdb.score(["RT:M184V"])
-
-
 # --- table rows --------------------------------------------------------------------------------
 
-def test_score_cells_reads_hivdb_table_cells():
+def test_score_cells_reads_hivdb_table_cells_as_the_package_reads_them():
+    from hivlatent.data.genotype_files import cells_to_genotype
+
     row = {"P41": "L", "P65": "-", "P67": "~", "P69": "#", "P70": "d", "P103": "KN",
-           "P184": "M", "P215": "FY", "P219": "*", "P1": ".", "P2": "", 100: "l", "210": "X"}
-    assert hivdb.cells_to_mutations(row, "RT") == [
-        "RT:M41L", "RT:D67del", "RT:T69ins", "RT:K70del", "RT:K103KN", "RT:L210X", "RT:T215FY",
-        "RT:K219*"]
+           "P184": "M", "P215": "FY", "P219": "*", "P1": ".", 100: "l", "210": "X"}
+    cells = {int(str(k).lstrip("P")): v for k, v in row.items()}
+    genotype = cells_to_genotype(cells, "RT")
+    assert [m.name for m in genotype.mutations] == [
+        "M41L", "D67del", "T69ins", "K70del", "L100L", "K103KN", "M184M", "T215FY", "K219*"]
     by_cells = hivdb.score_cells([row], "RT")[0]
-    by_list = hivdb.score([hivdb.cells_to_mutations(row, "RT")], genes=["RT"])[0]
-    assert by_cells == by_list
+    assert by_cells == hivdb.score([genotype], genes=["RT"])[0]
     assert set(by_cells) == ALL_DRUGS["NRTI"] | ALL_DRUGS["NNRTI"]
 
 
 def test_score_cells_special_cells():
-    assert hivdb.cells_to_mutations({69: "T^", 70: "^", 184: "m"}, "RT") == []
     consensus, t_caret, ins = hivdb.score_cells([{69: "T"}, {69: "T^"}, {69: "T#"}], "RT")
-    assert scores(t_caret) == scores(consensus) == {d: 0.0 for d in consensus}
-    assert ins["ABC"].score == 60
+    assert scores(consensus) == {d: 0.0 for d in consensus}
+    assert t_caret["ABC"].score == ins["ABC"].score == 60      # '^' is an insertion, like '#'
     k_dot, k = hivdb.score_cells([{"P102": "K."}, {"P103": "N", "P102": "-"}], "RT")
     assert all(c.score == 0 for c in k_dot.values()) and k["EFV"].level == 5
-    pr = hivdb.score_cells(pd.DataFrame({"SeqID": [1, 2], "P90": ["M", "-"], "P30": [".", "N"]}),
-                           "PR")
-    assert pr[0]["NFV"].level == 5 and pr[1]["NFV"].level == 5
-    assert pr[0]["DRV"].score == 0
 
 
 @pytest.mark.parametrize("row, match", [
-    ({"P184": "V1"}, r"row 0, RT position 184: cell 'V1' is not a genotype cell"),
-    ({"P184": 5}, r"row 0, RT position 184: cell 5 is not text"),
+    ({"P184": "V1"}, r"row 0: P184 'V1': '1' is not a cell character"),
     ({"P241x": "V"}, r"row 0: column 'P241x' is not a position"),
-    ({"P561": "V"}, r"position 561 is outside RT 1-560"),
-    ({"P184": "+"}, r"cell '\+' is not a genotype cell"),
+    ({"P561": "V"}, r"outside RT 1-560"),
 ])
 def test_score_cells_rejects_bad_rows(row, match):
     with pytest.raises(DataError, match=match):
@@ -295,23 +290,26 @@ def test_a_thousand_genotypes_score_well_under_five_seconds():
 
 # --- the real data: a colleague's numbers on nrti-1246 -----------------------------------------
 
-def test_nrti_1246_reproduces_the_colleagues_numbers(data_dir):
+def test_nrti_1246_against_the_colleagues_numbers(data_dir):
+    """A colleague's sierralocal 9.4 numbers on the MTPS subset, through the package's own table
+    reader. They read T^ at RT 69 (SeqID 259222, one virus) as T; this package reads ^ as an
+    insertion, as its encoder does, which moves D4T's AUC by 0.001 (0.957 against 0.958)."""
     from sklearn.metrics import balanced_accuracy_score, roc_auc_score
 
-    df = pd.read_csv(data_dir / "NRTI_DataSet.txt", sep="\t", dtype=str, keep_default_na=False)
-    drugs = {"3TC": 3.0, "ABC": 2.0, "AZT": 3.0, "D4T": 1.5, "DDI": 1.5}
-    positions = [f"P{i}" for i in range(1, 241)]
-    fold = df[list(drugs)].apply(pd.to_numeric, errors="coerce")
-    keep = fold.notna().all(axis=1) & ~(df[positions] == ".").any(axis=1)
-    assert keep.sum() == 1246
-    calls = hivdb.score_cells(df.loc[keep, positions], "RT")
+    from hivlatent.data import find_file, read_table, load_dataset
+
+    ds = load_dataset("nrti-1246")
+    table = read_table(find_file("NRTI_DataSet.txt"))
+    rows = [int(r) - 1 for r in ds.meta["row"]]
+    calls = hivdb.score_table(table, rows)
     reported = {  # AUC, best of BA(level >= 3), BA(level >= 4)
         "3TC": (0.975, 0.944), "ABC": (0.980, 0.936), "AZT": (0.974, 0.917),
         "D4T": (0.958, 0.874), "DDI": (0.896, 0.800),
     }
-    for drug, cutoff in drugs.items():
-        y = (fold.loc[keep, drug] >= cutoff).to_numpy()
+    for j, drug in enumerate(ds.drugs):
+        y = ds.labels[:, j].astype(bool)
         auc = roc_auc_score(y, hivdb.drug_values(calls, drug))
         levels = hivdb.drug_values(calls, drug, "level")
         ba = max(balanced_accuracy_score(y, hivdb.level_calls(levels, t)) for t in (3, 4))
-        assert (round(auc, 3), round(ba, 3)) == reported[drug], drug
+        assert abs(auc - reported[drug][0]) <= 0.0015 and abs(ba - reported[drug][1]) <= 0.0015, \
+            (drug, auc, ba)

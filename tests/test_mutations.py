@@ -43,8 +43,9 @@ def test_mutation_fields():
     assert parse_mutation("pr:L90M", "RT").gene == "PR"
     assert parse_mutation("L90M", "protease").gene == "PR"
     assert resolve_gene("NNRTI") == "RT" and resolve_gene("PI") == "PR"
+    assert resolve_gene("integrase") == "IN"
     with pytest.raises(DataError, match="unknown gene"):
-        resolve_gene("IN")
+        resolve_gene("ENV")
 
 
 @pytest.mark.parametrize("token, name", [
@@ -92,8 +93,8 @@ def test_standalone_gene_prefix_applies_until_the_next():
 
 @pytest.mark.parametrize("token, fragment", [
     ("M184", "no residue"), ("M184X", "'X' is not a residue"), ("Z184V", "'Z'"),
-    ("184V)", "')'"), ("M241V", "outside RT 1-240"), ("M0V", "outside RT"),
-    ("IN:M184V", "unknown gene prefix"), ("V", "cannot parse"), ("M/184V", "cannot parse"),
+    ("184V)", "')'"), ("M561V", "outside RT 1-560"), ("M0V", "outside RT"),
+    ("XY:M184V", "unknown gene prefix"), ("V", "cannot parse"), ("M/184V", "cannot parse"),
     ("T215Y/", "empty residue"), ("184", "no residue"),
 ])
 def test_bad_tokens(token, fragment):

@@ -28,6 +28,8 @@ DRUG_CLASSES: dict[str, tuple[str, ...]] = {
 }
 #: gene each class targets, and its length in the HIVDB tables
 GENES: dict[str, tuple[str, int]] = {"NRTI": ("RT", 240), "NNRTI": ("RT", 240), "PI": ("PR", 99)}
+#: positions per gene in the HIVDB genotype-phenotype tables (the genes are longer: RT 560)
+TABLE_LENGTHS: dict[str, int] = {gene: length for gene, length in GENES.values()}
 
 _LOWER: dict[str, float] = {
     "3TC": 3.0, "ABC": 2.0, "AZT": 3.0, "D4T": 1.5, "DDI": 1.5, "TDF": 1.5,

@@ -26,14 +26,9 @@ import re
 from pathlib import Path
 
 from ..errors import DataError
+from .cutoffs import TABLE_LENGTHS
 from .mutations import (
-    GENE_LENGTHS,
-    INSERTION,
-    RESIDUES,
-    Mutation,
-    ParsedGenotype,
-    parse_genotype,
-    resolve_gene,
+    GENE_LENGTHS, INSERTION, RESIDUES, Mutation, ParsedGenotype, parse_genotype, resolve_gene,
 )
 
 _P_COLUMN = re.compile(r"^[Pp](\d+)$")
@@ -62,7 +57,10 @@ def cells_to_genotype(cells: dict[int, str], gene: str, *, id: str = "",
     mutations: list[Mutation] = []
     notes: list[str] = []
     unsequenced: list[int] = []
+    length = GENE_LENGTHS[gene]
     for pos in sorted(cells):
+        if not 1 <= pos <= length:
+            raise DataError(f"{where}: position {pos} is outside {gene} 1-{length}")
         cell = (cells[pos] or "").strip()
         if cell in ("", "-"):
             continue
@@ -77,12 +75,15 @@ def cells_to_genotype(cells: dict[int, str], gene: str, *, id: str = "",
                 residues.add(ch)
             elif ch == "^":  # once in the NRTI/NNRTI tables (T^ at RT 69): an insertion
                 residues.add(INSERTION)
-            elif ch not in "-.":
-                skipped.append(ch)
+            elif ch == "X":
+                skipped.append(ch)                 # unknown residue
+            elif ch == "." and cell.endswith("."):
+                continue                           # a trailing '.' (K. once at RT 102): noise
+            else:
+                raise DataError(f"{where}: P{pos} {cell!r}: {ch!r} is not a cell character; "
+                                "expected '-', '.', amino-acid letters, '#', '~', '*' or 'X'")
         if skipped:
-            what = "unknown residue" if set(skipped) == {"X"} else "symbols"
-            notes.append(f"P{pos} {cell!r}: {what} "
-                         f"{''.join(skipped)!r} skipped")
+            notes.append(f"P{pos} {cell!r}: unknown residue X skipped")
         if not residues:
             continue
         mutations.append(Mutation(gene, pos, frozenset(residues), None, f"P{pos}={cell}"))
@@ -135,7 +136,7 @@ def read_genotypes(path: str | Path, gene: str) -> list[ParsedGenotype]:
     lower = [c.lower() for c in cols]
     id_col = next(lower.index(name) for name in _ID_COLUMNS if name in lower)
     if p_cols:
-        length = GENE_LENGTHS[gene]
+        length = TABLE_LENGTHS[gene]
         if max(p_cols) != length or len(p_cols) != length:
             raise DataError(f"{path}: line 1: the table has {len(p_cols)} position columns "
                             f"P{min(p_cols)}-P{max(p_cols)}, expected P1-P{length} for {gene}")
@@ -184,4 +185,25 @@ def _read_lines(path: Path, text: str, gene: str) -> list[ParsedGenotype]:
     return out
 
 
-__all__ = ["cells_to_genotype", "read_genotypes"]
+def table_genotypes(table, rows=None) -> list[ParsedGenotype]:
+    """The rows of a :class:`~hivlatent.data.tables.GenoPhenoTable` (all, or the 0-based
+    ``rows``) as genotypes, read as :func:`cells_to_genotype` reads cells (a lower-case ``d`` or
+    ``i`` is a deletion or an insertion)."""
+    idx = range(table.n_rows) if rows is None else [int(r) for r in rows]
+    cells = table.cells.to_numpy(dtype=object)
+    lower = table.lowercase.to_numpy()
+    positions = table.positions
+    out = []
+    for i in idx:
+        row = {}
+        for k, q in enumerate(positions):
+            cell = cells[i, k]
+            if cell == "-":
+                continue
+            row[q] = cell.lower() if lower[i, k] and cell in ("D", "I") else cell
+        out.append(cells_to_genotype(row, table.gene, id=str(table.ids[i]),
+                                     where=f"{table.path}: line {table.lines[i]}"))
+    return out
+
+
+__all__ = ["cells_to_genotype", "read_genotypes", "table_genotypes"]

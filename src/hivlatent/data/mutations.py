@@ -22,11 +22,13 @@ Notation (one token = one mutation; tokens are separated by spaces, commas, semi
 
 Letters may be lower case. ``ins`` and ``del`` are keywords in any case, so a mixture of the
 residues I, N and S must be written ``T69I/N/S`` (or ``T69NIS``), not ``T69INS``.
-Positions must lie within the HIVDB tables: RT 1-240, PR (protease) 1-99; a later RT position
-is rejected with a message saying so. Residues must be one of the 20 amino acids or ``#``, ``~``,
+Genes are PR (protease, 1-99), RT (1-560) and IN (integrase, 1-288); a position outside its
+gene is rejected with a message saying so (the models know the positions of the HIVDB tables, RT
+1-240 and PR 1-99: a mutation beyond them is reported as unrecognized, never dropped). Residues
+must be one of the 20 amino acids or ``#``, ``~``,
 ``*`` (``X``, unknown, is rejected in typed input). A consensus letter that disagrees with
 consensus B (:mod:`hivlatent.data.consensus`) is not an error: the mutation is read by position
-and a note says so. A token with a prefix for the other gene (``PR:L90M`` for an RT model) is kept
+and a note says so. A token with a prefix for another gene (``PR:L90M`` for an RT model) is kept
 and reported as unrecognized by :func:`encode`.
 
 Canonical form (:attr:`Mutation.name`): consensus-B residue, position, residues with the
@@ -56,7 +58,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..errors import DataError
-from .consensus import consensus_residue
+from .consensus import CONSENSUS, consensus_residue
 from .cutoffs import GENES
 
 #: the 20 amino acids, one-letter codes
@@ -65,8 +67,9 @@ INSERTION, DELETION, STOP = "#", "~", "*"
 #: every residue code a :class:`Mutation` may hold
 RESIDUES = AMINO_ACIDS | {INSERTION, DELETION, STOP}
 #: length of each gene in the HIVDB tables
-GENE_LENGTHS: dict[str, int] = {gene: length for gene, length in GENES.values()}
-_GENE_ALIASES = {"RT": "RT", "PR": "PR", "PROTEASE": "PR"}
+GENE_LENGTHS: dict[str, int] = {gene: len(seq) for gene, seq in CONSENSUS.items()}
+_GENE_ALIASES = {"RT": "RT", "PR": "PR", "PROTEASE": "PR", "IN": "IN", "INT": "IN",
+                 "INTEGRASE": "IN"}
 
 EXAMPLES = "e.g. M184V, 184V, RT:M184V, T215FY, T215Y/F, T69ins, 69#, 67del, 67~"
 
@@ -79,13 +82,15 @@ _DEL = re.compile(r"^(?:del|~)$", re.IGNORECASE)
 
 
 def resolve_gene(gene: str) -> str:
-    """``"RT"`` or ``"PR"`` from a gene (``RT``, ``PR``, ``protease``) or drug class name."""
+    """``"PR"``, ``"RT"`` or ``"IN"`` from a gene (``protease``, ``integrase`` too) or a drug
+    class name (NRTI, NNRTI, PI)."""
     key = str(gene).strip().upper()
     if key in _GENE_ALIASES:
         return _GENE_ALIASES[key]
     if key in GENES:
         return GENES[key][0]
-    raise DataError(f"unknown gene {gene!r}; expected RT or PR (or a drug class NRTI, NNRTI, PI)")
+    raise DataError(f"unknown gene {gene!r}; expected PR, RT or IN (or a drug class NRTI, NNRTI, "
+                    "PI)")
 
 
 def _residue_sort_key(consensus: str | None):
@@ -193,6 +198,10 @@ def _parse_residues(res: str, token: str, where: str) -> frozenset[str]:
             out.add(INSERTION)
         elif _DEL.match(part):
             out.add(DELETION)
+        elif part.lower().endswith(("ins", "del")) and len(part) > 3:
+            raise _err(where, f"mutation {token!r}: {part!r} mixes residues with "
+                              f"{part[-3:].lower()}; write {part[:-3]}/{part[-3:].lower()} "
+                              f"({EXAMPLES})")
         else:
             for ch in part.upper():
                 if ch not in RESIDUES:
@@ -218,7 +227,7 @@ def parse_mutation(token: str, gene: str, *, where: str = "") -> Mutation:
         prefix = m.group(1).upper()
         if prefix not in _GENE_ALIASES:
             raise _err(where, f"mutation {token!r}: unknown gene prefix {m.group(1)!r}; "
-                              f"expected RT: or PR:")
+                              f"expected PR:, RT: or IN:")
         gene = _GENE_ALIASES[prefix]
         body = m.group(2)
     m = _TOKEN.match(body)
@@ -231,8 +240,8 @@ def parse_mutation(token: str, gene: str, *, where: str = "") -> Mutation:
     position = int(m.group("pos"))
     length = GENE_LENGTHS[gene]
     if not 1 <= position <= length:
-        raise _err(where, f"mutation {token!r}: position {position} is outside {gene} 1-{length}"
-                          f" (the positions of the HIVDB {gene} tables)")
+        raise _err(where, f"mutation {token!r}: position {position} is outside {gene} "
+                          f"1-{length}")
     residues = _parse_residues(m.group("res"), token, where)
     return Mutation(gene=gene, position=position, residues=residues, reference=ref, token=token)
 
@@ -262,7 +271,7 @@ def parse_genotype(text: str, gene: str, *, id: str = "", where: str = "") -> Pa
         if m and not m.group(2):  # a standalone "RT:" header
             prefix = m.group(1).upper()
             if prefix not in _GENE_ALIASES:
-                raise _err(where, f"unknown gene prefix {token!r}; expected RT: or PR:")
+                raise _err(where, f"unknown gene prefix {token!r}; expected PR:, RT: or IN:")
             current = _GENE_ALIASES[prefix]
             continue
         mut = parse_mutation(token, current, where=where)

@@ -7,8 +7,8 @@ bundled ASI2 XML once.
 - :func:`available`, :func:`require`: is sierralocal there (require raises ConfigError if not);
 - :func:`algorithm_version`: ``"HIVDB 9.4"``, as the XML states it;
 - :func:`score`: mutation lists in HIVDB notation (``RT:M184V``) -> per virus, drug -> HivdbCall;
-- :func:`score_cells`: rows of the HIVDB genotype-phenotype tables -> the same;
-  :func:`cells_to_mutations`: such a row as a mutation list;
+- :func:`score_table`, :func:`score_cells`: rows of the HIVDB genotype-phenotype tables -> the
+  same;
 - :func:`level_calls`: ``level >= 3`` / ``>= 4`` resistant calls; :func:`drug_values`: a column.
 """
 
@@ -23,12 +23,12 @@ from .algorithm import (
     score,
 )
 from .calls import HivdbCall, PartialScore
-from .cells import cells_to_mutations, score_cells
+from .cells import score_cells, score_table
 from .drugs import DRUG_CLASSES, GENE_CLASSES, GENES, our_drug_name
 from .engine import available, require
 
 __all__ = [
     "DRUG_CLASSES", "GENES", "GENE_CLASSES", "INTERMEDIATE", "LOW_LEVEL", "HivdbCall",
-    "PartialScore", "algorithm_version", "available", "cells_to_mutations", "drug_values",
-    "level_calls", "our_drug_name", "require", "score", "score_cells",
+    "PartialScore", "algorithm_version", "available", "drug_values",
+    "level_calls", "our_drug_name", "require", "score", "score_cells", "score_table",
 ]

@@ -15,7 +15,7 @@ import numpy as np
 from ..errors import ConfigError, DataError
 from .calls import HivdbCall
 from .engine import engine
-from .notation import check_genes, parse_genotype
+from .notation import as_mutations, check_genes, to_keys
 
 #: HIVdb level 3 "Low-Level Resistance" and above: resistant
 LOW_LEVEL = 3
@@ -28,19 +28,19 @@ def algorithm_version() -> str:
     return engine().version
 
 
-def score(genotypes: Iterable[Iterable[str]],
-          genes: Iterable[str] | None = None) -> list[dict[str, HivdbCall]]:
+def score(genotypes: Iterable, genes: Iterable[str] | None = None) -> list[dict[str, HivdbCall]]:
     """HIVdb calls for each genotype: one dict per virus, drug name -> :class:`HivdbCall`.
 
-    ``genotypes`` holds one list of HIVDB-notation mutations per virus (``RT:M184V``,
-    ``RT:T215FY``, ``RT:T69ins``, ``RT:D67del``, ``PR:L90M``, ``IN:N155H``). Every drug of the
-    classes of ``genes`` is scored (default PR, RT and IN: PI, NRTI, NNRTI and INSTI); a gene
-    left out of ``genes`` is not reported, so give ``genes=["RT"]`` for RT-only sequences
-    rather than reading their protease drugs as susceptible. DataError names a bad mutation.
+    ``genotypes`` holds one genotype per virus: a parsed genotype, a list of mutations, or
+    mutations as text (``["RT:M184V", "RT:T215FY"]``, ``"RT:T69ins PR:L90M"``; see
+    :mod:`.notation`). Every drug of the classes of ``genes`` is scored (default PR, RT and IN:
+    PI, NRTI, NNRTI and INSTI); a gene left out of ``genes`` is not reported, so give
+    ``genes=["RT"]`` for RT-only sequences rather than reading their protease drugs as
+    susceptible. DataError names a bad mutation.
     """
     chosen = check_genes(genes)
     eng = engine()
-    keys = [parse_genotype(tokens, chosen, i) for i, tokens in enumerate(genotypes)]
+    keys = [to_keys(as_mutations(g, i), chosen, i) for i, g in enumerate(genotypes)]
     results = []
     for per_gene in keys:
         calls: dict[str, HivdbCall] = {}

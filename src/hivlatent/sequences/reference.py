@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
+from ..data.consensus import CONSENSUS
+
 GENES = ("PR", "RT", "IN")
 POL_HXB2_START = 2085  # first base of pol in HXB2 numbering (1-based)
 POL_HXB2_END = 5096  # last base of pol (the IN stop codon), inclusive
@@ -81,14 +83,9 @@ def consensus_pol() -> str:
 
 
 @lru_cache(maxsize=None)
-def _consensus_proteins() -> dict[str, str]:
-    return _read_fasta_resource("consensus_b_aa.fasta")
-
-
-@lru_cache(maxsize=None)
 def genes() -> dict[str, Gene]:
     """PR, RT and IN: HXB2 starts 2253, 2550, 4230; consensus-B proteins of 99, 560, 288 aa."""
-    proteins = _consensus_proteins()
+    proteins = CONSENSUS
     starts = {"PR": 2253, "RT": 2550, "IN": 4230}
     return {name: Gene(name, starts[name], proteins[name]) for name in GENES}
 
