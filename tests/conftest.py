@@ -12,6 +12,12 @@ import pytest
 _DEFAULT = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "hivdb"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_cache(tmp_path_factory):
+    """Tests never touch the user's cache (default models, downloads): a cache of their own."""
+    os.environ["HIVLATENT_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
+
+
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
     """The real data folder: $HIVLATENT_DATA_DIR, else ../shared/data/hivdb beside the checkout."""

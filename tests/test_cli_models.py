@@ -43,11 +43,11 @@ def test_predict_formats(semi_bundle):
     proc = run("predict", str(semi_bundle), "M184V", "RT:K65R, T215Y", "--format", "json")
     recs = json.loads(proc.stdout)
     assert [r["id"] for r in recs] == ["arg1", "arg2"]
-    assert recs[0]["mutations"] == ["M184V"]
-    drugs = recs[0]["drugs"]
+    assert recs[0]["mutations"] == {"RT": ["RT:M184V"]}
+    drugs = [d for d in recs[0]["drugs"] if d["call"]]
     assert sorted(d["rank"] for d in drugs) == list(range(1, 6))
     assert {"drug", "fold_change", "fold_change_low", "fold_change_high", "p_resistant", "call",
-            "rank"} == set(drugs[0])
+            "rank", "drivers", "neighbours", "hivdb_level"} <= set(drugs[0])
     assert "research use" in proc.stderr.lower()
     table = run("predict", str(semi_bundle), "M184V").stdout
     assert "research" in table.lower()

@@ -243,9 +243,14 @@ def test_empty_genotypes_are_not_wild_type(bundle, tmp_path, run):
     assert_user_error(run("predict", bundle, ""), "argument 1", "no mutations", "WT")
     f = tmp_path / "g.txt"
     f.write_text("v1\tM184V\nv2\t\n")
-    assert_user_error(run("predict", bundle, "--file", f), "line 2", "no mutations")
+    code, out, err = run("predict", bundle, "--file", f, "--format", "json")
+    assert code == 3                         # one record could not be read; the other answered
+    v1, v2 = json.loads(out)
+    assert v1["error"] is None and v1["drugs"]
+    assert "line 2" in v2["error"] and "no mutations" in v2["error"] and not v2["drugs"]
+    assert "1 of 2 record(s) could not be answered" in err
     code, out, err = run("predict", bundle, "WT", "--format", "json")
-    assert code == 0 and json.loads(out)[0]["mutations"] == []
+    assert code == 0 and json.loads(out)[0]["mutations"] == {}
 
 
 def test_a_run_folder_is_locked_and_resumed_only_with_the_same_settings(tmp_path, table, run):

@@ -1,4 +1,4 @@
-"""Prediction front end against a stub model that follows the ResistanceModel protocol."""
+"""Prediction front end against a stub model with a known predictive distribution."""
 
 from __future__ import annotations
 
@@ -9,14 +9,15 @@ import math
 
 import numpy as np
 import pytest
+from scipy.stats import norm
 
 from hivlatent.data.cutoffs import Cutoffs
 from hivlatent.data.genotype_files import read_genotypes
 from hivlatent.data.mutations import parse_genotype
 from hivlatent.errors import ConfigError, DataError, ModelError
 from hivlatent.prediction import (
-    CSV_COLUMNS, RESEARCH_NOTE, ResistanceModel, call_sir, predict, rank_drugs, to_csv,
-    to_json, to_records, to_table,
+    CSV_COLUMNS, RESEARCH_NOTE, call_sir, predict, rank_drugs, to_csv, to_json, to_records,
+    to_table,
 )
 
 FEATURES = ["M184V", "M184I", "K65R", "T215F", "T215Y", "T69ins", "D67del"]
@@ -34,69 +35,79 @@ WEIGHTS = {
 
 
 class StubModel:
-    """Deterministic: every sample equals the weight sum; p = a fixed logistic of it. With
-    ``spread`` the samples are shifted by evenly spaced offsets (for intervals)."""
+    """Deterministic: the predictive mean is the weight sum, the sd ``sd``."""
 
     drug_class = "NRTI"
     gene = "RT"
 
-    def __init__(self, spread: float = 0.0, drugs=DRUGS, weights=WEIGHTS, p=None):
+    def __init__(self, sd: float = 0.3, drugs=DRUGS, weights=WEIGHTS):
         self.drugs = list(drugs)
         self.feature_names = list(weights)
         self.cutoffs = Cutoffs()
+        self.fold_cap = {}
+        self.statuses = ["ok"]
         self.W = np.array([weights[f] for f in self.feature_names], dtype=np.float64)
-        self.spread = spread
-        self.p = p
+        self.sd = sd
         self.calls = []
 
-    def predict_samples(self, X, n_samples, seed):
-        self.calls.append((X.copy(), n_samples, seed))
-        mean = X.astype(np.float64) @ self.W  # (n, d)
-        offsets = np.linspace(-self.spread, self.spread, n_samples)[:, None, None]
-        log_fold = mean[None] + offsets
-        if self.p is not None:
-            prob = np.broadcast_to(np.asarray(self.p, dtype=np.float64), log_fold.shape).copy()
-        else:
-            prob = 1 / (1 + np.exp(-4 * (log_fold - 0.4)))
-        return log_fold, prob
+    def predict_distribution(self, X):
+        self.calls.append(X.copy())
+        mu = X.astype(np.float64) @ self.W
+        return mu, np.full_like(mu, self.sd)
 
-
-def test_stub_follows_the_protocol():
-    assert isinstance(StubModel(), ResistanceModel)
+    def get_latent_representation(self, X):
+        return X[:, :2].astype(np.float64)
 
 
 def test_all_notations_give_the_same_prediction():
     texts = ["M184V T215FY T69ins D67del", "RT:M184V, T215Y/F, 69#, 67~",
              "184V;215F/Y;T69insSS;67del", "rt:m184v + t215yf + T69_SS + D67del"]
     model = StubModel()
-    preds = predict(model, texts, n_samples=5)
+    preds = predict(model, texts)
     first = [(d.drug, d.fold_change, d.call, d.rank) for d in preds[0].drugs]
     for p in preds[1:]:
         assert [(d.drug, d.fold_change, d.call, d.rank) for d in p.drugs] == first
-        assert p.mutations == ["M184V", "T215FY", "T69ins", "D67del"]
-    X = model.calls[0][0]
+        assert p.mutations == {"RT": ["RT:M184V", "RT:T215FY", "RT:T69ins", "RT:D67del"]}
+    X = model.calls[0]
     assert (X == X[0]).all()
 
 
-def test_fold_change_median_and_interval():
-    preds = predict(StubModel(spread=0.5), ["M184V"], n_samples=101, interval=0.8)
-    d = {p.drug: p for p in preds[0].drugs}["3TC"]
+def test_one_predictive_distribution_gives_fold_interval_p_and_call():
+    (pred,) = predict(StubModel(sd=0.25), ["M184V"], interval=0.8)
+    d = {p.drug: p for p in pred.drugs}["3TC"]
+    z = norm.ppf(0.9)
     assert d.fold_change == pytest.approx(100.0)
-    assert d.fold_change_low == pytest.approx(10 ** (2.0 - 0.4))
-    assert d.fold_change_high == pytest.approx(10 ** (2.0 + 0.4))
-    assert preds[0].interval == 0.8
+    assert d.fold_change_low == pytest.approx(10 ** (2.0 - z * 0.25))
+    assert d.fold_change_high == pytest.approx(10 ** (2.0 + z * 0.25))
+    assert d.p_resistant == pytest.approx(norm.sf((math.log10(3) - 2.0) / 0.25))
+    assert pred.interval == 0.8
+    for d in pred.drugs:                    # coherent: P > 0.5 exactly when the call is I or R
+        assert (d.p_resistant > 0.5) == (d.call in ("I", "R")), d
 
 
-def test_seed_and_samples_are_passed_to_the_model():
-    model = StubModel()
-    predict(model, ["M184V"], n_samples=7, seed=42)
-    assert model.calls[0][1:] == (7, 42)
+def test_the_reporting_limit_caps_fold_and_interval():
+    model = StubModel(sd=0.5)
+    model.fold_cap = {"3TC": 50.0}
+    d = {p.drug: p for p in predict(model, ["M184V T69ins"])[0].drugs}["3TC"]
+    assert d.fold_change == d.fold_change_high == pytest.approx(50.0)
+    assert d.fold_change_low < 50.0 and d.call == "R"
+
+
+def test_drivers_are_the_change_when_a_mutation_is_removed():
+    (pred,) = predict(StubModel(), ["M184V T215Y D67del"])
+    d = {p.drug: p for p in pred.drugs}
+    assert d["3TC"].drivers[0].mutation == "RT:M184V"
+    assert d["3TC"].drivers[0].delta == pytest.approx(2.0)
+    azt = {x.mutation: x.delta for x in d["AZT"].drivers}
+    assert azt == pytest.approx({"RT:T215Y": 1.2, "RT:D67del": 0.5, "RT:M184V": -0.2})
+    assert [x.mutation for x in d["AZT"].drivers] == ["RT:T215Y", "RT:D67del", "RT:M184V"]
 
 
 def test_unrecognized_mutations_are_reported():
     preds = predict(StubModel(), ["M184V L74V Y115F", "PR:L90M"])
-    assert preds[0].mutations == ["M184V"] and preds[0].unrecognized == ["L74V", "Y115F"]
-    assert preds[1].mutations == [] and preds[1].unrecognized == ["PR:L90M"]
+    assert preds[0].mutations == {"RT": ["RT:M184V", "RT:L74V", "RT:Y115F"]}
+    assert preds[0].unrecognized == ["L74V", "Y115F"]
+    assert preds[1].drugs == [] and preds[1].not_covered == ["NRTI: the input does not cover RT"]
     rec = to_records(preds)
     assert rec[0]["unrecognized"] == ["L74V", "Y115F"]
 
@@ -126,71 +137,59 @@ def test_sir_boundaries_exactly_at_the_cutoffs(drug, lower, upper):
 def test_cutoff_override():
     model = _model_with_fold({"TDF": 2.0})
     assert predict(model, ["M184V"])[0].drugs[0].call == "I"
-    custom = Cutoffs().with_overrides(lower={"TDF": 2.5}, upper={"TDF": 5.0})
-    assert predict(model, ["M184V"], cutoffs=custom)[0].drugs[0].call == "S"
+    model.cutoffs = Cutoffs().with_overrides(lower={"TDF": 2.5}, upper={"TDF": 5.0})
+    assert predict(model, ["M184V"])[0].drugs[0].call == "S"
 
 
 def test_ranking_by_probability_then_relative_fold():
-    # p: AZT lowest -> rank 1; 3TC and TDF tie on p -> lower fold/lower-cutoff first
     drugs = ["3TC", "AZT", "TDF", "ABC"]
-    folds = {"3TC": 6.0, "AZT": 50.0, "TDF": 2.0, "ABC": 1.0}  # fold/lower: 2, 16.7, 1.33, 0.5
-    model = StubModel(drugs=drugs, weights={"M184V": [math.log10(folds[d]) for d in drugs]},
-                      p=[0.3, 0.1, 0.3, 0.9])
+    folds = {"3TC": 6.0, "AZT": 1.0, "TDF": 2.0, "ABC": 1.0}  # p: AZT, ABC low; TDF, 3TC high
+    model = StubModel(drugs=drugs, weights={"M184V": [math.log10(folds[d]) for d in drugs]})
     pred = predict(model, ["M184V"])[0]
     ranks = {d.drug: d.rank for d in pred.drugs}
-    assert ranks == {"AZT": 1, "TDF": 2, "3TC": 3, "ABC": 4}
-    assert [d.drug for d in pred.ranked()] == ["AZT", "TDF", "3TC", "ABC"]
-    assert [d.drug for d in pred.drugs] == drugs  # model order kept in .drugs
+    assert ranks == {"AZT": 1, "ABC": 2, "TDF": 3, "3TC": 4}
+    assert [d.drug for d in pred.ranked()] == ["AZT", "ABC", "TDF", "3TC"]
     assert rank_drugs([0.5, 0.5 + 1e-9, 0.2], [10, 1, 1], [1, 1, 1]) == [3, 2, 1]
 
 
-def test_p_resistant_is_the_mean_probability():
-    class TwoSamples(StubModel):
-        def predict_samples(self, X, n_samples, seed):
-            lf = np.zeros((2, X.shape[0], len(self.drugs)))
-            prob = np.stack([np.full(lf.shape[1:], 0.2), np.full(lf.shape[1:], 0.6)])
-            return lf, prob
-
-    pred = predict(TwoSamples(), ["M184V"])[0]
-    assert all(d.p_resistant == pytest.approx(0.4) for d in pred.drugs)
-
-
 def test_json_schema_exactly():
-    preds = predict(StubModel(spread=0.1), ["M184V K65R L74V", "WT"], n_samples=11)
+    preds = predict(StubModel(), ["M184V K65R L74V", "WT"])
     data = json.loads(to_json(preds))
     assert isinstance(data, list) and len(data) == 2
     for obj in data:
-        assert list(obj) == ["id", "mutations", "unrecognized", "drugs"]
-        assert isinstance(obj["id"], str)
-        assert all(isinstance(m, str) for m in obj["mutations"] + obj["unrecognized"])
+        assert list(obj) == ["id", "error", "mutations", "coverage", "warnings", "unrecognized",
+                             "not_covered", "interval", "hivdb_version", "drugs"]
+        assert obj["error"] is None and isinstance(obj["id"], str)
         assert [d["rank"] for d in obj["drugs"]] == [1, 2, 3]
         for d in obj["drugs"]:
-            assert list(d) == ["drug", "fold_change", "fold_change_low", "fold_change_high",
-                               "p_resistant", "call", "rank"]
+            assert list(d) == ["drug", "class", "fold_change", "fold_change_low",
+                               "fold_change_high", "p_resistant", "call", "rank", "hivdb_score",
+                               "hivdb_level", "hivdb_text", "agree", "drivers", "neighbours"]
             assert d["call"] in ("S", "I", "R") and isinstance(d["rank"], int)
             assert d["fold_change_low"] <= d["fold_change"] <= d["fold_change_high"]
             assert 0 <= d["p_resistant"] <= 1
-    assert data[0]["id"] == "virus1" and data[0]["mutations"] == ["M184V", "K65R"]
+    assert data[0]["id"] == "virus1"
+    assert data[0]["mutations"] == {"RT": ["RT:M184V", "RT:K65R", "RT:L74V"]}
     assert data[0]["unrecognized"] == ["L74V"]
-    assert data[1]["mutations"] == [] and data[1]["unrecognized"] == []
+    assert data[1]["mutations"] == {} and data[1]["unrecognized"] == []
 
 
 def test_csv_columns_and_rows(tmp_path):
     preds = predict(StubModel(), ["M184V K65R L74V", "T69ins"])
     text = to_csv(preds)
     rows = list(csv.DictReader(io.StringIO(text)))
-    assert list(rows[0]) == CSV_COLUMNS == [
-        "id", "mutations", "unrecognized", "drug", "fold_change", "fold_change_low",
-        "fold_change_high", "p_resistant", "call", "rank"]
+    assert list(rows[0]) == CSV_COLUMNS
+    assert {"id", "drug", "fold_change", "p_resistant", "call", "rank", "mutations",
+            "hivdb_level", "drivers", "error"} <= set(CSV_COLUMNS)
     assert len(rows) == 2 * len(DRUGS)
-    assert rows[0]["mutations"] == "M184V K65R" and rows[0]["unrecognized"] == "L74V"
+    assert rows[0]["mutations"] == "RT:M184V RT:K65R RT:L74V" and rows[0]["unrecognized"] == "L74V"
     assert [r["rank"] for r in rows[:3]] == ["1", "2", "3"]
     assert not text.startswith("#") and RESEARCH_NOTE not in text
     # the CSV reads back as genotype input (id + mutations columns)
     f = tmp_path / "out.csv"
     f.write_text(text, encoding="utf-8")
     back = read_genotypes(f, "RT")
-    assert [m.name for m in back[0].mutations] == ["M184V", "K65R"]
+    assert [m.name for m in back[0].mutations] == ["M184V", "K65R", "L74V"]
 
 
 def test_table_has_the_research_note():
@@ -207,33 +206,39 @@ def test_bad_inputs():
     with pytest.raises(DataError, match="'M18X'"):
         predict(StubModel(), ["M184V", "M18X"])
     with pytest.raises(ConfigError):
-        predict(StubModel(), ["M184V"], n_samples=0)
-    with pytest.raises(ConfigError):
         predict(StubModel(), ["M184V"], interval=1.0)
     assert predict(StubModel(), []) == []
 
 
 def test_bad_model_output():
     class Wrong(StubModel):
-        def predict_samples(self, X, n_samples, seed):
-            lf, p = super().predict_samples(X, n_samples, seed)
-            return lf[:, :, :1], p
+        def predict_distribution(self, X):
+            mu, sd = super().predict_distribution(X)
+            return mu[:, :1], sd
 
     with pytest.raises(ModelError, match="shape"):
         predict(Wrong(), ["M184V"])
 
     class NaN(StubModel):
-        def predict_samples(self, X, n_samples, seed):
-            lf, p = super().predict_samples(X, n_samples, seed)
-            p[0, 0, 0] = np.nan
-            return lf, p
+        def predict_distribution(self, X):
+            mu, sd = super().predict_distribution(X)
+            sd[0, 0] = np.nan
+            return mu, sd
 
     with pytest.raises(ModelError, match="non-finite"):
         predict(NaN(), ["M184V"])
 
 
-def test_file_errors_name_file_and_line(tmp_path):
+def test_a_bad_line_of_a_file_is_named_and_the_others_are_answered(tmp_path):
+    from hivlatent.prediction import predict_records
+    from hivlatent.prediction.inputs import from_file
+
     f = tmp_path / "in.txt"
-    f.write_text("v1\tM184V\nv2\tK65R, T215Q9\n", encoding="utf-8")
+    f.write_text("v1\tM184V\nv2\tK65R, T215Q9\nv1\tK65R\n", encoding="utf-8")
     with pytest.raises(DataError, match=r"in\.txt: line 2: .*'T215Q9'"):
-        predict(StubModel(), read_genotypes(f, "RT"))
+        read_genotypes(f, "RT")
+    answers = predict_records(from_file(f), {"NRTI": (StubModel(), None)}, hivdb=False)
+    assert [a.id for a in answers] == ["v1", "v2", "v1"]
+    assert answers[0].error is None and answers[0].drugs
+    assert "line 2" in answers[1].error and "'T215Q9'" in answers[1].error
+    assert "id 'v1' again" in answers[2].error

@@ -17,6 +17,11 @@ from .errors import ConfigError
 
 LIKELIHOODS = ("bernoulli", "mse")
 
+#: the residual sd (log10 fold) of a model without a measured one (a bundle from before
+#: calibration), and the least one a calibration may give
+DEFAULT_FOLD_SD = 0.3
+MIN_FOLD_SD = 0.05
+
 #: the largest learning rate and validation fraction accepted (beyond them training is noise)
 MAX_LR = 1.0
 MAX_VAL_FRACTION = 0.5

@@ -26,6 +26,8 @@ import pandas as pd
 import torch
 
 from .config import (
+    DEFAULT_FOLD_SD,
+    MIN_FOLD_SD,
     ModelConfig,
     Progress,
     TrainConfig,
@@ -92,6 +94,7 @@ class VAEModel:
         self.gene = ""
         self.cutoffs = Cutoffs()
         self.fold_cap: dict[str, float] = {}   # per drug, the assay's reporting limit (fold)
+        self.fold_sd: dict[str, float] = {}    # per drug, the residual sd of log10 fold change
         self.data_info: dict = {}
         self.histories: list[pd.DataFrame] = []
         self.statuses: list[str] = []
@@ -167,6 +170,10 @@ class VAEModel:
         flat = self._flat if members is None else self._flat[members]
         return self.layout.views(flat)
 
+    def working_members_or_none(self) -> list[int]:
+        """:attr:`working_members`, or an empty list when every member failed."""
+        return [k for k, s in enumerate(self.statuses) if not str(s).startswith("failed")]
+
     @property
     def working_members(self) -> list[int]:
         """The ensemble members that trained without failing: predictions use these only. A
@@ -234,53 +241,69 @@ class VAEModel:
             raise ModelError("this model has no resistance heads: train it with --model semi")
 
     @torch.no_grad()
-    def predict_samples(self, X, n_samples: int = 100, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-        """log10 fold-change and resistance-probability samples (S, n, drugs): S draws spread
-        over the ensemble members, each from the member's posterior q(z|x)."""
-        self._check_supervised()
-        x = self._input(X)
-        use = self.working_members
-        K = len(use)
-        per = max(1, math.ceil(n_samples / K))
-        g = torch.Generator().manual_seed(seed)
-        p = self.weights(use)
-        mean, logvar = vae.encode(p, self.model_config, x[None].expand(K, -1, -1))
-        folds, probs = [], []
-        for _ in range(per):
-            z = mean + torch.exp(0.5 * logvar) * torch.randn(mean.shape, generator=g)
-            f, r = vae.heads(p, z)
-            folds.append(self._capped(f))
-            probs.append(torch.sigmoid(r))
-        folds = torch.cat(folds)[:n_samples] if per * K >= n_samples else torch.cat(folds)
-        probs = torch.cat(probs)[:folds.shape[0]]
-        return folds.numpy(), probs.numpy()
-
-    @torch.no_grad()
-    def _heads_at_mean(self, data) -> tuple[torch.Tensor, torch.Tensor]:
-        """Head outputs at the latent means, averaged over members: log10 fold, P(resistant)."""
+    def _member_folds(self, data) -> torch.Tensor:
+        """Each working member's predicted log10 fold change at the latent mean (K, n, drugs)."""
         self._check_supervised()
         use = self.working_members
-        K = len(use)
         p = self.weights(use)
-        mean, _ = vae.encode(p, self.model_config, self._input(data)[None].expand(K, -1, -1))
-        fold, logit = vae.heads(p, mean)
-        return self._capped(fold.mean(0)), torch.sigmoid(logit).mean(0)
+        x = self._input(data)[None].expand(len(use), -1, -1)
+        mean, _ = vae.encode(p, self.model_config, x)
+        return vae.heads(p, mean)[0]
 
-    def _capped(self, log_fold: torch.Tensor) -> torch.Tensor:
+    def predict_distribution(self, data) -> tuple[np.ndarray, np.ndarray]:
+        """The predictive distribution of log10 fold change per virus and drug, a normal: its
+        mean (n, drugs), the ensemble's mean prediction, and its sd (n, drugs), from the spread
+        of the members and the residual sd measured on held-out rows at fit time (``fold_sd``).
+        Everything a prediction reports comes from these two (see
+        :mod:`hivlatent.prediction.predictor`); values above a drug's reporting limit mean "at
+        least the limit"."""
+        folds = self._member_folds(data).double()
+        mu = folds.mean(0)
+        between = folds.var(0, unbiased=False) if folds.shape[0] > 1 else torch.zeros_like(mu)
+        resid = torch.tensor([self.fold_sd.get(d, DEFAULT_FOLD_SD) for d in self.drugs],
+                             dtype=torch.float64)
+        return mu.numpy(), torch.sqrt(between + resid ** 2).numpy()
+
+    def _capped(self, log_fold):
         """Predicted log10 fold changes no higher than each drug's reporting limit: the data
         cannot tell values above it apart (they are censored there), nor can the model."""
         if not self.fold_cap:
             return log_fold
-        cap = torch.tensor([math.log10(self.fold_cap.get(d, math.inf)) for d in self.drugs])
-        return torch.minimum(log_fold, cap)
+        cap = np.array([math.log10(self.fold_cap.get(d, math.inf)) for d in self.drugs])
+        return np.minimum(log_fold, cap)
 
     def predict_log_fold(self, data) -> np.ndarray:
-        """Predicted log10 fold change (n, drugs) from the latent means, averaged over members."""
-        return self._heads_at_mean(data)[0].numpy()
+        """Predicted log10 fold change (n, drugs): the predictive mean, capped at the reporting
+        limit."""
+        return self._capped(self.predict_distribution(data)[0])
 
     def predict_proba(self, data) -> np.ndarray:
-        """Probability of resistance (n, drugs) from the latent means, averaged over members."""
-        return self._heads_at_mean(data)[1].numpy()
+        """P(resistant) (n, drugs): the predictive probability that the log10 fold change is at
+        or above the drug's lower cutoff (above 0.5 exactly when the predicted fold is)."""
+        from .prediction.predictor import p_resistant
+
+        mu, sd = self.predict_distribution(data)
+        out = np.empty_like(mu)
+        for j, d in enumerate(self.drugs):
+            out[:, j] = p_resistant(mu[:, j], sd[:, j], self.cutoffs.for_drug(d)[0])
+        return out
+
+    def _calibrate(self, dataset, rows: np.ndarray) -> None:
+        """The residual sd per drug (``fold_sd``): on ``rows`` (held out from training), the
+        spread of the measured log10 fold changes around the ensemble mean that the members'
+        own spread does not explain. Values at the reporting limit are left out (censored)."""
+        if not self.model_config.supervised or not len(rows):
+            return
+        folds = self._member_folds(_as_array(dataset)[rows]).double().numpy()
+        mu, between = folds.mean(0), folds.var(0)
+        y = np.asarray(dataset.log_fold, dtype=float)[rows]
+        cap = np.array([math.log10(self.fold_cap.get(d, math.inf)) for d in self.drugs])
+        self.fold_sd = {}
+        for j, d in enumerate(self.drugs):
+            ok = np.isfinite(y[:, j]) & (y[:, j] < cap[j] - 1e-6)
+            if ok.sum() >= 5:
+                extra = np.mean((y[ok, j] - mu[ok, j]) ** 2) - np.mean(between[ok, j])
+                self.fold_sd[d] = float(np.sqrt(max(extra, MIN_FOLD_SD ** 2)))
 
     def aligned_input(self, dataset) -> tuple[np.ndarray, list[str]]:
         """The data's features in the model's order (a feature the data lacks reads as 0), and
@@ -351,9 +374,11 @@ class VAEModel:
         return self.histories[0]
 
     # ---------------------------------------------------------------- persistence
-    def save(self, folder: str | Path, extra_manifest: dict | None = None) -> Path:
+    def save(self, folder: str | Path, extra_manifest: dict | None = None,
+             extra_files: dict[str, bytes] | None = None) -> Path:
         """Write the bundle to ``folder`` (a new name, an empty folder or an existing bundle,
-        which is replaced). A model whose members all failed in training is not saved."""
+        which is replaced). A model whose members all failed in training is not saved.
+        ``extra_files``: more files of the bundle (see :func:`~.training.bundle.save_bundle`)."""
         self._check_fitted()
         self.working_members              # every member failed: a ModelError, nothing written
         tensors = self.layout.views(self._flat)
@@ -361,12 +386,12 @@ class VAEModel:
                   "n_members": int(self._flat.shape[0]), "feature_names": self.feature_names,
                   "drugs": self.drugs, "drug_class": self.drug_class, "gene": self.gene,
                   "cutoffs": {"lower": self.cutoffs.lower, "upper": self.cutoffs.upper},
-                  "fold_cap": self.fold_cap}
+                  "fold_cap": self.fold_cap, "fold_sd": self.fold_sd}
         manifest = {**self.data_info,
                     "seeds": [self.train_config.seed + k for k in range(self._flat.shape[0])],
                     "status": self.statuses, "train_seconds": self.train_seconds,
                     "device": str(self.device), **(extra_manifest or {})}
-        return save_bundle(folder, config, dict(tensors), self.histories, manifest)
+        return save_bundle(folder, config, dict(tensors), self.histories, manifest, extra_files)
 
     @classmethod
     def load(cls, folder: str | Path, device: str = "cpu") -> "VAEModel":
@@ -379,6 +404,7 @@ class VAEModel:
             obj.drug_class, obj.gene = config["drug_class"], config["gene"]
             obj.cutoffs = Cutoffs(dict(config["cutoffs"]["lower"]), dict(config["cutoffs"]["upper"]))
             obj.fold_cap = {str(d): float(v) for d, v in config.get("fold_cap", {}).items()}
+            obj.fold_sd = {str(d): float(v) for d, v in config.get("fold_sd", {}).items()}
             flat = _checked_weights(obj, tensors, Path(folder))
         except (KeyError, TypeError, RuntimeError, ValueError) as exc:
             raise ModelError(f"{folder}: the bundle does not fit its config ({exc})") from None
@@ -481,6 +507,11 @@ def fit_many(tasks: Sequence[FitTask], workers: int | None = None,
                          workers=workers)
     for t, (a, b) in zip(tasks, spans):
         t.model._set_results(results[a:b])
+        # the residual sd on the rows the model held out (its training rows without any)
+        offset = int(offsets[distinct[id(t.data)]])
+        held_out = jobs[a].val_idx if len(jobs[a].val_idx) else jobs[a].train_idx
+        if t.model.working_members_or_none():
+            t.model._calibrate(t.data, np.asarray(held_out) - offset)
     return [t.model for t in tasks]
 
 

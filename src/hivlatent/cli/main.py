@@ -44,6 +44,7 @@ app.command("encode")(model_cmd.encode_cmd)
 app.command("study")(study_cmd.study_cmd)
 app.command("evaluate")(evaluate_cmd.evaluate_cmd)
 app.command("predict")(predict_cmd.predict_cmd)
+app.add_typer(predict_cmd.models_app, name="models")
 app.command("sweep")(sweep_cmd.sweep_cmd)
 
 

@@ -1,44 +1,202 @@
-"""``hivlatent predict``: per-drug predictions for genotypes."""
+"""``hivlatent predict``: genotypes or sequences in, per-drug answers out; and ``hivlatent models``,
+which lists, trains ahead of time and removes the default models ``predict`` uses."""
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 from typing import Optional
 
 import typer
 
-from .options import OutFormat
+from .options import QUIET_OPTION, OutFormat, progress_bar
+
+#: the exit code when some records could not be read or aligned (the others are answered)
+SOME_RECORDS_FAILED = 3
+
+models_app = typer.Typer(help="The default models predict uses, one per drug class: list, "
+                              "train ahead of time, remove.", no_args_is_help=True)
 
 
 def predict_cmd(
-    model_dir: Path = typer.Argument(..., help="A semi model folder (`hivlatent train --model semi --save DIR`)."),
-    genotypes: Optional[list[str]] = typer.Argument(None, help="One virus per argument, e.g. 'M184V K65R'."),
-    file: Optional[Path] = typer.Option(None, "--file", "-f", help="Genotypes: one per line, CSV with id and "
-                                        "mutations columns, or an HIVDB table."),
+    genotypes: Optional[list[str]] = typer.Argument(
+        None, metavar="[MODEL_DIR] [GENOTYPE]...", show_default=False,
+        help="One virus per argument, e.g. 'M184V K65R' or 'RT:M184V PR:L90M' (no prefix: RT). "
+             "A first argument that is a model folder is read as --model."),
+    file: Optional[Path] = typer.Option(
+        None, "--file", "-f", help="Viruses from a file: FASTA (first line starts with '>'), "
+        "mutation lists (one per line, optional id and a tab first), a CSV with id and "
+        "mutations columns, or an HIVDB table.", show_default=False),
+    model: Optional[list[Path]] = typer.Option(
+        None, "--model", "-m", help="A semi model folder (`hivlatent train --model semi`); "
+        "repeat for several drug classes. Default: the cached default model of every class the "
+        "input covers (trained on first use).", show_default=False),
     fmt: OutFormat = typer.Option(OutFormat.table, "--format", help="table, csv or json."),
-    samples: int = typer.Option(100, "--samples", min=1, help="Posterior/ensemble samples for the interval."),
-    seed: int = typer.Option(0, "--seed"),
-    drug_class: Optional[str] = typer.Option(None, "--drug-class", help="Expected class of the bundle "
-                                             "(NRTI, NNRTI or PI): an error when it is another."),
+    report: Optional[Path] = typer.Option(
+        None, "--report", metavar="OUT.html", help="Also write a self-contained HTML report "
+        "of the batch.", show_default=False),
+    hivdb: Optional[bool] = typer.Option(
+        None, "--hivdb/--no-hivdb", help="The Stanford HIVdb algorithm beside the model "
+        "(default: when the hivdb extra is installed).", show_default=False),
+    interval: float = typer.Option(0.9, "--interval", min=0.5, max=0.99,
+                                   help="Probability of the fold-change interval."),
+    neighbours: int = typer.Option(5, "--neighbours", min=0, max=50,
+                                   help="Measured viruses shown nearest in the latent space."),
+    drug_class: Optional[str] = typer.Option(
+        None, "--drug-class", help="Expected class of a single --model (NRTI, NNRTI or PI): an "
+        "error when it is another.", show_default=False),
+    workers: int = typer.Option(1, "--workers", min=1, help="Processes aligning FASTA records."),
+    quiet: bool = QUIET_OPTION,
 ) -> None:
-    """Predict per-drug fold change, resistance and a drug ranking for each virus."""
-    from ..data.genotype_files import read_genotypes
-    from ..data.mutations import parse_arguments
-    from ..errors import ConfigError
-    from ..model import VAEModel
-    from ..prediction import RESEARCH_NOTE, check_bundle, predict, to_csv, to_json, to_table
+    """Predict every drug's fold change, resistance and rank for each virus, with the mutations
+    that drive each prediction, the nearest measured viruses and HIVdb beside it.
 
-    vae = VAEModel.load(model_dir)
+    Exit status: 0 when every record was answered, 2 when the command could not run (a bad
+    option or file), 3 when some records could not be read or aligned (each is in the output
+    with its error; the others are answered)."""
+    from ..errors import ConfigError, DataError
+    from ..files import check_output_file
+    from ..prediction import RESEARCH_NOTE, predict_records, to_csv, to_json, to_table
+    from ..prediction.inputs import from_arguments, from_file
+    from ..prediction.report import is_prediction_report, write_prediction_report
+
+    genotypes = list(genotypes or [])
+    models = list(model or [])
+    if genotypes and _is_path(genotypes[0]):             # `predict MODEL_DIR GENOTYPE ...`
+        models.insert(0, Path(genotypes.pop(0)))
     if bool(genotypes) == (file is not None):
         raise ConfigError("give genotypes as arguments or --file, not both and not neither")
-    check_bundle(vae, model_dir, drug_class)
-    viruses = read_genotypes(file, vae.gene) if file is not None else parse_arguments(genotypes, vae.gene)
-    preds = predict(vae, viruses, n_samples=samples, seed=seed)
+    if report is not None:
+        check_output_file(report, "--report", ours=is_prediction_report)
+    loaded = _load_models(models, drug_class)
+    default_gene = next(iter(loaded.values()))[0].gene if len(loaded) == 1 else "RT"
+    records = (from_file(file, default_gene, workers) if file is not None
+               else from_arguments(genotypes, default_gene))
+    if not loaded:
+        loaded = _default_models(records, quiet)
+    if records and all(not r.ok for r in records):     # nothing to answer: a user error
+        raise DataError(records[0].error if len(records) == 1 else
+                        f"none of the {len(records)} records could be read; the first: "
+                        f"{records[0].error}")
+    answers = predict_records(records, loaded, interval, hivdb, neighbours=neighbours,
+                              explain=True)
     if fmt == OutFormat.table:
-        typer.echo(to_table(preds))
+        typer.echo(to_table(answers))
     else:
         typer.echo(RESEARCH_NOTE, err=True)
-        for p in preds:
-            for note in p.notes:
-                typer.echo(f"note: {p.id}: {note}", err=True)
-        typer.echo(to_csv(preds) if fmt == OutFormat.csv else to_json(preds), nl=False)
+        typer.echo(to_csv(answers) if fmt == OutFormat.csv else to_json(answers), nl=False)
+    if report is not None:
+        write_prediction_report(answers, loaded, report)
+        typer.echo(f"wrote {report}", err=True)
+    failed = [a for a in answers if a.error]
+    if failed:
+        typer.echo(f"{len(failed)} of {len(answers)} record(s) could not be answered: "
+                   + "; ".join(a.error for a in failed[:3]), err=True)
+        raise typer.Exit(SOME_RECORDS_FAILED)
+
+
+def _is_path(arg: str) -> bool:
+    """Whether a first argument names a model folder rather than a genotype: it exists, or it
+    is written as a path (a separator, and no mutation notation would read it)."""
+    if Path(arg).exists():
+        return True
+    if os.sep not in arg:
+        return False
+    from ..data.mutations import parse_genotype
+    from ..errors import DataError
+
+    try:
+        parse_genotype(arg, "RT")
+    except DataError:
+        return True
+    return False
+
+
+def _load_models(folders: list[Path], drug_class: str | None) -> dict:
+    from ..errors import ConfigError
+    from ..model import VAEModel
+    from ..prediction import check_bundle
+    from ..prediction.reference import Reference
+
+    out: dict = {}
+    for folder in folders:
+        m = VAEModel.load(folder)
+        check_bundle(m, folder, drug_class if len(folders) == 1 else None)
+        if m.drug_class in out:
+            raise ConfigError(f"--model {folder}: a second {m.drug_class} model; give one model "
+                              "per drug class")
+        out[m.drug_class] = (m, Reference.load(folder))
+    return out
+
+
+def _default_models(records, quiet: bool) -> dict:
+    """The cached default model of each class whose gene some record covers (trained on first
+    use, with a progress bar and its run time on stderr)."""
+    from ..prediction import defaults
+    from ..prediction.predictor import CLASS_GENES
+
+    genes = {g for r in records if r.ok for g in r.genes}
+    out = {}
+    for c in defaults.CLASS_DATA:
+        if CLASS_GENES[c] not in genes:
+            continue
+        ready = defaults.status([c])[0].ready
+        if not ready and not quiet:
+            typer.echo(f"training the default {c} model on first use (once; see `hivlatent "
+                       "models`)", err=True)
+        t0 = time.perf_counter()
+        prog, update = progress_bar(quiet or ready, f"{c} model")
+        if prog:
+            with prog:
+                out[c] = defaults.get(c, update)
+        else:
+            out[c] = defaults.get(c)
+        if not ready and not quiet:
+            typer.echo(f"trained the default {c} model in {time.perf_counter() - t0:.0f} s",
+                       err=True)
+    return out
+
+
+@models_app.command("list")
+def models_list() -> None:
+    """The default models: where each is cached, and whether it is trained."""
+    from ..prediction import defaults
+
+    for m in defaults.status():
+        typer.echo(f"{m.drug_class:6} {'ready' if m.ready else 'missing':8} {m.folder}  {m.note}")
+    for folder in defaults.stale():
+        typer.echo(f"stale  {folder} (another table or version; `hivlatent models remove` "
+                   "clears it)")
+
+
+@models_app.command("train")
+def models_train(
+    drug_class: Optional[list[str]] = typer.Option(
+        None, "--class", help="NRTI, NNRTI or PI; repeat (default: all).", show_default=False),
+    quiet: bool = QUIET_OPTION,
+) -> None:
+    """Train the default models ahead of time (again, if they are there)."""
+    from ..prediction import defaults
+
+    for c in defaults.check_classes(drug_class):
+        t0 = time.perf_counter()
+        prog, update = progress_bar(quiet, f"{c} model")
+        if prog:
+            with prog:
+                folder = defaults.train(c, update)
+        else:
+            folder = defaults.train(c)
+        typer.echo(f"trained the default {c} model in {time.perf_counter() - t0:.0f} s: {folder}")
+
+
+@models_app.command("remove")
+def models_remove(
+    drug_class: Optional[list[str]] = typer.Option(
+        None, "--class", help="NRTI, NNRTI or PI; repeat (default: all).", show_default=False),
+) -> None:
+    """Remove cached default models (every version); predict trains them again when needed."""
+    from ..prediction import defaults
+
+    gone = defaults.remove(drug_class)
+    typer.echo("\n".join(f"removed {p}" for p in gone) or "nothing to remove")

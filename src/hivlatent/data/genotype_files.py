@@ -23,6 +23,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import DataError
@@ -121,8 +122,31 @@ def _header(text: str) -> tuple[str, list[str]] | None:
     return None
 
 
+@dataclass(frozen=True)
+class GenotypeRecord:
+    """One record of a genotype file: its id, where it is (file and line), and its genotype or,
+    when it could not be read, the one-line error."""
+
+    id: str
+    where: str
+    genotype: ParsedGenotype | None = None
+    error: str | None = None
+
+
 def read_genotypes(path: str | Path, gene: str) -> list[ParsedGenotype]:
-    """Genotypes from a file: HIVDB table, CSV with id and mutations, or text (see module doc)."""
+    """Genotypes from a file: HIVDB table, CSV with id and mutations, or text (see module doc).
+    The first record that cannot be read raises its DataError."""
+    out = []
+    for r in genotype_records(path, gene):
+        if r.error is not None:
+            raise DataError(r.error)
+        out.append(r.genotype)
+    return out
+
+
+def genotype_records(path: str | Path, gene: str) -> list[GenotypeRecord]:
+    """Every record of a genotype file, each read or with its error (a bad line does not stop
+    the others). A file that cannot be read at all (missing, not text, a broken header) raises."""
     path = Path(path)
     gene = resolve_gene(gene)
     text = _read_text(path)
@@ -143,45 +167,58 @@ def read_genotypes(path: str | Path, gene: str) -> list[ParsedGenotype]:
         mut_col = None
     else:
         mut_col = lower.index("mutations") if "mutations" in lower else lower.index("compmutlist")
-    out: list[ParsedGenotype] = []
-    line = 1
+    out: list[GenotypeRecord] = []
     try:
         for row in reader:
             line = reader.line_num
             if not row or all(not c.strip() for c in row):
                 continue
-            if len(row) != len(cols):
-                raise DataError(f"{path}: line {line}: expected {len(cols)} fields like the "
-                                f"header, got {len(row)}")
-            gid = row[id_col].strip()
-            if not gid:
-                raise DataError(f"{path}: line {line}, column {cols[id_col]!r}: empty id")
             where = f"{path}: line {line}"
-            if mut_col is None:
-                out.append(cells_to_genotype({p: row[j] for p, j in p_cols.items()}, gene,
-                                             id=gid, where=where))
-            else:
-                out.append(parse_genotype(row[mut_col], gene, id=gid,
-                                          where=f"{where}, column {cols[mut_col]!r}"))
+            gid = row[id_col].strip() if id_col < len(row) else ""
+            if len(row) != len(cols):
+                out.append(GenotypeRecord(gid or f"line{line}", where, error=(
+                    f"{where}: expected {len(cols)} fields like the header, got {len(row)}")))
+                continue
+            if not gid:
+                out.append(GenotypeRecord(f"line{line}", where,
+                                          error=f"{where}, column {cols[id_col]!r}: empty id"))
+                continue
+            try:
+                if mut_col is None:
+                    g = cells_to_genotype({p: row[j] for p, j in p_cols.items()}, gene,
+                                          id=gid, where=where)
+                else:
+                    g = parse_genotype(row[mut_col], gene, id=gid,
+                                       where=f"{where}, column {cols[mut_col]!r}")
+            except DataError as exc:
+                out.append(GenotypeRecord(gid, where, error=str(exc)))
+                continue
+            out.append(GenotypeRecord(gid, where, g))
     except csv.Error as exc:
         raise DataError(f"{path}: line {reader.line_num}: {exc}") from None
     return out
 
 
-def _read_lines(path: Path, text: str, gene: str) -> list[ParsedGenotype]:
-    out: list[ParsedGenotype] = []
+def _read_lines(path: Path, text: str, gene: str) -> list[GenotypeRecord]:
+    out: list[GenotypeRecord] = []
     for lineno, raw in enumerate(text.splitlines(), start=1):
         line = raw.rstrip("\r\n")
         if not line.strip() or line.lstrip().startswith("#"):
             continue
+        where = f"{path}: line {lineno}"
         if "\t" in line:
             gid, rest = line.split("\t", 1)
             gid = gid.strip()
             if not gid:
-                raise DataError(f"{path}: line {lineno}: empty id before the tab")
+                out.append(GenotypeRecord(f"line{lineno}", where,
+                                          error=f"{where}: empty id before the tab"))
+                continue
         else:
             gid, rest = f"line{lineno}", line
-        out.append(parse_genotype(rest, gene, id=gid, where=f"{path}: line {lineno}"))
+        try:
+            out.append(GenotypeRecord(gid, where, parse_genotype(rest, gene, id=gid, where=where)))
+        except DataError as exc:
+            out.append(GenotypeRecord(gid, where, error=str(exc)))
     return out
 
 
@@ -206,4 +243,5 @@ def table_genotypes(table, rows=None) -> list[ParsedGenotype]:
     return out
 
 
-__all__ = ["cells_to_genotype", "read_genotypes", "table_genotypes"]
+__all__ = ["GenotypeRecord", "cells_to_genotype", "genotype_records", "read_genotypes",
+           "table_genotypes"]

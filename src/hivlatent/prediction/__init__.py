@@ -1,20 +1,19 @@
-"""Genotype in, per-drug answer out: :mod:`.predictor` (fold change, interval, P(resistant), call,
-rank) and :mod:`.output` (table, CSV, JSON)."""
+"""Genotypes or sequences in, per-drug answers out.
+
+:mod:`.inputs` (records from arguments, genotype files and FASTA), :mod:`.predictor` (one
+coherent answer per drug from the model's predictive distribution, with drivers, latent
+neighbours and HIVdb beside it), :mod:`.output` (JSON, CSV, table), :mod:`.reference` (the
+measured viruses kept with a model), :mod:`.defaults` (the cached default model per drug class).
+"""
 
 from .output import CSV_COLUMNS, to_csv, to_json, to_records, to_table
 from .predictor import (
-    RESEARCH_NOTE,
-    DrugPrediction,
-    ResistanceModel,
-    VirusPrediction,
-    call_sir,
-    check_bundle,
-    predict,
-    rank_drugs,
+    RESEARCH_NOTE, DrugPrediction, VirusPrediction, call_sir, check_bundle, p_resistant, predict,
+    predict_records, rank_drugs,
 )
 
 __all__ = [
-    "CSV_COLUMNS", "RESEARCH_NOTE", "DrugPrediction", "ResistanceModel", "VirusPrediction",
-    "call_sir", "check_bundle", "predict", "rank_drugs", "to_csv", "to_json", "to_records",
-    "to_table",
+    "CSV_COLUMNS", "RESEARCH_NOTE", "DrugPrediction", "VirusPrediction", "call_sir",
+    "check_bundle", "p_resistant", "predict", "predict_records", "rank_drugs", "to_csv",
+    "to_json", "to_records", "to_table",
 ]

@@ -1,87 +1,108 @@
-"""Genotype -> per-drug fold change, S/I/R call and drug ranking.
+"""Genotypes in, one coherent answer per drug out, with the evidence behind it.
 
-Works with any model that follows :class:`ResistanceModel` (an ensemble or a model with MC
-sampling). For every virus and drug:
+For every record and drug the model's predictive distribution of log10 fold change, a normal
+with mean ``mu`` and standard deviation ``sd`` (:meth:`hivlatent.model.VAEModel.predict_distribution`),
+gives everything:
 
-- ``fold_change``: 10 ** (median of the log10 fold-change samples);
-- ``fold_change_low`` / ``fold_change_high``: 10 ** the ``(1 - interval) / 2`` and
-  ``(1 + interval) / 2`` quantiles of the samples;
-- ``p_resistant``: mean of the sampled resistance probabilities;
-- ``call``: S if fold change < the drug's lower cutoff, I if lower <= fold change < upper,
-  R if fold change >= upper. The comparison is made on log10 values with a tolerance of 1e-9,
-  so a fold change equal to a cutoff (up to rounding in 10 ** log10) reaches it;
-- ``rank``: 1 = most likely to work. Drugs are sorted by ``p_resistant`` ascending (values equal
-  to 6 decimals are ties), then by fold change divided by the drug's lower cutoff, then in the
-  model's drug order.
+- ``fold_change``: 10 ** mu; ``fold_change_low`` / ``fold_change_high``: 10 ** (mu -+ z sd) for
+  the central ``interval`` (90% by default). All three stop at the drug's reporting limit in the
+  training data (the assay's maximum, e.g. 200 for 3TC): a value there means "at least this";
+- ``p_resistant``: P(log10 fold >= log10 lower cutoff) = 1 - Phi((log10 lower - mu) / sd);
+- ``call``: S if 10 ** mu < lower cutoff, I if lower <= 10 ** mu < upper, R if >= upper (on
+  log10 values, tolerance 1e-9). So ``p_resistant > 0.5`` exactly when the call is I or R;
+- ``rank``: 1 = most likely to work, over every drug the record's models answer:
+  ``p_resistant`` ascending (equal to 6 decimals: ties), then fold change over the lower cutoff;
+- ``drivers``: the record's mutations that move ``mu`` most, each with the change in predicted
+  log10 fold change when it alone is removed (positive: the mutation raises the fold change);
+- ``neighbours``: the measured viruses nearest to the record in the model's latent space, with
+  their measured fold change for the drug;
+- with the ``hivdb`` extra: the Stanford HIVdb algorithm's score and level beside the model, and
+  whether the two agree (model S and HIVdb level 1-2, or model I/R and HIVdb level 3-5).
 
-Output (:mod:`.output`): ``to_table`` (rich, plain text), ``to_csv`` (one row per virus x drug)
-and ``to_json`` (one object per virus). Predictions are for research use, not for clinical
-decisions (:data:`RESEARCH_NOTE`; printed under the table; the CLI prints it to stderr for CSV
-and JSON so those stay machine-readable).
+Nothing depends on a record's place in a batch: the same genotype gives the same answer.
+Predictions are for research use, not for clinical decisions (:data:`RESEARCH_NOTE`).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
 import numpy as np
+from scipy.stats import norm
 
-from ..data.cutoffs import Cutoffs
 from ..data.mutations import ParsedGenotype, encode, parse_genotype, resolve_gene
 from ..errors import ConfigError, ModelError
+from .inputs import Record, from_genotype
 
 RESEARCH_NOTE = ("For research use only: predictions of a statistical model trained on HIVDB "
                  "genotype-phenotype data, not for clinical decisions.")
 
-_TOL = 1e-9  # log10 tolerance at the cutoffs
-_P_DECIMALS = 6  # p_resistant equal to this many decimals is a tie in the ranking
+_TOL = 1e-9         # log10 tolerance at the cutoffs
+_P_DECIMALS = 6     # p_resistant equal to this many decimals is a tie in the ranking
+#: drivers kept per drug, and the smallest change (log10) worth showing
+N_DRIVERS, MIN_DRIVER = 3, 0.05
+#: genes of each drug class (INSTI: HIVdb only, no phenotype data to train on here)
+CLASS_GENES = {"PI": "PR", "NRTI": "RT", "NNRTI": "RT", "INSTI": "IN"}
 
 
-@runtime_checkable
-class ResistanceModel(Protocol):
-    """What :func:`predict` needs from a trained model."""
+@dataclass(frozen=True)
+class Driver:
+    mutation: str
+    delta: float            # predicted log10 fold change with the mutation minus without it
 
-    drug_class: str
-    gene: str
-    drugs: list[str]
-    feature_names: list[str]
-    cutoffs: Cutoffs
 
-    def predict_samples(self, X: np.ndarray, n_samples: int,
-                        seed: int) -> tuple[np.ndarray, np.ndarray]:
-        """log10 fold-change samples (S, n, d) and resistance probabilities (S, n, d) from an
-        ensemble or MC sampling."""
-        ...
+@dataclass(frozen=True)
+class Neighbour:
+    id: str
+    fold_change: float      # the measured fold change for the drug
+    distance: float         # Euclidean distance in the latent space
 
 
 @dataclass(frozen=True)
 class DrugPrediction:
     drug: str
-    fold_change: float
-    fold_change_low: float
-    fold_change_high: float
-    p_resistant: float
-    call: str
-    rank: int
+    drug_class: str = ""
+    fold_change: float | None = None
+    fold_change_low: float | None = None
+    fold_change_high: float | None = None
+    p_resistant: float | None = None
+    call: str | None = None
+    rank: int | None = None
+    hivdb_score: float | None = None
+    hivdb_level: int | None = None
+    hivdb_text: str | None = None
+    agree: bool | None = None
+    drivers: tuple[Driver, ...] = ()
+    neighbours: tuple[Neighbour, ...] = ()
+
+    @property
+    def predicted(self) -> bool:
+        return self.call is not None
 
 
 @dataclass(frozen=True)
 class VirusPrediction:
-    """Predictions for one virus; ``drugs`` in the model's drug order (see ``rank``)."""
+    """The answer for one record; ``drugs`` ranked (model drugs first, then HIVdb-only ones)."""
 
     id: str
-    mutations: list[str]
-    unrecognized: list[str]
-    drugs: list[DrugPrediction]
-    notes: list[str]
+    mutations: dict[str, list[str]] = field(default_factory=dict)   # gene -> ["RT:M184V", ...]
+    unrecognized: list[str] = field(default_factory=list)
+    drugs: list[DrugPrediction] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)                  # warnings and notes
+    coverage: dict[str, tuple[int, int]] = field(default_factory=dict)
+    not_covered: list[str] = field(default_factory=list)
+    error: str | None = None
     interval: float = 0.9
+    hivdb_version: str | None = None
 
     def ranked(self) -> list[DrugPrediction]:
-        """The drugs from most (rank 1) to least likely to work."""
-        return sorted(self.drugs, key=lambda d: d.rank)
+        return sorted(self.drugs, key=lambda d: (d.rank is None, d.rank or 0, d.drug_class))
+
+    @property
+    def all_mutations(self) -> list[str]:
+        return [m for g in ("PR", "RT", "IN") for m in self.mutations.get(g, [])]
 
 
 def call_sir(log10_fold: float, lower: float, upper: float) -> str:
@@ -93,87 +114,236 @@ def call_sir(log10_fold: float, lower: float, upper: float) -> str:
     return "S"
 
 
-def rank_drugs(p_resistant: Sequence[float], fold_change: Sequence[float],
-               lower: Sequence[float]) -> list[int]:
-    """Rank (1 = most likely to work) of each drug: p_resistant ascending, then fold/lower."""
-    order = sorted(range(len(p_resistant)),
-                   key=lambda k: (round(float(p_resistant[k]), _P_DECIMALS),
-                                  float(fold_change[k]) / float(lower[k]), k))
+def p_resistant(mu, sd, lower: float) -> np.ndarray:
+    """P(log10 fold >= log10 ``lower``) under normal(mu, sd): above 0.5 exactly when mu is at or
+    above the cutoff (at the cutoff itself, within 1e-9, it counts as resistant)."""
+    mu, sd = np.asarray(mu, dtype=float), np.asarray(sd, dtype=float)
+    p = norm.sf((math.log10(lower) - mu) / sd)
+    at = np.abs(mu - math.log10(lower)) <= _TOL
+    return np.where(at, np.maximum(p, 0.5 + 1e-12), p)
+
+
+def rank_drugs(p: Sequence[float], fold: Sequence[float], lower: Sequence[float]) -> list[int]:
+    """Rank (1 = most likely to work) of each drug: p ascending, then fold / lower."""
+    order = sorted(range(len(p)), key=lambda k: (round(float(p[k]), _P_DECIMALS),
+                                                 float(fold[k]) / float(lower[k]), k))
     ranks = [0] * len(order)
     for r, k in enumerate(order, start=1):
         ranks[k] = r
     return ranks
 
 
-def _check_samples(name: str, arr: np.ndarray, n: int, d: int) -> np.ndarray:
-    arr = np.asarray(arr, dtype=np.float64)
-    if arr.ndim != 3 or arr.shape[1:] != (n, d) or arr.shape[0] < 1:
-        raise ModelError(f"model.predict_samples returned {name} of shape {arr.shape}, "
-                         f"expected (S, {n}, {d}) with S >= 1")
-    if not np.all(np.isfinite(arr)):
-        raise ModelError(f"model.predict_samples returned non-finite {name}")
-    return arr
+# ------------------------------------------------------------------------------------ one class
+
+def _class_answers(model, reference, records: list[Record], interval: float, explain: bool,
+                   k: int) -> dict[int, tuple[list[DrugPrediction], list[str], list[str]]]:
+    """For the records covering the model's gene: per record index, its drug predictions, its
+    recognized mutations and the unrecognized ones."""
+    gene = resolve_gene(model.gene)
+    todo = [i for i, r in enumerate(records) if r.ok and gene in r.genes]
+    if not todo:
+        return {}
+    genotypes = [ParsedGenotype(records[i].mutations_of(gene), (), records[i].id) for i in todo]
+    X, recognized, unrecognized = encode(genotypes, list(model.feature_names), gene)
+    mu, sd = model.predict_distribution(X)
+    _check(mu, sd, X.shape[0], len(model.drugs))
+    drugs = list(model.drugs)
+    bounds = [model.cutoffs.for_drug(d) for d in drugs]
+    cap = np.array([math.log10(model.fold_cap.get(d, math.inf)) for d in drugs])
+    z = norm.ppf(0.5 + interval / 2)
+    deltas = _drivers(model, genotypes, X, mu, gene) if explain else None
+    near = _neighbours(model, reference, X, k) if explain and reference is not None else None
+    out = {}
+    for row, i in enumerate(todo):
+        preds = []
+        for j, drug in enumerate(drugs):
+            m, s = float(mu[row, j]), float(sd[row, j])
+            lower, upper = bounds[j]
+            drivers = () if deltas is None else deltas[row][j]
+            neighbours = () if near is None else near[row][j]
+            preds.append(DrugPrediction(
+                drug, model.drug_class, float(10 ** min(m, cap[j])),
+                float(10 ** min(m - z * s, cap[j])), float(10 ** min(m + z * s, cap[j])),
+                float(p_resistant(m, s, lower)), call_sir(m, lower, upper),
+                drivers=drivers, neighbours=neighbours))
+        out[i] = (preds, [f"{gene}:{n}" for n in recognized[row]], list(unrecognized[row]))
+    return out
 
 
-def predict(model: ResistanceModel, genotypes: Sequence[ParsedGenotype | str],
-            n_samples: int = 100, seed: int = 0, interval: float = 0.9,
-            cutoffs: Cutoffs | None = None) -> list[VirusPrediction]:
-    """Per virus and drug: fold change with an interval, P(resistant), S/I/R call and rank.
+def _check(mu, sd, n: int, d: int) -> None:
+    for name, arr in (("mean", mu), ("sd", sd)):
+        if np.shape(arr) != (n, d) or not np.isfinite(arr).all():
+            raise ModelError(f"the model's predictive {name} has shape {np.shape(arr)} or "
+                             f"non-finite values; expected finite ({n}, {d})")
+    if (np.asarray(sd) <= 0).any():
+        raise ModelError("the model's predictive sd is not positive")
 
-    ``genotypes``: parsed genotypes (:mod:`hivlatent.data.mutations`) or mutation strings
-    (``"M184V K65R"``, ids ``virus1``, ``virus2`` ...). ``cutoffs`` overrides ``model.cutoffs``.
-    """
-    if int(n_samples) < 1:
-        raise ConfigError(f"n_samples must be >= 1, got {n_samples}")
+
+def _drivers(model, genotypes, X, mu, gene) -> list[list[tuple[Driver, ...]]]:
+    """Per record and drug, the mutations whose removal changes the prediction most."""
+    rows, owners = [], []
+    for r, g in enumerate(genotypes):
+        for m in g.mutations:
+            rest = ParsedGenotype(tuple(x for x in g.mutations if x is not m), (), g.id)
+            rows.append(rest)
+            owners.append((r, m))
+    out = [[() for _ in model.drugs] for _ in genotypes]
+    if not rows:
+        return out
+    Xr, _, _ = encode(rows, list(model.feature_names), gene)
+    changed = np.flatnonzero((Xr != X[[o[0] for o in owners]]).any(1))
+    if len(changed) == 0:
+        return out
+    mu_r, _ = model.predict_distribution(Xr[changed])
+    per: dict[int, list[tuple[str, np.ndarray]]] = {}
+    for k, c in enumerate(changed):
+        r, m = owners[c]
+        per.setdefault(r, []).append((f"{gene}:{m.name}", mu[r] - mu_r[k]))
+    for r, items in per.items():
+        for j in range(len(model.drugs)):
+            ranked = sorted(items, key=lambda it: -abs(it[1][j]))[:N_DRIVERS]
+            out[r][j] = tuple(Driver(name, round(float(d[j]), 4)) for name, d in ranked
+                              if abs(d[j]) >= MIN_DRIVER)
+    return out
+
+
+def _neighbours(model, reference, X, k: int) -> list[list[tuple[Neighbour, ...]]]:
+    z = model.get_latent_representation(X)
+    lat = reference.latent.astype(np.float64)
+    d2 = (z ** 2).sum(1)[:, None] - 2 * z @ lat.T + (lat ** 2).sum(1)[None, :]
+    out = [[() for _ in model.drugs] for _ in range(len(X))]
+    for j, drug in enumerate(model.drugs):
+        if drug not in reference.drugs:
+            continue
+        col = reference.log_fold[:, reference.drugs.index(drug)]
+        known = np.flatnonzero(np.isfinite(col))
+        if not len(known):
+            continue
+        sub = d2[:, known]
+        idx = np.argsort(sub, axis=1, kind="stable")[:, :k]
+        for r in range(len(X)):
+            out[r][j] = tuple(Neighbour(str(reference.ids[known[c]]), float(10 ** col[known[c]]),
+                                        round(float(np.sqrt(max(sub[r, c], 0.0))), 4))
+                              for c in idx[r])
+    return out
+
+
+# ------------------------------------------------------------------------------------ records
+
+def predict_records(records: Sequence[Record], models: Mapping[str, tuple], interval: float = 0.9,
+                    hivdb: bool | None = None, explain: bool = True,
+                    neighbours: int = 5) -> list[VirusPrediction]:
+    """Answer every record with the models of its genes (``models``: drug class -> (model,
+    reference or None)), HIVdb beside them (``hivdb``: None = when the extra is installed)."""
     if not 0.0 < float(interval) < 1.0:
         raise ConfigError(f"interval must lie strictly between 0 and 1, got {interval}")
-    cutoffs = cutoffs if cutoffs is not None else model.cutoffs
-    drugs = list(model.drugs)
-    bounds = [cutoffs.for_drug(drug) for drug in drugs]
-    gene = resolve_gene(model.gene)
-    parsed = [parse_genotype(g, gene, id=f"virus{i}") if isinstance(g, str) else g
-              for i, g in enumerate(genotypes, start=1)]
-    if not parsed:
-        return []
-    X, recognized, unrecognized = encode(parsed, list(model.feature_names), gene)
-    statuses = list(getattr(model, "statuses", []))
-    failed = sum(str(s).startswith("failed") for s in statuses)
-    model_notes = ([f"{failed} of {len(statuses)} ensemble members failed in training and are "
-                    "left out"] if failed else [])
-    n, d = X.shape[0], len(drugs)
-    log_fold, prob = model.predict_samples(X, int(n_samples), int(seed))
-    log_fold = _check_samples("log10 fold changes", log_fold, n, d)
-    prob = _check_samples("probabilities", prob, n, d)
-    if np.abs(log_fold).max() > 300:
-        raise ModelError("model.predict_samples returned log10 fold changes beyond +-300")
-    if prob.min() < 0 or prob.max() > 1:
-        raise ModelError("model.predict_samples returned probabilities outside [0, 1]")
-
-    q = [(1 - interval) / 2, 0.5, (1 + interval) / 2]
-    lo, med, hi = np.quantile(log_fold, q, axis=0)  # each (n, d)
-    p_res = prob.mean(axis=0)
-    lower = [b[0] for b in bounds]
-    out: list[VirusPrediction] = []
-    for i, g in enumerate(parsed):
-        fold = [float(10.0 ** med[i, k]) for k in range(d)]
-        ranks = rank_drugs(p_res[i], fold, lower)
-        preds = [DrugPrediction(
-            drug=drugs[k], fold_change=fold[k], fold_change_low=float(10.0 ** lo[i, k]),
-            fold_change_high=float(10.0 ** hi[i, k]), p_resistant=float(p_res[i, k]),
-            call=call_sir(float(med[i, k]), *bounds[k]), rank=ranks[k]) for k in range(d)]
-        gid = g.id or f"virus{i + 1}"
-        out.append(VirusPrediction(gid, list(recognized[i]), list(unrecognized[i]), preds,
-                                   list(g.notes) + model_notes, float(interval)))
+    records = list(records)
+    answers = {c: _class_answers(m, ref, records, interval, explain, neighbours)
+               for c, (m, ref) in models.items()}
+    calls, version = _hivdb_calls(records, hivdb)
+    lower = {d: m.cutoffs.for_drug(d)[0] for m, _ in models.values() for d in m.drugs}
+    out = []
+    for i, rec in enumerate(records):
+        if not rec.ok:
+            out.append(VirusPrediction(rec.id, error=rec.error, interval=interval))
+            continue
+        drugs, unrecognized, not_covered = [], [], []
+        notes = list(rec.warnings)
+        for c, (model, _) in models.items():
+            if i in answers[c]:
+                preds, _, unrec = answers[c][i]
+                drugs += preds
+                unrecognized += [u for u in unrec if u not in unrecognized]
+                failed = sum(str(s).startswith("failed") for s in model.statuses)
+                if failed:
+                    notes.append(f"{c}: {failed} of {len(model.statuses)} ensemble members "
+                                 "failed in training and are left out")
+            else:
+                not_covered.append(f"{c}: the input does not cover "
+                                   f"{CLASS_GENES.get(c, model.gene)}")
+        if "IN" in rec.genes:
+            not_covered.append("INSTI: no phenotype data to train a model on"
+                               + ("; HIVdb only" if calls else ""))
+        drugs = _ranked(drugs, lower)
+        if calls:
+            # HIVdb beside the model's drugs; alone only for drugs of a class a model answers
+            # (FTC, DOR) and for INSTI, which has no model
+            keep = {c for c in models} | {"INSTI"}
+            drugs = _with_hivdb(drugs, {d: c for d, c in calls[i].items()
+                                        if c.drug_class in keep})
+        mutations: dict[str, list[str]] = {}
+        for m in rec.genotype.mutations:
+            mutations.setdefault(m.gene, []).append(f"{m.gene}:{m.name}")
+        out.append(VirusPrediction(rec.id, mutations, unrecognized, drugs, notes, rec.coverage,
+                                   not_covered, None, interval, version))
     return out
+
+
+def _ranked(drugs: list[DrugPrediction], lower: dict[str, float]) -> list[DrugPrediction]:
+    if not drugs:
+        return drugs
+    ranks = rank_drugs([d.p_resistant for d in drugs], [d.fold_change for d in drugs],
+                       [lower[d.drug] for d in drugs])
+    return [replace(d, rank=r) for d, r in zip(drugs, ranks)]
+
+
+def _hivdb_calls(records: list[Record], hivdb: bool | None):
+    from .. import hivdb as H
+
+    if hivdb is False or (hivdb is None and not H.available()):
+        return None, None
+    H.require()
+    out = []
+    for rec in records:
+        genes = [g for g in rec.genes if g in H.GENES] if rec.ok else []
+        if not genes:
+            out.append({})
+            continue
+        mutations = [m for m in rec.genotype.mutations if m.gene in genes]
+        out.append(H.score([mutations], genes=genes)[0])
+    return out, H.algorithm_version()
+
+
+def _with_hivdb(drugs: list[DrugPrediction], calls: dict) -> list[DrugPrediction]:
+    out, seen = [], set()
+    for d in drugs:
+        c = calls.get(d.drug)
+        seen.add(d.drug)
+        if c is None:
+            out.append(d)
+            continue
+        out.append(replace(d, hivdb_score=c.score, hivdb_level=c.level, hivdb_text=c.level_text,
+                           agree=(d.call != "S") == (c.level >= 3)))
+    for name, c in calls.items():
+        if name not in seen:
+            out.append(DrugPrediction(name, c.drug_class, hivdb_score=c.score, hivdb_level=c.level,
+                                      hivdb_text=c.level_text))
+    return out
+
+
+# ------------------------------------------------------------------------------------ one model
+
+def predict(model, genotypes: Sequence[ParsedGenotype | str], interval: float = 0.9,
+            reference=None, hivdb: bool | None = False, explain: bool = True,
+            neighbours: int = 5) -> list[VirusPrediction]:
+    """Per virus and drug of one model: fold change, interval, P(resistant), call, rank,
+    drivers (and neighbours with a ``reference``). ``genotypes``: parsed genotypes or mutation
+    strings (``"M184V K65R"``; ids ``virus1``, ``virus2`` ...) in the model's gene."""
+    gene = resolve_gene(model.gene)
+    records = []
+    for i, g in enumerate(genotypes, start=1):
+        parsed = parse_genotype(g, gene, id=f"virus{i}") if isinstance(g, str) else g
+        records.append(from_genotype(replace(parsed, id=parsed.id or f"virus{i}"),
+                                     f"genotype {i}", gene))
+    models = {model.drug_class or "model": (model, reference)}
+    return predict_records(records, models, interval, hivdb, explain, neighbours)
 
 
 def check_bundle(model, where, drug_class: str | None = None) -> None:
     """A clear ModelError when a loaded bundle cannot predict, or is of another drug class."""
-    from ..errors import ModelError
-
     if not getattr(model.model_config, "supervised", False):
         raise ModelError(f"{where}: an unsupervised VAE cannot predict resistance; "
                          "train one with `hivlatent train --model semi`")
     if drug_class and drug_class.upper() != str(model.drug_class).upper():
-        raise ModelError(f"{where}: the bundle is a {model.drug_class} model ({', '.join(model.drugs)}), "
-                         f"not {drug_class.upper()}")
+        raise ModelError(f"{where}: the bundle is a {model.drug_class} model "
+                         f"({', '.join(model.drugs)}), not {drug_class.upper()}")

@@ -29,7 +29,11 @@ def write_json(path: Path, obj) -> None:
 
 
 def save_bundle(folder: str | Path, config: dict, tensors: dict[str, torch.Tensor],
-                histories: list[pd.DataFrame], manifest: dict) -> Path:
+                histories: list[pd.DataFrame], manifest: dict,
+                extra_files: dict[str, bytes] | None = None) -> Path:
+    """Write a bundle to ``folder`` (atomically: a temporary folder renamed into place).
+    ``extra_files``: more files of the bundle by name (for example the reference viruses that
+    explanations use), written with the rest."""
     folder = Path(folder)
     check_bundle_target(folder)            # only a bundle (or nothing) is ever replaced
     folder.parent.mkdir(parents=True, exist_ok=True)
@@ -41,6 +45,8 @@ def save_bundle(folder: str | Path, config: dict, tensors: dict[str, torch.Tenso
                   str(tmp / "weights.safetensors"))
         for i, h in enumerate(histories):
             h.to_csv(tmp / ("history.csv" if i == 0 else f"history-{i}.csv"), index=False)
+        for name, data in (extra_files or {}).items():
+            (tmp / name).write_bytes(data)
         write_json(tmp / "manifest.json", {
             "hivlatent": __version__, "torch": torch.__version__,
             "python": platform.python_version(), **manifest})
