@@ -47,10 +47,11 @@ def test_predict_refuses_a_bundle_of_another_class(tmp_path, data_dir):
     VAEModel(ModelConfig(latent=2, hidden=(8,), supervised=True), TrainConfig(epochs=1)).fit(ds).save(tmp_path / "pi")
     proc = subprocess.run([sys.executable, "-m", "hivlatent", "predict", str(tmp_path / "pi"), "RT:M184V",
                            "--format", "json"], capture_output=True, text=True)
-    # an RT mutation given to a protease model is reported, never silently dropped
+    # an RT mutation given to a protease model is kept and the uncovered gene said
     assert proc.returncode == 0, proc.stderr
     rec = json.loads(proc.stdout)[0]
-    assert rec["unrecognized"] == ["RT:M184V"] and rec["mutations"] == []
+    assert rec["mutations"] == {"RT": ["RT:M184V"]} and rec["drugs"] == []
+    assert rec["not_covered"] == ["PI: the input does not cover PR"]
     proc = subprocess.run([sys.executable, "-m", "hivlatent", "predict", str(tmp_path / "pi"), "L90M"],
                           capture_output=True, text=True)
     assert proc.returncode == 0 and "L90M" in proc.stdout

@@ -109,7 +109,12 @@ def train_cmd(
     else:
         vae.fit(ds)
     failed = [s for s in vae.statuses if s.startswith("failed")]
-    vae.save(save)                # refuses (a one-line error) when every member failed
+    extra = None
+    if cfg.supervised and vae.working_members_or_none():   # the measured viruses, for predict's
+        from ..prediction.reference import Reference      # neighbours and latent maps
+
+        extra = Reference.build(vae, ds).to_files()
+    vae.save(save, extra_files=extra)   # refuses (a one-line error) when every member failed
     h = vae.history.iloc[-1]
     for k, status in enumerate(vae.statuses):
         if status.startswith("failed"):
