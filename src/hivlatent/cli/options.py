@@ -160,8 +160,10 @@ def progress_bar(quiet: bool, description: str):
         return None, (lambda *a: None)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from rich.console import Console
+
     prog = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), transient=False)
+                    TimeElapsedColumn(), transient=False, console=Console(stderr=True))
     task = prog.add_task(description, total=None)
 
     def update(done, total, description: str = "") -> None:
