@@ -213,7 +213,7 @@ class RecordingPredictor(BasePredictor):
 def test_predictor_is_evaluated_without_leakage_and_only_on_its_metrics():
     ds = synthetic()
     df = evaluate(ds, [RecordingPredictor()], folds=5, seed=0)
-    assert set(df["metric"]) == {"auc", "balanced_accuracy", "mcc"}
+    assert set(df["metric"]) == {"auc", "balanced_accuracy", "mcc", "brier", "ece"}
     assert set(df["drug"]) == set(DRUGS)
 
 
@@ -222,19 +222,20 @@ def test_predictor_is_evaluated_without_leakage_and_only_on_its_metrics():
 
 def test_long_form_shape_per_fold_and_summary():
     ds = synthetic()
-    methods = ["raw-lr", "pca3-lr", "raw-ridge"]
+    methods = ["lr", "pca3", "ridge"]
     df = evaluate(ds, methods, folds=3, seed=0)
     assert list(df.columns) == ["method", "drug", "metric", "mean", "std"]
-    # lr: auc, balanced_accuracy, mcc; ridge: those (derived from fold) + r2, mse
-    assert len(df) == len(DRUGS) * (3 + 3 + 5)
-    assert list(dict.fromkeys(df["method"])) == ["raw-lr", "pca3-lr", "raw-ridge"]
+    # lr, pca3: auc, balanced_accuracy, mcc, brier, ece; ridge: auc, BA, MCC (derived from the
+    # predicted fold) + r2, mse
+    assert len(df) == len(DRUGS) * (5 + 5 + 5)
+    assert list(dict.fromkeys(df["method"])) == ["lr", "pca3", "ridge"]
     assert list(dict.fromkeys(df["drug"])) == DRUGS
     assert not df.duplicated(["method", "drug", "metric"]).any()
     pf = evaluate(ds, methods, folds=3, seed=0, per_fold=True)
     assert list(pf.columns) == ["method", "drug", "metric", "fold", "value"]
     assert len(pf) == 3 * len(df)
     pd.testing.assert_frame_equal(summarize(pf), df)
-    raw_auc = df.loc[(df.metric == "auc") & df.method.str.startswith("raw"), "mean"]
+    raw_auc = df.loc[(df.metric == "auc") & df.method.isin(["lr", "ridge"]), "mean"]
     assert (raw_auc > 0.8).all()  # the signal is easy
 
 
@@ -253,14 +254,16 @@ def test_regression_binary_metrics_are_derived_from_predicted_fold():
 def test_deterministic_for_a_seed_and_string_specs():
     ds = synthetic()
     rf = ProbeMethod("rf10", classifier=RandomForestClassifier(10, random_state=0))
-    a = evaluate(ds, [rf, "raw-lr"], folds=3, seed=5)
-    b = evaluate(ds, [rf, "raw-lr"], folds=3, seed=5)
+    a = evaluate(ds, [rf, "lr", "rf"], folds=3, seed=5)
+    b = evaluate(ds, [rf, "raw-lr", "rf"], folds=3, seed=5)        # raw-lr is lr
     pd.testing.assert_frame_equal(a, b)
     m = parse_method("raw-rf", seed=7, n_jobs=2)
-    assert m.classifier.n_estimators == 200 and m.classifier.random_state == 7
+    assert m.name == "rf" and m.classifier.n_estimators == 300 and m.classifier.seed == 7
     assert m.classifier.n_jobs == 2
-    assert parse_method("pca-10-lr").name == "pca10-lr"
-    assert parse_method("raw-rfreg").regressor.n_estimators == 200
+    assert parse_method("pca-10-lr").name == "pca10" and parse_method("pca10").name == "pca10"
+    assert parse_method("raw-rfreg").regressor.n_estimators == 300
+    lr = parse_method("lr").classifier                       # tuned inside the training rows
+    assert [g["C"] for g in lr.grid][0] == pytest.approx(1e-3) and lr.tune_threshold
 
 
 def test_bad_methods_are_user_errors():
@@ -280,15 +283,15 @@ def test_progress_callback_reaches_total():
 
 
 def test_per_drug_table_and_markdown():
-    df = evaluate(synthetic(), ["raw-lr", "raw-ridge"], folds=3, seed=0)
+    df = evaluate(synthetic(), ["lr", "ridge"], folds=3, seed=0)
     t = per_drug_table(df)
     assert list(t.index) == DRUGS
-    assert list(t.columns) == [("raw-lr", "auc"), ("raw-lr", "balanced_accuracy"),
-                               ("raw-lr", "mcc"), ("raw-ridge", "auc"),
-                               ("raw-ridge", "balanced_accuracy"), ("raw-ridge", "mcc"),
-                               ("raw-ridge", "r2")]
+    assert list(t.columns) == [("lr", "auc"), ("lr", "balanced_accuracy"),
+                               ("lr", "mcc"), ("ridge", "auc"),
+                               ("ridge", "balanced_accuracy"), ("ridge", "mcc"),
+                               ("ridge", "r2")]
     md = to_markdown(t).splitlines()
-    assert len(md) == 2 + len(DRUGS) and md[0].startswith("| drug | raw-lr AUC |")
+    assert len(md) == 2 + len(DRUGS) and md[0].startswith("| drug | lr AUC |")
     s = per_drug_table(df, metrics=["auc"], std=True)
     assert " ± " in s.iloc[0, 0]
 
@@ -315,8 +318,8 @@ def test_sklearn_transformer_plugs_in_as_a_representation():
     from sklearn.decomposition import PCA
 
     ds = synthetic()
-    ours = evaluate(ds, ["pca3-lr"], folds=3, seed=0, per_fold=True)
+    ours = evaluate(ds, ["pca3"], folds=3, seed=0, per_fold=True)
     theirs = evaluate(ds, [PCA(n_components=3, svd_solver="full")], folds=3, seed=0,
                       per_fold=True)
-    assert set(theirs["method"]) == {"pca-lr"}
+    assert set(theirs["method"]) == {"pca"}
     np.testing.assert_allclose(theirs["value"].to_numpy(), ours["value"].to_numpy(), atol=1e-9)

@@ -41,12 +41,12 @@ def test_labels_match_cutoffs(nrti):
 
 
 def test_reference_auc_ranges_on_nrti_1246(nrti):
-    df = evaluate(nrti, ["raw-lr", "pca10-lr"], folds=5, seed=0)
+    df = evaluate(nrti, ["lr", "pca10"], folds=5, seed=0)
     auc = df[df.metric == "auc"].pivot(index="drug", columns="method", values="mean")
     assert auc.shape == (5, 2)
-    assert auc["pca10-lr"].between(0.82, 0.98).all(), auc
-    assert auc["raw-lr"].between(0.86, 1.0).all(), auc
-    assert (auc["raw-lr"] > auc["pca10-lr"]).all(), auc  # raw mutations beat 10 components
+    assert auc["pca10"].between(0.82, 0.98).all(), auc
+    assert auc["lr"].between(0.86, 1.0).all(), auc
+    assert (auc["lr"] > auc["pca10"]).all(), auc  # raw mutations beat 10 components
     std = df[df.metric == "auc"]["std"]
     assert (std > 0).all() and (std < 0.05).all()
 
@@ -66,6 +66,6 @@ def test_loader_dataset_gives_the_same_metrics(nrti):
     loaded = load_dataset("nrti-1246").select_drugs(["3TC", "DDI"])
     ours = nrti.select_drugs(["3TC", "DDI"])
     assert np.array_equal(loaded.X, ours.X) and np.array_equal(loaded.labels, ours.labels)
-    a = evaluate(loaded, ["raw-lr"], folds=3, seed=1)
-    b = evaluate(ours, ["raw-lr"], folds=3, seed=1)
+    a = evaluate(loaded, ["lr"], folds=3, seed=1)
+    b = evaluate(ours, ["lr"], folds=3, seed=1)
     pd.testing.assert_frame_equal(a, b)

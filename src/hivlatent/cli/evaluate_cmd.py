@@ -10,13 +10,27 @@ import typer
 from .options import DEVICE_OPTION, QUIET_OPTION, DataOptions, data_options, progress_bar
 
 
+#: what `evaluate` compares by default (hivdb only when the extra is installed)
+DEFAULT_METHODS = "lr,l1,enet,rf,hgb,ridge,lasso,rfreg,hgbreg,pca10,vae10,semi10"
+
+
 @data_options(default="nrti-1246")
 def evaluate_cmd(
     data_opts: DataOptions,
-    out: Path = typer.Option(Path("runs/evaluate"), "--out", help="Folder for metrics.csv, the figure and report."),
-    methods: str = typer.Option("raw-lr,raw-rf,raw-ridge,raw-rfreg,pca10-lr,vae10,semi10", "--methods",
-                                help="Comma-separated: raw-lr, raw-rf, raw-ridge, raw-rfreg, pcaK-lr, vaeK, semiK."),
+    out: Path = typer.Option(Path("runs/evaluate"), "--out",
+                             help="Folder for metrics.csv, per_fold.csv, comparison.csv, the "
+                                  "figures and report.html."),
+    methods: Optional[str] = typer.Option(
+        None, "--methods", show_default=False,
+        help="Comma-separated, from: lr, lr-std, l1, enet, rf, hgb, ridge, lasso, rfreg, hgbreg "
+             "(tuned baselines on the raw mutations), pcaK, vaeK (probes of a PCA or VAE "
+             "latent), semiK (the semi-supervised model and its latent), hivdb (the Stanford "
+             f"algorithm, with the hivdb extra). Default: {DEFAULT_METHODS}, and hivdb when the "
+             "extra is installed."),
     folds: int = typer.Option(5, "--folds", min=2),
+    repeats: int = typer.Option(3, "--repeats", min=1,
+                                help="Repetitions of the cross-validation (fold seeds seed, "
+                                     "seed+1, ...)."),
     seed: int = typer.Option(0, "--seed"),
     group_by: Optional[str] = typer.Option(None, "--group-by", help="Column (e.g. PtID) whose values never straddle folds."),
     epochs: Optional[int] = typer.Option(
@@ -30,18 +44,39 @@ def evaluate_cmd(
     n_jobs: int = typer.Option(2, "--n-jobs", min=1, help="Threads for the random forests."),
     device: str = DEVICE_OPTION, quiet: bool = QUIET_OPTION,
 ) -> None:
-    """Cross-validated per-drug metrics of representations, baselines and models."""
+    """Cross-validated per-drug metrics of tuned baselines, latents, the model and HIVdb, and
+    the model against the strongest comparison per drug."""
+    from .. import hivdb
     from ..evaluation.run import run_evaluation
+    from ..model import check_device
 
+    chosen = [m.strip() for m in (methods or DEFAULT_METHODS + (",hivdb" if hivdb.available()
+                                                                 else "")).split(",") if m.strip()]
+    _check_methods(chosen)
+    check_device(device)
     ds = data_opts.load()
     prog, update = progress_bar(quiet, "evaluate")
-    kwargs = dict(methods=[m.strip() for m in methods.split(",") if m.strip()], folds=folds, seed=seed,
-                  group_by=group_by, epochs=epochs, members=members, extra=extra, n_jobs=n_jobs,
-                  device=device)
+    kwargs = dict(methods=chosen, folds=folds, repeats=repeats, seed=seed, group_by=group_by,
+                  epochs=epochs, members=members, extra=extra, n_jobs=n_jobs, device=device)
     if prog:
         with prog:
             result = run_evaluation(ds, out, progress=update, **kwargs)
     else:
         result = run_evaluation(ds, out, **kwargs)
     typer.echo(result.table_text)
-    typer.echo(f"wrote {out / 'metrics.csv'} and {out / 'report.html'}")
+    typer.echo(f"wrote {out / 'metrics.csv'}, {out / 'comparison.csv'} and "
+               f"{out / 'report.html'} in {result.seconds:.0f} s")
+
+
+def _check_methods(methods: list[str]) -> None:
+    """Every method name is known (and hivdb's extra installed) before any work starts."""
+    import re
+
+    from .. import hivdb
+    from ..evaluation.baselines import parse_method
+
+    for m in methods:
+        if m.lower() == "hivdb":
+            hivdb.require()
+        elif not re.fullmatch(r"(vae|semi)\d+", m):
+            parse_method(m)

@@ -10,7 +10,7 @@ Typical use::
 """
 
 from .baselines import BASELINES, parse_method
-from .cv import Fold, distinct_fit_sets, make_folds, resolve_groups
+from .cv import Fold, distinct_fit_sets, make_folds, repeated_folds, resolve_groups
 from .harness import (
     evaluate,
     per_drug_table,
@@ -47,6 +47,7 @@ __all__ = [
     "Representation", "SklearnRepresentation", "as_representation",
     "binary_metrics_from_log_fold", "classification_metrics",
     "distinct_fit_sets", "evaluate", "get_representation", "linear_probe", "make_folds",
-    "parse_method", "per_drug_table", "regression_metrics", "resolve_groups", "resolve_method",
+    "parse_method", "per_drug_table", "regression_metrics", "repeated_folds", "resolve_groups",
+    "resolve_method",
     "summarize", "to_markdown", "write_metrics",
 ]

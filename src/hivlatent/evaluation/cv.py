@@ -149,3 +149,17 @@ def distinct_fit_sets(folds: list[Fold]) -> tuple[list[np.ndarray], list[int]]:
             sets.append(f.fit_rows)
         which.append(index[k])
     return sets, which
+
+
+def repeated_folds(dataset: Dataset, n_splits: int = 5, repeats: int = 3, seed: int = 0,
+                   groups: GroupsSpec = None, drugs: list[str] | None = None) -> list[Fold]:
+    """:func:`make_folds` ``repeats`` times with seeds ``seed``, ``seed + 1``, ...; the folds of
+    repeat r are numbered ``r * n_splits + k``, so every (drug, fold) is one split."""
+    if int(repeats) < 1:
+        raise ConfigError(f"repeats must be >= 1, got {repeats}")
+    out: list[Fold] = []
+    for r in range(int(repeats)):
+        for f in make_folds(dataset, n_splits, seed + r, groups, drugs):
+            out.append(Fold(f.drug, f.drug_index, r * int(n_splits) + f.fold, f.train, f.test,
+                            f.fit_rows))
+    return out

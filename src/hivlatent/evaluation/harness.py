@@ -23,12 +23,15 @@ from threadpoolctl import threadpool_limits
 from ..data.dataset import Dataset
 from ..errors import ConfigError
 from ..files import write_csv
-from .baselines import BASELINES, parse_method
+from .baselines import BASELINES, parse_method, tuned_probe
 from .cv import Fold, GroupsSpec, distinct_fit_sets, make_folds
+from .hivdb_method import HivdbMethod
 from .metrics import (
     METRICS,
     binary_metrics_from_log_fold,
+    calibration_metrics,
     classification_metrics,
+    interval_coverage,
     regression_metrics,
 )
 from .probes import (
@@ -38,7 +41,6 @@ from .probes import (
     ProbeMethod,
     as_representation,
     fit_many,
-    linear_probe,
     name_of,
 )
 
@@ -52,6 +54,10 @@ ProgressArg = Union[None, bool, Callable[[int, int, str], None]]
 
 
 def resolve_method(spec: "str | Method | Any", seed: int = 0, n_jobs: int = 1) -> Method:
+    if isinstance(spec, str) and spec.strip().lower() == "hivdb":
+        return HivdbMethod()
+    if isinstance(spec, HivdbMethod):
+        return spec
     """A method from a spec string (see :mod:`.baselines`), a :class:`ProbeMethod` or
     :class:`PredictorMethod`, a bare representation (scored by the linear probe, named
     ``<name>-lr``; a scikit-learn transformer on arrays is wrapped in
@@ -63,7 +69,7 @@ def resolve_method(spec: "str | Method | Any", seed: int = 0, n_jobs: int = 1) -
         return spec
     if callable(getattr(spec, "transform", None)) and callable(getattr(spec, "fit", None)):
         rep = as_representation(spec)
-        return ProbeMethod(f"{name_of(rep)}-lr", rep, classifier=linear_probe())
+        return ProbeMethod(name_of(rep), rep, classifier=tuned_probe(seed))
     if callable(getattr(spec, "fit", None)) and (
             hasattr(spec, "predict_proba") or hasattr(spec, "predict_log_fold")):
         return PredictorMethod(name_of(spec), spec)
@@ -95,14 +101,18 @@ class _Progress:
             self.bar.close()
 
 
-def _scores(est: Any, Z_train: np.ndarray, y_train: np.ndarray, Z_test: np.ndarray) -> np.ndarray:
-    """P(resistant) of the test rows; a constant when the training fold has one class."""
+def _scores(est: Any, Z_train: np.ndarray, y_train: np.ndarray,
+            Z_test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """P(resistant) of the test rows and the classifier's calls (its ``predict``, so that a
+    threshold tuned in the training rows is used); constant when the training fold has one
+    class."""
     classes = np.unique(y_train)
     if classes.size < 2:
-        return np.full(Z_test.shape[0], float(classes[0]) if classes.size else 0.5)
+        p = np.full(Z_test.shape[0], float(classes[0]) if classes.size else 0.5)
+        return p, (p >= 0.5).astype(float)
     model = clone(est).fit(Z_train, y_train.astype(int))
-    proba = model.predict_proba(Z_test)
-    return proba[:, list(model.classes_).index(1)]
+    proba = model.predict_proba(Z_test)[:, list(model.classes_).index(1)]
+    return proba, np.asarray(model.predict(Z_test), dtype=float)
 
 
 def _check_matrix(Z: Any, n: int, what: str) -> np.ndarray:
@@ -156,8 +166,10 @@ def _probe_fold(dataset: Dataset, method: ProbeMethod, fold: Fold, Z: np.ndarray
     j = fold.drug_index
     labels, log_fold = dataset.labels[:, j], dataset.log_fold[:, j]
     if method.classifier is not None:
-        s = _scores(method.classifier, Z[fold.train], labels[fold.train], Z[fold.test])
-        _record(rows, method.name, fold, classification_metrics(labels[fold.test], s))
+        s, calls = _scores(method.classifier, Z[fold.train], labels[fold.train], Z[fold.test])
+        _record(rows, method.name, fold,
+                classification_metrics(labels[fold.test], s, calls=calls))
+        _record(rows, method.name, fold, calibration_metrics(labels[fold.test], s))
     if method.regressor is not None:
         tr = fold.train[np.isfinite(log_fold[fold.train])]
         if tr.size >= 2:
@@ -171,7 +183,8 @@ def _probe_fold(dataset: Dataset, method: ProbeMethod, fold: Fold, Z: np.ndarray
 
 
 def _eval_predictor(dataset: Dataset, method: PredictorMethod, folds: list[Fold],
-                    fit_sets: list[np.ndarray], which: list[int], prog: _Progress) -> list[dict]:
+                    fit_sets: list[np.ndarray], which: list[int], prog: _Progress,
+                    collect: dict | None = None) -> list[dict]:
     fitted = fit_many(method.predictor, [dataset.subset(r) for r in fit_sets])
     prog.step(f"{method.name}: fit on {len(fit_sets)} training sets")
     d = len(dataset.drugs)
@@ -193,6 +206,12 @@ def _eval_predictor(dataset: Dataset, method: PredictorMethod, folds: list[Fold]
                 full[test_rows] = out
                 out = full
             preds[kind] = out
+        interval = None
+        if callable(getattr(model, "predict_interval", None)):
+            lo, hi, caps = model.predict_interval(sub, 0.9)
+            interval = (np.full((dataset.n_rows, d), np.nan), np.full((dataset.n_rows, d), np.nan),
+                        caps)
+            interval[0][test_rows], interval[1][test_rows] = lo, hi
         for fold in mine:
             j = fold.drug_index
             labels, log_fold = dataset.labels[:, j], dataset.log_fold[:, j]
@@ -200,6 +219,20 @@ def _eval_predictor(dataset: Dataset, method: PredictorMethod, folds: list[Fold]
             if proba is not None:
                 _record(rows, method.name, fold,
                         classification_metrics(labels[fold.test], proba[fold.test, j]))
+                _record(rows, method.name, fold,
+                        calibration_metrics(labels[fold.test], proba[fold.test, j]))
+                if collect is not None:
+                    store = collect.setdefault(method.name, {}).setdefault(fold.drug, [])
+                    store.append((labels[fold.test], proba[fold.test, j]))
+            if proba is not None and lf is not None:
+                cut = np.log10(dataset.cutoffs.for_drug(fold.drug)[0])
+                called = lf[fold.test, j] >= cut - 1e-9
+                _record(rows, method.name, fold,
+                        {"incoherent": float(np.mean((proba[fold.test, j] > 0.5) != called))})
+            if interval is not None:
+                cover = interval_coverage(log_fold[fold.test], interval[0][fold.test, j],
+                                          interval[1][fold.test, j], interval[2][j])
+                _record(rows, method.name, fold, {"coverage90": cover})
             if lf is not None:
                 _record(rows, method.name, fold,
                         regression_metrics(log_fold[fold.test], lf[fold.test, j]))
@@ -215,7 +248,7 @@ def _eval_predictor(dataset: Dataset, method: PredictorMethod, folds: list[Fold]
 def evaluate(dataset: Dataset, methods: Sequence["str | Method | Any"] = BASELINES,
              folds: "int | list[Fold]" = 5, seed: int = 0, groups: GroupsSpec = None,
              n_jobs: int = 1, progress: ProgressArg = None, per_fold: bool = False,
-             drugs: list[str] | None = None) -> pd.DataFrame:
+             drugs: list[str] | None = None, collect: dict | None = None) -> pd.DataFrame:
     """Cross-validated per-drug metrics of ``methods`` on ``dataset``.
 
     - ``methods``: spec strings (``raw-lr``, ``raw-rf``, ``raw-ridge``, ``raw-rfreg``,
@@ -228,6 +261,9 @@ def evaluate(dataset: Dataset, methods: Sequence["str | Method | Any"] = BASELIN
       when present, False = ungrouped, a meta column name, or an array of ids).
     - ``n_jobs``: threads of the random forests.
     - ``progress``: None/False silent, True for a progress bar, or ``fn(done, total, desc)``.
+    - ``collect``: a dict that receives, per predictor method and drug, the test folds' labels
+      and predicted probabilities (``{method: {drug: [(labels, p), ...]}}``), for reliability
+      figures.
     - ``per_fold``: return one row per fold (columns ``method, drug, metric, fold, value``)
       instead of the summary (``method, drug, metric, mean, std``; std is the sample standard
       deviation over folds, NaN-valued folds skipped). :func:`summarize` turns the first into
@@ -251,8 +287,12 @@ def evaluate(dataset: Dataset, methods: Sequence["str | Method | Any"] = BASELIN
         for method in resolved:
             if isinstance(method, ProbeMethod):
                 rows += _eval_probe(dataset, method, fold_list, fit_sets, which, prog)
+            elif isinstance(method, HivdbMethod):
+                rows += method.evaluate(dataset, fold_list)
+                prog.step("hivdb", 1 + len(fold_list))
             else:
-                rows += _eval_predictor(dataset, method, fold_list, fit_sets, which, prog)
+                rows += _eval_predictor(dataset, method, fold_list, fit_sets, which, prog,
+                                        collect)
     finally:
         prog.close()
     df = pd.DataFrame(rows, columns=PER_FOLD_COLUMNS)

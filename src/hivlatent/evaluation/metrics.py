@@ -24,10 +24,20 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
-#: metric names in display order; binary first, then regression
+#: metric names in display order; binary first, then regression, then calibration
 CLASSIFICATION_METRICS: tuple[str, ...] = ("auc", "balanced_accuracy", "mcc")
 REGRESSION_METRICS: tuple[str, ...] = ("r2", "mse")
-METRICS: tuple[str, ...] = CLASSIFICATION_METRICS + REGRESSION_METRICS
+CALIBRATION_METRICS: tuple[str, ...] = ("brier", "ece", "coverage90")
+METRICS: tuple[str, ...] = CLASSIFICATION_METRICS + REGRESSION_METRICS + CALIBRATION_METRICS
+#: readable names, for tables and figures
+LABELS = {"auc": "AUC", "balanced_accuracy": "balanced accuracy", "mcc": "MCC",
+          "r2": "R² of log10 fold change", "mse": "MSE of log10 fold change",
+          "brier": "Brier score", "ece": "expected calibration error",
+          "coverage90": "coverage of the 90% interval",
+          "balanced_accuracy_level3": "balanced accuracy, HIVdb level >= 3",
+          "balanced_accuracy_level4": "balanced accuracy, HIVdb level >= 4"}
+#: bins of the expected calibration error
+ECE_BINS = 10
 
 
 def _known(y_true: np.ndarray, *others: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -40,23 +50,26 @@ def _known(y_true: np.ndarray, *others: np.ndarray) -> tuple[np.ndarray, ...]:
     return (y_true[keep],) + tuple(o[keep] for o in others)
 
 
-def classification_metrics(y_true: np.ndarray, score: np.ndarray,
-                           threshold: float = 0.5) -> dict[str, float]:
+def classification_metrics(y_true: np.ndarray, score: np.ndarray, threshold: float = 0.5,
+                           calls: np.ndarray | None = None) -> dict[str, float]:
     """AUC, balanced accuracy and MCC of one drug.
 
     ``y_true``: 1 = resistant, 0 = not, NaN = missing (those rows are dropped).
     ``score``: predicted probability of resistance (or any score that grows with resistance for
-    the AUC); the call is ``score >= threshold`` (0.5 for probabilities).
+    the AUC); the call is ``score >= threshold`` (0.5 for probabilities), or ``calls`` (0/1) when
+    given (a classifier whose threshold was tuned in the training folds).
     AUC and MCC are NaN when only one class is present among the known rows; balanced accuracy
     is then the recall of the present class.
     """
-    y, s = _known(y_true, score)
+    if calls is None:
+        calls = (np.asarray(score, dtype=float) >= threshold).astype(float)
+    y, s, c = _known(y_true, score, calls)
     if np.isnan(s).any():
         raise ValueError("predicted scores contain NaN")
     if y.size == 0:
         return {m: math.nan for m in CLASSIFICATION_METRICS}
     y = y.astype(int)
-    call = (s >= threshold).astype(int)
+    call = c.astype(int)
     both = np.unique(y).size == 2
     auc = float(roc_auc_score(y, s)) if both else math.nan
     if both:
@@ -95,3 +108,42 @@ def binary_metrics_from_log_fold(y_true: np.ndarray, pred_log_fold: np.ndarray,
     if not cutoff > 0:
         raise ValueError(f"fold-change cutoff must be > 0, got {cutoff}")
     return classification_metrics(y_true, pred_log_fold, threshold=math.log10(cutoff))
+
+
+def calibration_metrics(y_true: np.ndarray, p: np.ndarray, bins: int = ECE_BINS
+                        ) -> dict[str, float]:
+    """Brier score and expected calibration error (``bins`` equal-width bins of p, weighted by
+    their share of rows) of predicted probabilities of resistance for one drug."""
+    y, q = _known(y_true, p)
+    if y.size == 0:
+        return {"brier": math.nan, "ece": math.nan}
+    which = np.minimum((q * bins).astype(int), bins - 1)
+    ece = 0.0
+    for b in range(bins):
+        sel = which == b
+        if sel.any():
+            ece += sel.mean() * abs(q[sel].mean() - y[sel].mean())
+    return {"brier": float(np.mean((q - y) ** 2)), "ece": float(ece)}
+
+
+def reliability(y_true: np.ndarray, p: np.ndarray, bins: int = ECE_BINS) -> np.ndarray:
+    """(bins, 3): mean predicted probability, observed resistant fraction, rows, per bin."""
+    y, q = _known(y_true, p)
+    which = np.minimum((q * bins).astype(int), bins - 1)
+    out = np.full((bins, 3), np.nan)
+    for b in range(bins):
+        sel = which == b
+        out[b] = (q[sel].mean(), y[sel].mean(), sel.sum()) if sel.any() else (np.nan, np.nan, 0)
+    return out
+
+
+def interval_coverage(y_true: np.ndarray, low: np.ndarray, high: np.ndarray, cap: float
+                      ) -> float:
+    """The fraction of measured log10 fold changes inside [low, high]. A value at the reporting
+    limit ``cap`` (log10; "at least this") counts as covered when ``high`` reaches the cap."""
+    y, lo, hi = _known(y_true, low, high)
+    if y.size == 0:
+        return math.nan
+    censored = y >= cap - 1e-6
+    inside = np.where(censored, hi >= cap - 1e-6, (y >= lo) & (y <= hi))
+    return float(inside.mean())

@@ -14,10 +14,11 @@ from matplotlib import pyplot as plt
 from ..config import SEMI_EPOCHS, ModelConfig, TrainConfig, default_train_config
 from ..data.dataset import Dataset
 from ..errors import ConfigError
-from ..files import RunFolder
+from ..files import RunFolder, write_csv
 from ..reporting import figures as F
 from ..reporting.report import Report
-from .harness import evaluate, per_drug_table, to_markdown, write_metrics
+from .harness import evaluate, per_drug_table, summarize, to_markdown, write_metrics
+from .hivdb_method import HivdbMethod
 from .vae_methods import SemiSupervisedPredictor, VAERepresentation
 
 #: published balanced accuracies (same cutoffs) quoted in issue 4 for comparison
@@ -56,6 +57,9 @@ def build_methods(names: list[str], epochs: int | None, members: int | None, see
                   extra: Dataset | None, device: str) -> list:
     out = []
     for name in names:
+        if name.strip().lower() == "hivdb":
+            out.append(HivdbMethod())
+            continue
         m = re.fullmatch(r"(vae|semi)(\d+)", name)
         if not m:
             out.append(name)             # a baseline spec, resolved by the harness
@@ -123,55 +127,98 @@ class EvaluationResult:
     table: pd.DataFrame
     table_text: str
     out: Path
+    per_fold: pd.DataFrame | None = None
+    comparison: pd.DataFrame | None = None
+    seconds: float = 0.0
 
 
-def run_evaluation(ds: Dataset, out: str | Path, methods: list[str], folds: int = 5, seed: int = 0,
-                   group_by: str | None = None, epochs: int | None = None, members: int | None = None,
+def run_evaluation(ds: Dataset, out: str | Path, methods: list[str], folds: int = 5,
+                   repeats: int = 3, seed: int = 0, group_by: str | None = None,
+                   epochs: int | None = None, members: int | None = None,
                    extra: str | None = "auto", n_jobs: int = 1, device: str = "cpu",
                    progress=None, latent_figures: bool = True) -> EvaluationResult:
-    """Evaluate ``methods`` on ``ds`` and write metrics.csv, metrics.png and report.html to the
-    run folder ``out`` (locked while written; a failed run leaves no folder behind; a rerun
-    replaces an earlier evaluation's outputs)."""
+    """Evaluate ``methods`` on ``ds`` by ``folds``-fold cross-validation repeated ``repeats``
+    times (fold seeds ``seed``, ``seed + 1``, ...) and write metrics.csv, per_fold.csv,
+    comparison.csv, the figures and report.html to the run folder ``out`` (locked while written;
+    a failed run leaves no folder behind; a rerun replaces an earlier evaluation's outputs)."""
     out = Path(out)
     settings = {"data": ds.name, "data_sha256": ds.sha256, "methods": list(methods),
-                "folds": folds, "seed": seed}
+                "folds": folds, "repeats": repeats, "seed": seed}
     with RunFolder(out, "evaluate", settings, replace=True):
-        return _run_evaluation(ds, out, methods, folds, seed, group_by, epochs, members, extra,
-                               n_jobs, device, progress, latent_figures)
+        return _run_evaluation(ds, out, methods, folds, repeats, seed, group_by, epochs,
+                               members, extra, n_jobs, device, progress, latent_figures)
 
 
-def _run_evaluation(ds, out, methods, folds, seed, group_by, epochs, members, extra, n_jobs,
-                    device, progress, latent_figures) -> EvaluationResult:
+def _run_evaluation(ds, out, methods, folds, repeats, seed, group_by, epochs, members, extra,
+                    n_jobs, device, progress, latent_figures) -> EvaluationResult:
+    import time
+
+    from .compare import comparison_markdown, compare
+    from .cv import repeated_folds
+    from .figures import plot_differences, plot_metrics, plot_reliability
+    from .hivdb_method import NOT_INDEPENDENT
+
+    t0 = time.perf_counter()
     extra_ds = extra_rows(ds, extra) if any(m.startswith("semi") for m in methods) else None
     objs = build_methods(methods, epochs, members, seed, extra_ds, device)
-    metrics = evaluate(ds, objs, folds=folds, seed=seed, groups=group_by if group_by else False,
-                       n_jobs=n_jobs, progress=progress)
+    fold_list = repeated_folds(ds, folds, repeats, seed, groups=group_by if group_by else False)
+    collected: dict = {}
+    per_fold = evaluate(ds, objs, folds=fold_list, seed=seed, n_jobs=n_jobs, progress=progress,
+                        per_fold=True, collect=collected)
+    metrics = summarize(per_fold)
     write_metrics(metrics, out / "metrics.csv")
+    write_csv(per_fold, out / "per_fold.csv")
     table = per_drug_table(metrics)
     text = to_markdown(table)
-    fig = F.plot_metric_comparison(metrics[metrics["metric"].isin(["auc", "balanced_accuracy", "r2"])],
-                                   title=f"{folds}-fold cross-validation on {ds.name}")
-    png = F.save_figure(fig, out / "metrics")["png"]
-    plt.close(fig)
+    latents = [int(m[4:]) for m in methods if re.fullmatch(r"semi\d+", m)]
+    model = f"semi{latents[0]}-heads" if latents else None
+    comparison = compare(per_fold, model, f"semi{latents[0]}-latent") if model else None
+    what = (f"{folds}-fold cross-validation x {repeats} repeat(s)"
+            + (f", grouped by {group_by}" if group_by else "") + f" on {ds.name}")
+    fig_dir = out / "figures"
     rep = Report(f"Cross-validated evaluation on {ds.name}",
-                 f"{ds.n_rows} viruses x {ds.n_features} features; {folds} folds, seed {seed}")
+                 f"{ds.n_rows} viruses x {ds.n_features} features; {what}; fold seeds "
+                 f"{seed}-{seed + repeats - 1}")
     rep.add_section("Method")
     rep.add_text(
-        f"Per drug, {folds}-fold cross-validation stratified on the drug's label (rows without a "
-        "phenotype for the drug are never test rows for it). Every representation (PCA, VAE) and "
-        "model is learned inside the training folds only. Probes are standardised L2 logistic "
-        "regressions. The semi-supervised model's latent also predicts each drug's log10 fold "
-        "change and resistance; " + (f"its training sets also hold {extra_ds.n_rows} viruses that "
-                                      "are outside the evaluated set (never in a test fold)."
-                                      if extra_ds is not None else "no extra rows."))
+        f"Per drug, {what}, stratified on the drug's label (rows without a phenotype for the "
+        "drug are never test rows for it); every method sees the same folds. Every "
+        "representation (PCA, VAE) and model is learned inside the training folds only, and so "
+        "is every baseline's tuning (inner cross-validation or out-of-bag: see the README). "
+        "Classifiers' balanced accuracy uses a threshold tuned in the training folds; "
+        "regressors call resistant when the predicted fold change reaches the drug's lower "
+        "cutoff. The semi-supervised model answers every drug from one predictive distribution "
+        "of log10 fold change. " + (f"Its training sets also hold {extra_ds.n_rows} viruses "
+                                     "outside the evaluated set (never in a test fold)."
+                                     if extra_ds is not None else ""))
+    hivdb = next((o for o in objs if isinstance(o, HivdbMethod)), None)
+    if hivdb is not None:
+        rep.add_text(f"HIVdb: the Stanford algorithm, {hivdb.version} ({NOT_INDEPENDENT}). Its "
+                     "balanced accuracy is the better of level >= 3 and level >= 4.")
     rep.add_section("Results")
-    rep.add_figure(str(png), "Mean over folds, error bars one standard deviation.")
+    if comparison is not None:
+        write_csv(comparison, out / "comparison.csv")
+        rep.add_pre(comparison_markdown(comparison), "The model against the strongest "
+                    "comparison per drug: differences are model minus comparison over the same "
+                    "folds (mean ± sd; folds ahead / folds).")
+        fig = plot_differences(comparison, f"{model} against the comparisons ({what})")
+        rep.add_figure(_save(fig, fig_dir, "differences"), "Paired differences per drug, mean ± "
+                       "sd over the folds; above 0 the model is ahead.")
+        fig = plot_reliability(collected, model)
+        rep.add_figure(_save(fig, fig_dir, "reliability"), "Reliability of the model's "
+                       "P(resistant) on the pooled held-out folds.")
+    fig = plot_metrics(metrics, title=f"{what}")
+    png = F.save_figure(fig, out / "metrics")["png"]
+    plt.close(fig)
+    rep.add_figure(str(png), "Mean over folds, error bars one standard deviation; each axis "
+                   "starts near its lowest value.")
     rep.add_table(per_drug_table(metrics, std=True), "Per drug: mean ± std over folds.")
     if set(PUBLISHED_BALANCED_ACCURACY) & set(ds.drugs):
         rep.add_table(pd.Series(PUBLISHED_BALANCED_ACCURACY, name="published balanced accuracy"),
                       "Published balanced accuracies with the same cutoffs, for reference.")
-    latents = [int(m[4:]) for m in methods if re.fullmatch(r"semi\d+", m)]
     if latent_figures and latents:
-        latent_comparison(ds, extra_ds, latents[0], epochs, seed, device, out / "figures", rep)
+        latent_comparison(ds, extra_ds, latents[0], epochs, seed, device, fig_dir, rep)
+    seconds = time.perf_counter() - t0
+    rep.add_text(f"Run time: {seconds:.0f} s.")
     rep.write(out / "report.html")
-    return EvaluationResult(metrics, table, text, out)
+    return EvaluationResult(metrics, table, text, out, per_fold, comparison, seconds)

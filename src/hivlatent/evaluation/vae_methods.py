@@ -121,6 +121,16 @@ class SemiSupervisedPredictor(_EngineMixin, BasePredictor):
     def predict_log_fold(self, ds) -> np.ndarray:
         return self.fitted.predict_log_fold(ds)
 
+    def predict_interval(self, ds, level: float = 0.9):
+        """(low, high, caps): the central ``level`` interval of the predictive distribution of
+        log10 fold change (n, drugs), capped at each drug's reporting limit (caps, log10)."""
+        from scipy.stats import norm
+
+        mu, sd = self.fitted.predict_distribution(ds)
+        z = norm.ppf(0.5 + level / 2)
+        caps = np.array([np.log10(self.fitted.fold_cap.get(d, np.inf)) for d in self.fitted.drugs])
+        return np.minimum(mu - z * sd, caps), np.minimum(mu + z * sd, caps), caps
+
     def latent(self, name: str | None = None) -> "SharedLatent":
         """The same trained models as a representation (latent means of the first member), so
         the harness probes the semi latent without training it a second time."""
