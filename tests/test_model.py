@@ -50,7 +50,7 @@ def test_fit_save_load_round_trip(nrti, tmp_path):
     np.testing.assert_array_equal(back.predict_log_fold(nrti), vae.predict_log_fold(nrti))
     caps = np.log10([vae.fold_cap[d] for d in vae.drugs])
     assert (vae.predict_log_fold(nrti) <= caps + 1e-6).all()
-    assert back.fold_sd == vae.fold_sd and set(vae.fold_sd) == set(vae.drugs)
+    assert back.output.config() == vae.output.config() and set(vae.output.sd) == set(vae.drugs)
     mu, sd = back.predict_distribution(nrti)
     np.testing.assert_array_equal((mu, sd), vae.predict_distribution(nrti))
     assert (sd > 0).all() and np.isfinite(mu).all()

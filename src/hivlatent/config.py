@@ -17,11 +17,6 @@ from .errors import ConfigError
 
 LIKELIHOODS = ("bernoulli", "mse")
 
-#: the residual sd (log10 fold) of a model without a measured one (a bundle from before
-#: calibration), and the least one a calibration may give
-DEFAULT_FOLD_SD = 0.3
-MIN_FOLD_SD = 0.05
-
 #: the largest learning rate and validation fraction accepted (beyond them training is noise)
 MAX_LR = 1.0
 MAX_VAL_FRACTION = 0.5
@@ -59,7 +54,8 @@ class ModelConfig:
     ``supervised``: add per-drug heads on the latent (log10 fold change and resistance), making
     the semi-supervised / multi-task VAE; their loss weight is ``TrainConfig.sup_weight``.
     ``dropout``: on the hidden layers while training (default: :data:`SEMI_DROPOUT` for the semi
-    model, none for the VAE).
+    model, none for the VAE). ``forest``: blend each drug's heads with a random forest on the raw
+    mutations (default: yes for the semi model; :mod:`hivlatent.training.output`).
     """
 
     latent: int = LATENT
@@ -67,11 +63,16 @@ class ModelConfig:
     likelihood: str = "bernoulli"
     supervised: bool = False
     dropout: float | None = None      # None: SEMI_DROPOUT for the semi model, 0 for the VAE
+    forest: bool | None = None        # None: True for the semi model (see training.output)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
         if self.dropout is None:
             object.__setattr__(self, "dropout", SEMI_DROPOUT if self.supervised else 0.0)
+        if self.forest is None:
+            object.__setattr__(self, "forest", bool(self.supervised))
+        _check(not (self.forest and not self.supervised),
+               "forest: only the semi-supervised model has per-drug outputs to blend a forest into")
         _check(isinstance(self.latent, int) and self.latent >= 1,
                f"latent size: expected an integer >= 1, got {self.latent!r}")
         _check(len(self.hidden) >= 1 and all(h >= 1 for h in self.hidden),
@@ -102,6 +103,7 @@ class TrainConfig:
     patience: int = 0
     val_fraction: float = 0.2
     seed: int = 0
+    cv_members: bool = False   # ensemble member k validates on fold k of a K-fold split
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size", "warmup_epochs", "patience", "seed"):
@@ -153,10 +155,12 @@ def from_dict(cls, d: dict):
 
 def default_train_config(model: ModelConfig, **overrides) -> TrainConfig:
     """The training defaults of ``model``: the semi model's evaluated setting (150 epochs, early
-    stopping with patience 20 on a 10% validation split) or the plain VAE's; ``overrides``
-    replace fields."""
+    stopping with patience 20, each member validating on its own fold of the training rows, so
+    that every row has an out-of-fold prediction) or the plain VAE's; ``overrides`` replace
+    fields."""
     base = (TrainConfig(epochs=SEMI_EPOCHS, patience=SEMI_PATIENCE,
-                        val_fraction=SEMI_VAL_FRACTION) if model.supervised else TrainConfig())
+                        val_fraction=SEMI_VAL_FRACTION, cv_members=True)
+            if model.supervised else TrainConfig())
     return replace(base, **overrides)
 
 

@@ -195,8 +195,22 @@ class RunFolder:
         self._fd: int | None = None
 
     def check(self) -> "RunFolder":
-        """The checks of entering, without creating or locking anything."""
+        """The checks of entering (another run writing the folder included), without creating
+        or writing anything."""
         self._check()
+        if self.path.is_dir() and not self.wait:
+            fd = os.open(self.path, os.O_RDONLY)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(fd, fcntl.LOCK_UN)
+            except OSError as exc:
+                if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
+                    raise ConfigError(f"{self.option} {self.path}: another hivlatent run is "
+                                      "writing this folder now; wait for it or choose another "
+                                      "folder") from None
+                raise
+            finally:
+                os.close(fd)
         return self
 
     def _check(self) -> None:

@@ -26,8 +26,6 @@ import pandas as pd
 import torch
 
 from .config import (
-    DEFAULT_FOLD_SD,
-    MIN_FOLD_SD,
     ModelConfig,
     Progress,
     TrainConfig,
@@ -41,8 +39,9 @@ from .errors import ConfigError, ModelError
 from .nn import vae
 from .nn.summary import parameter_counts, summary
 from .training.bundle import load_bundle, save_bundle
+from .training.output import OutputLayer
 from .training.engine import Job, TrainData, TrainResult, train_many
-from .training.split import resistance_strata, train_val_split
+from .training.split import member_folds, resistance_strata, train_val_split
 
 
 def check_device(device) -> str:
@@ -94,7 +93,7 @@ class VAEModel:
         self.gene = ""
         self.cutoffs = Cutoffs()
         self.fold_cap: dict[str, float] = {}   # per drug, the assay's reporting limit (fold)
-        self.fold_sd: dict[str, float] = {}    # per drug, the residual sd of log10 fold change
+        self.output: OutputLayer | None = None  # per drug: forest, blend, residual sd
         self.data_info: dict = {}
         self.histories: list[pd.DataFrame] = []
         self.statuses: list[str] = []
@@ -108,21 +107,26 @@ class VAEModel:
                     offset: int = 0) -> list[Job]:
         """The engine's jobs that ``fit`` runs for this model on ``dataset`` (for tools that drive
         :func:`hivlatent.training.engine.train_many` directly): trained on ``rows`` (default all)
-        minus a validation split seeded by ``train.seed``, or validated on ``val_rows`` when
-        given; member k is initialised from seed + k. Indices are shifted by ``offset`` (the
+        minus a validation split seeded by ``train.seed`` (with ``train.cv_members``, member k
+        validates on fold k of a K-fold split of ``rows``, K = members), or validated on
+        ``val_rows`` when given; member k is initialised from seed + k. Indices are shifted by ``offset`` (the
         data's place in a stack of data sets)."""
         tc = self.train_config
         rows = np.arange(len(_as_array(dataset))) if rows is None else np.asarray(rows)
-        if val_rows is None:
-            labels = getattr(dataset, "labels", None)
-            strata = None if labels is None else resistance_strata(labels[rows])
+        labels = getattr(dataset, "labels", None)
+        strata = None if labels is None else resistance_strata(labels[rows])
+        if val_rows is None and tc.cv_members and self.n_members > 1:
+            folds = member_folds(len(rows), self.n_members, tc.seed, strata)
+            splits = [(rows[np.concatenate([f for i, f in enumerate(folds) if i != k])],
+                       rows[folds[k]]) for k in range(self.n_members)]
+        elif val_rows is None:
             tr, va = train_val_split(len(rows), tc.val_fraction, tc.seed, strata)
-            train_rows, val = rows[tr], rows[va]
+            splits = [(rows[tr], rows[va])] * self.n_members
         else:
-            train_rows, val = rows, np.asarray(val_rows)
-        return [Job(self.model_config, replace(tc, seed=tc.seed + k), train_rows + offset,
-                    val + offset, name=f"{name}#{k}" if name else str(k))
-                for k in range(self.n_members)]
+            splits = [(rows, np.asarray(val_rows))] * self.n_members
+        return [Job(self.model_config, replace(tc, seed=tc.seed + k), np.sort(tr) + offset,
+                    np.sort(va) + offset, name=f"{name}#{k}" if name else str(k))
+                for k, (tr, va) in enumerate(splits)]
 
     def _describe(self, dataset) -> None:
         X = _as_array(dataset)
@@ -252,17 +256,15 @@ class VAEModel:
 
     def predict_distribution(self, data) -> tuple[np.ndarray, np.ndarray]:
         """The predictive distribution of log10 fold change per virus and drug, a normal: its
-        mean (n, drugs), the ensemble's mean prediction, and its sd (n, drugs), from the spread
-        of the members and the residual sd measured on held-out rows at fit time (``fold_sd``).
-        Everything a prediction reports comes from these two (see
-        :mod:`hivlatent.prediction.predictor`); values above a drug's reporting limit mean "at
-        least the limit"."""
-        folds = self._member_folds(data).double()
-        mu = folds.mean(0)
-        between = folds.var(0, unbiased=False) if folds.shape[0] > 1 else torch.zeros_like(mu)
-        resid = torch.tensor([self.fold_sd.get(d, DEFAULT_FOLD_SD) for d in self.drugs],
-                             dtype=torch.float64)
-        return mu.numpy(), torch.sqrt(between + resid ** 2).numpy()
+        mean (n, drugs) and sd (n, drugs), from the members' heads blended with each drug's
+        forest and the residual sd measured out of fold at fit time
+        (:mod:`hivlatent.training.output`). Everything a prediction reports comes from these
+        two (see :mod:`hivlatent.prediction.predictor`); values above a drug's reporting limit
+        mean "at least the limit"."""
+        X = _as_array(data)
+        folds = self._member_folds(X).double().numpy()
+        output = self.output or OutputLayer()
+        return output.predict(self.drugs, folds, X)
 
     def _capped(self, log_fold):
         """Predicted log10 fold changes no higher than each drug's reporting limit: the data
@@ -288,22 +290,30 @@ class VAEModel:
             out[:, j] = p_resistant(mu[:, j], sd[:, j], self.cutoffs.for_drug(d)[0])
         return out
 
-    def _calibrate(self, dataset, rows: np.ndarray) -> None:
-        """The residual sd per drug (``fold_sd``): on ``rows`` (held out from training), the
-        spread of the measured log10 fold changes around the ensemble mean that the members'
-        own spread does not explain. Values at the reporting limit are left out (censored)."""
-        if not self.model_config.supervised or not len(rows):
+    def _fit_output(self, dataset, jobs: list, offset: int) -> None:
+        """The output layer (:class:`~.training.output.OutputLayer`), from the members'
+        out-of-fold head predictions on the rows they held out (every training row with
+        ``cv_members``), a forest per drug on the raw mutations, and the residual sd."""
+        if not self.model_config.supervised or not self.working_members_or_none():
             return
-        folds = self._member_folds(_as_array(dataset)[rows]).double().numpy()
-        mu, between = folds.mean(0), folds.var(0)
-        y = np.asarray(dataset.log_fold, dtype=float)[rows]
+        X = _as_array(dataset)
+        rows = np.unique(np.concatenate([np.concatenate([j.train_idx, j.val_idx])
+                                         for j in jobs])) - offset
+        folds = self._member_folds(X[rows]).double().numpy()     # (K, n, d), working members
+        use = self.working_members
+        pos = {r: i for i, r in enumerate(rows)}
+        oof = np.full(folds.shape[1:], np.nan)
+        for k_use, k in enumerate(use):
+            held = [pos[r] for r in np.asarray(jobs[k].val_idx) - offset]
+            if held:
+                oof[held] = folds[k_use, held]
+        if not self.train_config.cv_members:            # one shared split: the ensemble mean
+            have = np.isfinite(oof).any(1)
+            oof[have] = folds.mean(0)[have]
         cap = np.array([math.log10(self.fold_cap.get(d, math.inf)) for d in self.drugs])
-        self.fold_sd = {}
-        for j, d in enumerate(self.drugs):
-            ok = np.isfinite(y[:, j]) & (y[:, j] < cap[j] - 1e-6)
-            if ok.sum() >= 5:
-                extra = np.mean((y[ok, j] - mu[ok, j]) ** 2) - np.mean(between[ok, j])
-                self.fold_sd[d] = float(np.sqrt(max(extra, MIN_FOLD_SD ** 2)))
+        y = np.asarray(dataset.log_fold, dtype=float)[rows]
+        self.output = OutputLayer.fit(self.drugs, X[rows], y, oof, folds.var(0), cap,
+                                      self.model_config.forest, self.train_config.seed)
 
     def aligned_input(self, dataset) -> tuple[np.ndarray, list[str]]:
         """The data's features in the model's order (a feature the data lacks reads as 0), and
@@ -386,12 +396,16 @@ class VAEModel:
                   "n_members": int(self._flat.shape[0]), "feature_names": self.feature_names,
                   "drugs": self.drugs, "drug_class": self.drug_class, "gene": self.gene,
                   "cutoffs": {"lower": self.cutoffs.lower, "upper": self.cutoffs.upper},
-                  "fold_cap": self.fold_cap, "fold_sd": self.fold_sd}
+                  "fold_cap": self.fold_cap,
+                  "output": None if self.output is None else self.output.config()}
         manifest = {**self.data_info,
                     "seeds": [self.train_config.seed + k for k in range(self._flat.shape[0])],
                     "status": self.statuses, "train_seconds": self.train_seconds,
                     "device": str(self.device), **(extra_manifest or {})}
-        return save_bundle(folder, config, dict(tensors), self.histories, manifest, extra_files)
+        tensors = dict(tensors)
+        if self.output is not None:
+            tensors.update({k: torch.as_tensor(v) for k, v in self.output.tensors().items()})
+        return save_bundle(folder, config, tensors, self.histories, manifest, extra_files)
 
     @classmethod
     def load(cls, folder: str | Path, device: str = "cpu") -> "VAEModel":
@@ -404,7 +418,9 @@ class VAEModel:
             obj.drug_class, obj.gene = config["drug_class"], config["gene"]
             obj.cutoffs = Cutoffs(dict(config["cutoffs"]["lower"]), dict(config["cutoffs"]["upper"]))
             obj.fold_cap = {str(d): float(v) for d, v in config.get("fold_cap", {}).items()}
-            obj.fold_sd = {str(d): float(v) for d, v in config.get("fold_sd", {}).items()}
+            if config.get("output") is not None:
+                obj.output = OutputLayer.from_bundle(config["output"], tensors,
+                                                     len(obj.feature_names), str(folder))
             flat = _checked_weights(obj, tensors, Path(folder))
         except (KeyError, TypeError, RuntimeError, ValueError) as exc:
             raise ModelError(f"{folder}: the bundle does not fit its config ({exc})") from None
@@ -438,7 +454,7 @@ def _checked_weights(model: "VAEModel", tensors: dict, folder: Path) -> torch.Te
         raise ModelError(f"{folder / 'config.json'}: fold_cap names drugs the model lacks: "
                          f"{', '.join(sorted(stray))}")
     expected = {name: (model.n_members, *shape) for name, shape in model.layout.entries}
-    extra = sorted(set(tensors) - set(expected))
+    extra = sorted(k for k in set(tensors) - set(expected) if not k.startswith("forest."))
     missing = sorted(set(expected) - set(tensors))
     if missing or extra:
         raise ModelError(f"{where}: tensors {', '.join(missing) or 'none'} missing and "
@@ -507,11 +523,7 @@ def fit_many(tasks: Sequence[FitTask], workers: int | None = None,
                          workers=workers)
     for t, (a, b) in zip(tasks, spans):
         t.model._set_results(results[a:b])
-        # the residual sd on the rows the model held out (its training rows without any)
-        offset = int(offsets[distinct[id(t.data)]])
-        held_out = jobs[a].val_idx if len(jobs[a].val_idx) else jobs[a].train_idx
-        if t.model.working_members_or_none():
-            t.model._calibrate(t.data, np.asarray(held_out) - offset)
+        t.model._fit_output(t.data, jobs[a:b], int(offsets[distinct[id(t.data)]]))
     return [t.model for t in tasks]
 
 

@@ -47,7 +47,7 @@ def evaluate_cmd(
     """Cross-validated per-drug metrics of tuned baselines, latents, the model and HIVdb, and
     the model against the strongest comparison per drug."""
     from .. import hivdb
-    from ..evaluation.run import run_evaluation
+    from ..evaluation.run import evaluation_folder, run_evaluation
     from ..model import check_device
 
     chosen = [m.strip() for m in (methods or DEFAULT_METHODS + (",hivdb" if hivdb.available()
@@ -55,6 +55,7 @@ def evaluate_cmd(
     _check_methods(chosen)
     check_device(device)
     ds = data_opts.load()
+    evaluation_folder(ds, out, chosen, folds, repeats, seed).check()
     prog, update = progress_bar(quiet, "evaluate")
     kwargs = dict(methods=chosen, folds=folds, repeats=repeats, seed=seed, group_by=group_by,
                   epochs=epochs, members=members, extra=extra, n_jobs=n_jobs, device=device)

@@ -46,6 +46,7 @@ def study_cmd(
     from ..errors import ConfigError
     from ..model import check_device
     from ..study import StudyConfig, run_study
+    from ..study.run import check_study_folder
 
     grid = dict(likelihood=likelihood.value, seeds=seeds, seed=seed)
     given = {"--epochs": ("epochs", epochs), "--batch-sizes": ("batch_sizes", batch_sizes),
@@ -60,6 +61,7 @@ def study_cmd(
            else StudyConfig(**grid, **{field: values for field, values in given.values()}))
     check_device(device)
     ds = data_opts.load()
+    check_study_folder(ds, out, cfg)
     prog, update = progress_bar(quiet, "study")
     if prog:
         with prog:

@@ -142,11 +142,17 @@ def run_evaluation(ds: Dataset, out: str | Path, methods: list[str], folds: int 
     comparison.csv, the figures and report.html to the run folder ``out`` (locked while written;
     a failed run leaves no folder behind; a rerun replaces an earlier evaluation's outputs)."""
     out = Path(out)
-    settings = {"data": ds.name, "data_sha256": ds.sha256, "methods": list(methods),
-                "folds": folds, "repeats": repeats, "seed": seed}
-    with RunFolder(out, "evaluate", settings, replace=True):
+    with evaluation_folder(ds, out, methods, folds, repeats, seed):
         return _run_evaluation(ds, out, methods, folds, repeats, seed, group_by, epochs,
                                members, extra, n_jobs, device, progress, latent_figures)
+
+
+def evaluation_folder(ds: Dataset, out: str | Path, methods, folds: int, repeats: int,
+                      seed: int) -> RunFolder:
+    """The run folder of an evaluation (``.check()`` checks it without writing)."""
+    return RunFolder(out, "evaluate", {"data": ds.name, "data_sha256": ds.sha256,
+                                       "methods": list(methods), "folds": folds,
+                                       "repeats": repeats, "seed": seed}, replace=True)
 
 
 def _run_evaluation(ds, out, methods, folds, repeats, seed, group_by, epochs, members, extra,

@@ -132,10 +132,13 @@ class Study:
     def run(self) -> StudyResult:
         """Train, analyse and report, holding the run folder (locked; a resumed run must have
         the same data and grid)."""
-        settings = {"data": self.ds.name, "data_sha256": self.ds.sha256,
-                    "config": to_dict(self.cfg)}
-        with RunFolder(self.out, "study", settings):
+        with self.folder():
             return self._run()
+
+    def folder(self) -> RunFolder:
+        """The run folder, as this study holds it (``.check()`` checks it without writing)."""
+        return RunFolder(self.out, "study", {"data": self.ds.name, "data_sha256": self.ds.sha256,
+                                              "config": to_dict(self.cfg)})
 
     def _run(self) -> StudyResult:
         t0 = time.perf_counter()
@@ -174,6 +177,11 @@ def run_study(dataset, out: str | Path, config: StudyConfig | None = None, devic
     ``workers``: processes for independent groups of models (0 = one per core; see
     :func:`hivlatent.training.workers.n_workers`)."""
     return Study(dataset, out, config, device, progress, workers).run()
+
+
+def check_study_folder(dataset, out: str | Path, config: StudyConfig | None = None) -> None:
+    """Check the run folder ``out`` for this study before any work (a one-line ConfigError)."""
+    Study(dataset, out, config).folder().check()
 
 
 def _answers(model: VAEModel) -> bool:

@@ -360,7 +360,7 @@ def configs(values: Mapping[str, Any], seed: int = 0, val_fraction: float = 0.0
     depth = int(values.get("depth", len(mdef.hidden)))
     model = ModelConfig(latent=latent, hidden=hidden_widths(hidden, depth, latent),
                         likelihood=str(values.get("likelihood", mdef.likelihood)),
-                        supervised=semi,
+                        supervised=semi, forest=False,
                         dropout=float(values["dropout"]) if "dropout" in values else None)
     train = TrainConfig(
         epochs=int(values.get("epochs", tdef.epochs)),

@@ -33,3 +33,20 @@ def resistance_strata(labels: np.ndarray) -> np.ndarray:
     """Number of drugs each virus is resistant to (missing labels count as not resistant):
     a stratum that keeps the resistance mix of the validation split close to the training one."""
     return np.nan_to_num(labels, nan=0.0).sum(axis=1).astype(int)
+
+
+def member_folds(n_rows: int, k: int, seed: int,
+                 stratify: np.ndarray | None = None) -> list[np.ndarray]:
+    """``k`` folds of ``range(n_rows)`` (stratified by ``stratify`` when every class has ``k``
+    rows or more), seeded: ensemble member i validates on fold i."""
+    from sklearn.model_selection import KFold, StratifiedKFold
+
+    if n_rows < 2 * k:
+        raise ConfigError(f"{k} ensemble members validating on their own folds need at least "
+                          f"{2 * k} rows; got {n_rows}")
+    rows = np.arange(n_rows)
+    if stratify is not None and np.unique(stratify, return_counts=True)[1].min() >= k:
+        split = StratifiedKFold(k, shuffle=True, random_state=seed).split(rows, stratify)
+    else:
+        split = KFold(k, shuffle=True, random_state=seed).split(rows)
+    return [np.sort(te) for _, te in split]

@@ -1,0 +1,138 @@
+"""The semi-supervised model's answer per drug: one predictive distribution of log10 fold change.
+
+Fitted after the VAE ensemble, on out-of-fold predictions only (each training row predicted by
+the ensemble member that held it out for validation, and by the out-of-bag trees of the forest):
+
+1. per drug, a random forest on the raw mutations (:mod:`.forest`) and the weight ``w`` of the
+   VAE heads in the blend ``w * heads + (1 - w) * forest`` with the least (censored) squared
+   error;
+2. per drug, the residual sd ``s`` of the blend: the maximum-likelihood sd of a normal whose
+   values at the assay's reporting limit are right-censored (Tobit);
+3. per drug, a scale ``k`` that makes the central 90% interval cover 90% of the out-of-fold
+   values (a censored value is covered when the interval reaches the limit).
+
+The predictive distribution of a virus is then normal with mean ``w * mean(heads) + (1 - w) *
+forest`` and sd ``k * sqrt(w² * var(heads over members) + s²)``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.stats import norm
+
+from .forest import Forest, blend_weight
+
+#: the interval whose coverage the scale targets, and the range of the scale
+TARGET_COVERAGE = 0.90
+SCALES = np.round(np.arange(0.5, 2.001, 0.01), 2)
+#: the least residual sd (log10), and the sd of a drug with too few rows to measure one
+MIN_SD, FALLBACK_SD = 0.05, 0.3
+
+
+def censored_sd(resid: np.ndarray, censored: np.ndarray, between: np.ndarray) -> float:
+    """The maximum-likelihood residual sd ``s`` (log10) of residuals y - mu, with variance
+    ``between + s²`` per row; a censored row contributes P(y >= its value)."""
+    best, ll_best = FALLBACK_SD, -np.inf
+    for s in np.exp(np.linspace(np.log(MIN_SD), np.log(3.0), 120)):
+        sd = np.sqrt(between + s * s)
+        z = resid / sd
+        ll = np.where(censored, norm.logsf(-z), norm.logpdf(z) - np.log(sd)).sum()
+        if ll > ll_best:
+            best, ll_best = float(s), ll
+    return best
+
+
+def coverage(mu, sd, y, cap, level: float = TARGET_COVERAGE) -> float:
+    """Coverage of the central ``level`` interval of normal(mu, sd) capped at ``cap``; a value
+    at the cap counts as covered when the interval's upper end reaches it."""
+    zq = norm.ppf(0.5 + level / 2)
+    lo, hi = np.minimum(mu - zq * sd, cap), np.minimum(mu + zq * sd, cap)
+    at_cap = y >= cap - 1e-6
+    return float(np.mean(np.where(at_cap, hi >= cap - 1e-6, (y >= lo) & (y <= hi))))
+
+
+@dataclass
+class OutputLayer:
+    """Per drug: the forest (or None), the blend weight, the residual sd and the scale."""
+
+    forests: dict[str, Forest | None] = field(default_factory=dict)
+    weight: dict[str, float] = field(default_factory=dict)
+    sd: dict[str, float] = field(default_factory=dict)
+    scale: dict[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def fit(cls, drugs, X: np.ndarray, y: np.ndarray, oof: np.ndarray, between: np.ndarray,
+            caps: np.ndarray, forest: bool, seed: int = 0) -> "OutputLayer":
+        """``X`` (n, p) training rows, ``y`` (n, d) their log10 fold changes (NaN = untested),
+        ``oof`` (n, d) the heads' out-of-fold predictions (NaN where none), ``between`` (n, d)
+        the members' variance, ``caps`` (d,) the reporting limits (log10)."""
+        out = cls()
+        for j, drug in enumerate(drugs):
+            rows = np.isfinite(y[:, j])
+            if rows.sum() < 10:
+                out.forests[drug], out.weight[drug] = None, 1.0
+                out.sd[drug], out.scale[drug] = FALLBACK_SD, 1.0
+                continue
+            yj, cap = y[rows, j], float(caps[j])
+            heads, var = oof[rows, j], between[rows, j]
+            have = np.isfinite(heads)
+            f, oob = Forest.fit(X[rows], yj, seed) if forest else (None, None)
+            w = 1.0 if f is None or have.sum() < 10 else \
+                blend_weight(heads[have], oob[have], yj[have], cap)
+            out.forests[drug], out.weight[drug] = (f if w < 1.0 else None), w
+            mu = (w * heads + (1 - w) * oob) if f is not None else heads
+            ok = np.isfinite(mu)
+            mu, yk, vk = np.minimum(mu[ok], cap), yj[ok], (w * w) * var[ok]
+            censored = yk >= cap - 1e-6
+            s = censored_sd(yk - mu, censored, vk)
+            sd = np.sqrt(vk + s * s)
+            covers = [coverage(mu, k * sd, yk, cap) for k in SCALES]
+            k = next((float(k) for k, c in zip(SCALES, covers) if c >= TARGET_COVERAGE),
+                     float(SCALES[-1]))
+            out.sd[drug], out.scale[drug] = s, k
+        return out
+
+    def predict(self, drugs, member_folds: np.ndarray, X: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and sd (n, d) from the members' head predictions (K, n, d) and the rows X."""
+        mean = member_folds.mean(0)
+        var = member_folds.var(0) if member_folds.shape[0] > 1 else np.zeros_like(mean)
+        mu, sd = np.empty_like(mean), np.empty_like(mean)
+        for j, drug in enumerate(drugs):
+            w = self.weight.get(drug, 1.0)
+            f = self.forests.get(drug)
+            mu[:, j] = mean[:, j] if f is None else w * mean[:, j] + (1 - w) * f.predict(X)
+            s = self.sd.get(drug, FALLBACK_SD)
+            sd[:, j] = self.scale.get(drug, 1.0) * np.sqrt((w * w) * var[:, j] + s * s)
+        return mu, sd
+
+    # ------------------------------------------------------------------ in a bundle
+    def config(self) -> dict:
+        return {"weight": self.weight, "sd": self.sd, "scale": self.scale,
+                "forests": sorted(d for d, f in self.forests.items() if f is not None)}
+
+    def tensors(self) -> dict[str, np.ndarray]:
+        out = {}
+        for drug, f in self.forests.items():
+            if f is not None:
+                out.update(f.tensors(drug))
+        return out
+
+    @classmethod
+    def from_bundle(cls, config: dict, tensors: dict, n_features: int, where: str
+                    ) -> "OutputLayer":
+        out = cls()
+        out.weight = {str(d): float(v) for d, v in config.get("weight", {}).items()}
+        out.sd = {str(d): float(v) for d, v in config.get("sd", {}).items()}
+        out.scale = {str(d): float(v) for d, v in config.get("scale", {}).items()}
+        for drug in config.get("forests", []):
+            f = Forest.from_tensors(tensors, drug)
+            f.check(n_features, f"{where}: forest of {drug}")
+            out.forests[drug] = f
+        for value in (*out.weight.values(), *out.sd.values(), *out.scale.values()):
+            if not math.isfinite(value) or value < 0:
+                raise ValueError(f"{where}: output layer value {value!r}")
+        return out
