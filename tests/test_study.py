@@ -28,7 +28,8 @@ def test_default_grid_is_the_reports():
 @pytest.mark.slow
 def test_quick_study_end_to_end(tmp_path, data_dir):
     out = tmp_path / "run"
-    cmd = [sys.executable, "-m", "hivlatent", "study", "--quick", "--out", str(out), "--quiet"]
+    cmd = [sys.executable, "-m", "hivlatent", "study", "--quick", "--out", str(out), "--quiet",
+           "--svg"]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     summary = pd.read_csv(out / "summary.csv")

@@ -37,6 +37,7 @@ def study_cmd(
         help="Latent sizes at the best configuration (default: 2,5,10,20)."),
     seed: int = typer.Option(0, "--seed"),
     quick: bool = typer.Option(False, "--quick", help="A few epochs on a small grid (smoke test)."),
+    svg: bool = typer.Option(False, "--svg", help="Also write every figure as SVG."),
     workers: int = typer.Option(0, "--workers", min=0,
                                 help="Processes training independent groups of models side by side "
                                      "(0 = one per core when the grid is big enough; 1 = none)."),
@@ -62,12 +63,13 @@ def study_cmd(
     check_device(device)
     ds = data_opts.load()
     check_study_folder(ds, out, cfg)
+    formats = ("png", "svg") if svg else ("png",)
     prog, update = progress_bar(quiet, "study")
     if prog:
         with prog:
-            result = run_study(ds, out, cfg, device, update, workers)
+            result = run_study(ds, out, cfg, device, update, workers, formats)
     else:
-        result = run_study(ds, out, cfg, device, workers=workers)
+        result = run_study(ds, out, cfg, device, workers=workers, formats=formats)
     failed = result.summary[result.summary["status"].str.startswith("failed")]
     for row in failed.itertuples():
         typer.echo(f"warning: {row.configuration} seed {row.seed}: {row.status}", err=True)

@@ -4,17 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from matplotlib import pyplot as plt
 
 from ..nn.summary import summary as keras_summary
 from ..reporting import figures as F
+from ..reporting.drawing import FigureJob, draw_all
 from ..reporting.report import Report
-
-
-def _save(fig, folder, name) -> str:
-    paths = F.save_figure(fig, folder / name)
-    plt.close(fig)
-    return str(paths["png"])
 
 
 def converged(history: pd.DataFrame, window: float = 0.1, tol: float = 0.01) -> bool:
@@ -95,32 +89,54 @@ def write_study_report(study, result, s1, s2) -> None:
             "best_val_loss", "best_epoch", "train_seconds", "encoder_params", "decoder_params"]
     rep.add_table(result.summary[cols].round(3), "One row per trained model (summary.csv).", index=False)
 
-    rep.add_section("Loss curves")
-    grid = {points[s].title: hist(s) for s in dict.fromkeys(p.slug for p in s1)}
-    rep.add_figure(_save(F.plot_loss_grid(grid, unit, title="Training (red) and validation (blue) loss"),
-                         fig_dir, "loss_grid"), "All configurations of stage 1.")
-    for slug, p in points.items():
-        path = _save(F.plot_loss_curves(hist(slug), p.title, unit, components=True), fig_dir, f"loss_{slug}")
-        rep.add_figure(path, f"Loss per epoch: {p.title}.")
+    jobs, captions = [], {}
 
-    rep.add_section("Latent space and resistance")
+    def job(stem, plot, caption, *args, **kwargs):
+        jobs.append(FigureJob(stem, plot, args, kwargs))
+        captions[stem] = caption
+        return stem
+
+    grid = {points[s].title: hist(s) for s in dict.fromkeys(p.slug for p in s1)}
+    layout: list = [("section", "Loss curves"),
+                    ("figure", job("loss_grid", "plot_loss_grid", "All configurations of stage 1.",
+                                   grid, unit, title="Training (red) and validation (blue) loss"))]
+    for slug, p in points.items():
+        layout.append(("figure", job(f"loss_{slug}", "plot_loss_curves",
+                                     f"Loss per epoch: {p.title}.", hist(slug), p.title, unit,
+                                     components=True)))
+    layout.append(("section", "Latent space and resistance"))
     for p in s2:
         model = study.models[p.slug]
         if p.slug not in result.separation:      # every seed of it failed: nothing to show
-            rep.add_text(f"Latent {p.latent}: every model of {p.title} failed in training.")
+            layout.append(("text", f"Latent {p.latent}: every model of {p.title} failed in "
+                                   "training."))
             continue
         z = model.get_latent_representation(ds)
         corr = F.latent_label_correlation(z, ds.labels, ds.drugs)
         corr.to_csv(fig_dir / f"correlation_{p.slug}.csv")
-        rep.add_figure(_save(F.plot_correlation_heatmap(corr, p.title),
-                             fig_dir, f"heatmap_{p.slug}"),
-                       f"Pearson (point-biserial) correlation of each latent mean with each drug's label, latent {p.latent}.")
+        layout.append(("figure", job(
+            f"heatmap_{p.slug}", "plot_correlation_heatmap",
+            f"Pearson (point-biserial) correlation of each latent mean with each drug's label, "
+            f"latent {p.latent}.", corr, p.title)))
         for method in ("top2", "pca"):
-            rep.add_figure(_save(F.plot_latent_scatter(z, ds.labels, ds.drugs, method=method,
-                                                       model_name="VAE"),
-                                 fig_dir, f"latent_{method}_{p.slug}"),
-                           f"Latent means per drug ({'two most resistance-correlated dimensions' if method == 'top2' else 'first two principal components'}), latent {p.latent}: red not resistant, blue resistant.")
-        sep = result.separation[p.slug]
-        rep.add_table(sep.round(3), f"Separation per drug in the latent {p.latent} space: silhouette of the "
-                      "resistant/non-resistant groups and 5-fold linear-probe AUC (mean, std).", index=False)
+            what = ("two most resistance-correlated dimensions" if method == "top2"
+                    else "first two principal components")
+            layout.append(("figure", job(
+                f"latent_{method}_{p.slug}", "plot_latent_scatter",
+                f"Latent means per drug ({what}), latent {p.latent}: red not resistant, blue "
+                "resistant.", z, ds.labels, ds.drugs, method=method, model_name="VAE")))
+        layout.append(("table", (result.separation[p.slug].round(3),
+                                 f"Separation per drug in the latent {p.latent} space: silhouette "
+                                 "of the resistant/non-resistant groups and 5-fold linear-probe "
+                                 "AUC (mean, std).")))
+    paths = draw_all(jobs, fig_dir, study.formats, workers=study.figure_workers())
+    for kind, item in layout:
+        if kind == "section":
+            rep.add_section(item)
+        elif kind == "figure":
+            rep.add_figure(str(paths[item]), captions[item])
+        elif kind == "text":
+            rep.add_text(item)
+        else:
+            rep.add_table(item[0], item[1], index=False)
     rep.write(study.out / "report.html")

@@ -41,7 +41,7 @@ class Study:
 
     def __init__(self, dataset, out: str | Path, config: StudyConfig | None = None,
                  device: str = "cpu", progress: Progress | None = None,
-                 workers: int | None = None):
+                 workers: int | None = None, formats: tuple[str, ...] = ("png",)):
         self.ds = dataset
         self.out = Path(out)
         self.cfg = config or StudyConfig()
@@ -49,6 +49,13 @@ class Study:
         self.workers = workers
         self.progress = progress
         self.models: dict[str, VAEModel] = {}
+        self.formats = tuple(formats)
+
+    def figure_workers(self) -> int:
+        """Processes drawing the figures: as many as training may use (``workers``)."""
+        from ..training.workers import cores
+
+        return cores() if self.workers in (0, None) else max(1, int(self.workers))
 
     # ------------------------------------------------------------------ training
     def model_for(self, p: Point) -> VAEModel:
@@ -172,11 +179,13 @@ class Study:
 
 
 def run_study(dataset, out: str | Path, config: StudyConfig | None = None, device: str = "cpu",
-              progress: Progress | None = None, workers: int | None = None) -> StudyResult:
+              progress: Progress | None = None, workers: int | None = None,
+              formats: tuple[str, ...] = ("png",)) -> StudyResult:
     """Run the study on ``dataset`` into the folder ``out`` (resumes a partial run there).
-    ``workers``: processes for independent groups of models (0 = one per core; see
-    :func:`hivlatent.training.workers.n_workers`)."""
-    return Study(dataset, out, config, device, progress, workers).run()
+    ``workers``: processes for independent groups of models and for the figures (0 = one per
+    core; see :func:`hivlatent.training.workers.n_workers`). ``formats``: of the figures (PNG
+    always; add "svg" for vector copies)."""
+    return Study(dataset, out, config, device, progress, workers, formats).run()
 
 
 def check_study_folder(dataset, out: str | Path, config: StudyConfig | None = None) -> None:
