@@ -10,7 +10,8 @@ import typer
 
 from .options import DataOptions, data_options
 
-app = typer.Typer(help="Known data sets: list and describe them.", no_args_is_help=True)
+app = typer.Typer(help="Known data sets: list and describe them.", no_args_is_help=True,
+                  rich_markup_mode=None)
 
 
 @app.command("list")

@@ -18,6 +18,7 @@ app = typer.Typer(
     help="Latent representations of HIV-1 drug-resistance genotypes (Stanford HIVDB) with VAEs.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,        # plain help: fast (no rich import), as readable
     add_completion=False,
 )
 

@@ -16,7 +16,8 @@ from .options import QUIET_OPTION, OutFormat, progress_bar
 SOME_RECORDS_FAILED = 3
 
 models_app = typer.Typer(help="The default models predict uses, one per drug class: list, "
-                              "train ahead of time, remove.", no_args_is_help=True)
+                              "train ahead of time, remove.", no_args_is_help=True,
+                   rich_markup_mode=None)
 
 
 def predict_cmd(
