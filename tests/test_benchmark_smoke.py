@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "benchmarks" / "speed.py"
 
@@ -59,3 +61,24 @@ def test_speed_smoke_prints_the_table(tmp_path):
     assert len(g["plain"][0]["per_model"]) == 42
     assert {t["name"] for t in res["targets"]} == {
         "study grid >= 5x faster than the plain loop", "K = 64 >= 40% of the matmul ceiling"}
+
+
+@pytest.mark.slow
+def test_trust_smoke_prints_every_target(tmp_path):
+    """benchmarks/trust.py --smoke evaluates, compares and names each missed target by drug."""
+    env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"),
+           "HIVLATENT_CACHE_DIR": str(tmp_path / "cache")}
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "trust.py"), "--smoke",
+                           "--data", "nrti-1246", "--out", str(tmp_path / "trust")],
+                          capture_output=True, text=True, timeout=600, cwd=ROOT, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    text = proc.stdout
+    assert "## nrti-1246" in text and "command: `hivlatent evaluate --data nrti-1246" in text
+    for drug in ("ABC", "3TC", "AZT", "D4T", "DDI"):
+        assert f"| {drug} |" in text
+    met = next(line for line in text.splitlines() if line.startswith("targets met: "))
+    n_met, n_all = int(met.split()[2]), int(met.split()[4])
+    missed = [line for line in text.splitlines() if line.strip().startswith("MISSED")]
+    assert n_all == 25 and n_met + len(missed) == n_all
+    assert (tmp_path / "trust" / "trust.md").read_text().count("| DDI |") == 1
+    assert (tmp_path / "trust" / "nrti-1246" / "comparison.csv").is_file()

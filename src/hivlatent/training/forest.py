@@ -60,17 +60,18 @@ class Forest:
     def predict(self, X: np.ndarray) -> np.ndarray:
         """The mean over trees of each row's leaf value (n,)."""
         X = np.asarray(X, dtype=np.float32)
-        n = X.shape[0]
-        node = np.broadcast_to(self.roots, (n, len(self.roots))).copy()
-        rows = np.arange(n)[:, None]
-        while True:
-            inner = self.left[node] >= 0
-            if not inner.any():
-                break
-            go_left = X[rows, self.feature[node]] <= self.threshold[node]
-            nxt = np.where(go_left, self.left[node], self.right[node])
-            node = np.where(inner, nxt, node)
-        return self.value[node].astype(np.float64).mean(1)
+        n, trees = X.shape[0], len(self.roots)
+        node = np.tile(self.roots, n)                  # (row, tree) pairs, row-major
+        row = np.repeat(np.arange(n), trees)
+        active = np.arange(n * trees)
+        while active.size:                             # only pairs still at an inner node
+            at = node[active]
+            left = self.left[at]
+            inner = left >= 0
+            active, at, left = active[inner], at[inner], left[inner]
+            go_left = X[row[active], self.feature[at]] <= self.threshold[at]
+            node[active] = np.where(go_left, left, self.right[at])
+        return self.value[node].astype(np.float64).reshape(n, trees).mean(1)
 
     def tensors(self, drug: str) -> dict[str, np.ndarray]:
         return {f"forest.{drug}.{f}": getattr(self, f) for f in FIELDS}
