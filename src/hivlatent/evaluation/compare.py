@@ -43,6 +43,21 @@ def _paired(a: pd.Series, b: pd.Series) -> tuple[float, float, int, int]:
             int((d > 0).sum()), int(len(d)))
 
 
+def _against(row: dict, key: str, per_fold: pd.DataFrame, model: str, methods, drug: str,
+             metric: str) -> pd.Series:
+    """Fill ``row`` with the model's ``metric`` (model_<key>, its sd), the best of ``methods``
+    (best_<key>_method, best_<key>) and the paired difference to it (<key>_diff, its sd,
+    folds ahead); returns the model's per-fold values."""
+    values = _values(per_fold, model, drug, metric)
+    name, value = _best(per_fold, methods, drug, metric)
+    row.update({f"model_{key}": values.mean(), f"model_{key}_sd": values.std(ddof=1),
+                f"best_{key}_method": name, f"best_{key}": value})
+    if name:
+        mean, sd, ahead, n = _paired(values, _values(per_fold, name, drug, metric))
+        row.update({f"{key}_diff": mean, f"{key}_diff_sd": sd, f"{key}_ahead": f"{ahead}/{n}"})
+    return values
+
+
 def compare(per_fold: pd.DataFrame, model: str, latent: str | None = None) -> pd.DataFrame:
     """One row per drug: the targets, each with the model's value, the comparison's value, the
     paired difference (mean, sd, folds ahead) and whether it is met."""
@@ -52,13 +67,7 @@ def compare(per_fold: pd.DataFrame, model: str, latent: str | None = None) -> pd
     rows = []
     for drug in dict.fromkeys(per_fold.drug):
         row: dict = {"drug": drug}
-        ba = _values(per_fold, model, drug, "balanced_accuracy")
-        name, value = _best(per_fold, baselines, drug, "balanced_accuracy")
-        row.update(model_ba=ba.mean(), model_ba_sd=ba.std(ddof=1), best_ba_method=name,
-                   best_ba=value)
-        if name:
-            mean, sd, ahead, n = _paired(ba, _values(per_fold, name, drug, "balanced_accuracy"))
-            row.update(ba_diff=mean, ba_diff_sd=sd, ba_ahead=f"{ahead}/{n}")
+        ba = _against(row, "ba", per_fold, model, baselines, drug, "balanced_accuracy")
         if "hivdb" in methods:
             levels = {t: _values(per_fold, "hivdb", drug, f"balanced_accuracy_level{t}")
                       for t in (3, 4)}
@@ -66,13 +75,7 @@ def compare(per_fold: pd.DataFrame, model: str, latent: str | None = None) -> pd
             row.update(hivdb_ba=levels[t].mean(), hivdb_level=t)
             mean, sd, ahead, n = _paired(ba, levels[t])
             row.update(hivdb_diff=mean, hivdb_diff_sd=sd, hivdb_ahead=f"{ahead}/{n}")
-        r2 = _values(per_fold, model, drug, "r2")
-        name, value = _best(per_fold, regressors, drug, "r2")
-        row.update(model_r2=r2.mean(), model_r2_sd=r2.std(ddof=1), best_r2_method=name,
-                   best_r2=value)
-        if name:
-            mean, sd, ahead, n = _paired(r2, _values(per_fold, name, drug, "r2"))
-            row.update(r2_diff=mean, r2_diff_sd=sd, r2_ahead=f"{ahead}/{n}")
+        _against(row, "r2", per_fold, model, regressors, drug, "r2")
         if latent and "lr" in methods:
             probe = _values(per_fold, latent, drug, "auc")
             lr = _values(per_fold, "lr", drug, "auc")
