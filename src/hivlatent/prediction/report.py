@@ -117,9 +117,8 @@ def plot_latent_map(model, reference, new_z: np.ndarray, new_ids: list[str], dru
                    Line2D([], [], ls="", marker="o", color=F.RESISTANT_COLOR,
                           label="measured, resistant"),
                    Line2D([], [], ls="", marker="D", color="black", label="new virus")]
-        fig.legend(handles=handles, loc="lower center", ncol=3, frameon=False)
+        fig.legend(handles=handles, loc="outside lower center", ncol=3, frameon=False)
         fig.suptitle(f"{drug_class} model: where the new viruses fall among the measured ones")
-        fig.subplots_adjust(bottom=0.16 if nrows == 1 else 0.1)
     return fig
 
 
@@ -134,7 +133,7 @@ def write_prediction_report(answers: list[VirusPrediction], models: dict, path: 
     hivdb = next((v.hivdb_version for v in answers if v.hivdb_version), None)
     rep = Report(f"Drug resistance predictions for {len(answers)} record(s)",
                  f"{MARKER}; models {'; '.join(versions) or 'none'}; "
-                 f"HIVdb {hivdb or 'not run'}", research_note=RESEARCH_NOTE)
+                 f"HIVdb algorithm: {hivdb or 'not run'}", research_note=RESEARCH_NOTE)
     rep.add_section("Overview")
     rep.add_text("P(resistant) and the S/I/R call come from one predictive distribution of the "
                  "log10 fold change, so P(resistant) > 0.5 exactly when the call is I or R. "

@@ -291,8 +291,11 @@ class Report:
 
     def _note_body(self) -> str:
         note = str(self.research_note).strip()
-        prefix = "Research use only."
-        return note[len(prefix):].strip() if note.startswith(prefix) else note
+        for prefix in ("Research use only.", "For research use only:"):
+            if note.lower().startswith(prefix.lower()):
+                note = note[len(prefix):].strip()
+                return note[:1].upper() + note[1:]
+        return note
 
     def write(self, path: str | os.PathLike) -> Path:
         """Write the page atomically (temporary file in the same folder, then rename)."""
