@@ -42,10 +42,11 @@ def one_thread():
 
 def test_postgres_storage_is_reachable_and_errors_are_one_line(pg_url):
     from hivlatent.errors import ConfigError
-    from hivlatent.sweep import StudyLock, open_storage, open_storage_locked
+    from hivlatent.sweep import SearchLock, open_storage
+    from hivlatent.sweep.storage import open_storage_locked
 
     open_storage(pg_url)
-    lock = StudyLock(pg_url, _study("lock"))
+    lock = SearchLock(pg_url, _study("lock"))
     with lock, lock:                      # re-entrant within one worker
         pass
     lock.close()
