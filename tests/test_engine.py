@@ -71,7 +71,9 @@ def test_group_with_mixed_learning_rates_and_steps_per_epoch_equals_alone():
 def test_groups_in_worker_processes_equal_groups_in_this_process():
     data = _data()
     jobs = _jobs(range(4), False)
-    jobs += [Job(ModelConfig(latent=2, hidden=(6,)), j.train, j.train_idx, j.val_idx) for j in _jobs(range(3), False)]
+    # other widths join the first group (zero-padded); another depth is a group of its own
+    jobs += [Job(ModelConfig(latent=2, hidden=(6,)), j.train, j.train_idx, j.val_idx) for j in _jobs(range(2), False)]
+    jobs += [Job(ModelConfig(latent=2, hidden=(6, 4)), j.train, j.train_idx, j.val_idx) for j in _jobs(range(3), False)]
     here = train_many(jobs, data, workers=1)
     pooled = train_many(jobs, data, workers=2)                   # two groups, two processes
     for a, b in zip(here, pooled):

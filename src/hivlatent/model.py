@@ -491,8 +491,9 @@ def fit_many(tasks: Sequence[FitTask], workers: int | None = None,
              progress: Progress | None = None, description: str = "") -> list[VAEModel]:
     """Fit every task's model at once on the batched engine and return the models, in order.
 
-    Models of one shape and batch size train together as one tensor program, models that differ
-    only in epochs share one training path, and independent groups may run in ``workers``
+    Models of one shape and batch size train together as one tensor program (models differing
+    only in widths too, zero-padded, when that saves work), models that differ only in epochs
+    share one training path, and independent groups may run in ``workers``
     processes (see :func:`hivlatent.training.engine.train_many`); each model ends exactly as its
     own ``fit`` would leave it (within float rounding). Tasks may share one data object or each
     bring their own (their rows are then stacked). ``progress(done, total, description)`` is

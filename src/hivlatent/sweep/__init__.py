@@ -23,7 +23,8 @@ Several objectives make a multi-objective study (the Pareto front is reported; n
 
 **Engine and pruning.** The folds of a trial are trained together as one batched program
 (``train_many``); ``batch_trials`` > 1 asks several trials at once and hands all their folds to
-the engine, which groups those of one shape and batch size. On 2 CPU cores the gain across trials
+the engine, which groups those of one shape and batch size (and of other widths when padding
+them saves work). On 2 CPU cores the gain across trials
 is small (the engine is compute bound beyond ~3 models; shapes rarely coincide in a continuous
 space) while TPE learns from fewer completed trials, so the default is one trial at a time. The
 engine trains whole runs, so pruning is *post hoc*: after training, the per-epoch validation

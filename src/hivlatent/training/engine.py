@@ -2,8 +2,10 @@
 
 Each model (a ``Job``) has its own seed, initialisation, data order, sampling noise, optimiser
 state, training rows, validation rows, epochs and hyperparameters; jobs that share a network
-shape and batch size are trained together, and one job alone is simply K = 1. A model trained in
-a group gives the same losses and weights as the same job trained alone (up to float rounding).
+shape and batch size are trained together, and one job alone is simply K = 1. Jobs whose networks
+differ only in their widths (hidden units, latent size) may train together too, each zero-padded
+to the widest shape (:mod:`.padding`). A model trained in a group gives the same losses and
+weights as the same job trained alone (up to float rounding).
 
 Per step the work is a fixed number of tensor operations whatever K is; per epoch each model
 draws its permutation and noise from its own generator (the only Python loop over K).
@@ -31,6 +33,7 @@ from ..nn import vae
 from ..nn.params import ParamLayout
 from .adam import StackedAdam
 from .history import best_epoch, history_frame
+from .padding import drop_columns, pad, plan_groups, positions, widest, width_free
 from .workers import n_workers, run_groups
 
 EXPLODED = 1e10
@@ -88,7 +91,9 @@ class TrainResult:
 
 
 def group_key(job: Job, n_features: int, n_drugs: int):
-    return (job.model, job.train.batch_size)
+    """Jobs with equal keys train as one group: same batch size and same network but for the
+    widths (hidden units and latent size; :mod:`.padding`)."""
+    return (width_free(job.model), job.train.batch_size)
 
 
 def _path_key(job: Job):
@@ -118,16 +123,25 @@ def train_many(jobs: Sequence[Job], data: TrainData, device: str | torch.device 
                max_group: int = 256, workers: int | None = None) -> list[TrainResult]:
     """Train every job; jobs sharing a shape and batch size run together as one group, and a job
     that is another's first epochs (:func:`shared_paths`) is read off that one's training.
+    Jobs that differ only in their widths (hidden units, latent size) join one group, padded to
+    the widest, when that is estimated to save work (:func:`.padding.plan_groups`).
     Results in job order. Several groups on a multi-core CPU run side by side in worker processes
     (``workers``: 1 = in this process, 0 = one per core, None = ``$HIVLATENT_WORKERS`` or 1;
     see :func:`.workers.n_workers`)."""
     data = data.to(device)
+    n_feat, n_drugs = data.X.shape[1], data.log_fold.shape[1]
     carriers, prefixes = shared_paths(jobs)
     prefixes_of = dict(zip(carriers, prefixes))
-    groups: dict = defaultdict(list)
+    keyed: dict = defaultdict(list)
     for i in carriers:
-        groups[group_key(jobs[i], data.X.shape[1], data.log_fold.shape[1])].append(i)
-    chunks = [members[start:start + max_group] for members in groups.values()
+        keyed[group_key(jobs[i], n_feat, n_drugs)].append(i)
+    groups = []
+    for members in keyed.values():
+        for part in plan_groups([jobs[i] for i in members], n_feat, n_drugs):
+            # by shape, so that a group split into chunks keeps like widths together
+            groups.append(sorted((members[p] for p in part),
+                                 key=lambda i: (jobs[i].model.hidden, jobs[i].model.latent)))
+    chunks = [members[start:start + max_group] for members in groups
               for start in range(0, len(members), max_group)]
     tasks = [([jobs[i] for i in chunk], [[jobs[r] for r in prefixes_of[i]] for i in chunk]) for chunk in chunks]
     n = n_workers(workers, device, [t[0] for t in tasks])
@@ -179,23 +193,29 @@ def _flat(lay: ParamLayout, tensors: list[torch.Tensor]) -> torch.Tensor:
 def train_group(jobs: Sequence[Job], data: TrainData,
                 on_epoch: Callable[[int, int], None] | None = None,
                 prefixes: Sequence[Sequence[Job]] | None = None) -> list[TrainResult]:
-    """Train K jobs of one shape and batch size as one program. ``prefixes[k]``: jobs equal to
+    """Train K jobs of one batch size and network (but for the widths) as one program, at the
+    largest widths with each model zero-padded (:mod:`.padding`). ``prefixes[k]``: jobs equal to
     ``jobs[k]`` but for fewer epochs, read off its training. Results: the K jobs, then the
     prefixes in order."""
     t0 = time.perf_counter()
     device = data.X.device
-    cfg = jobs[0].model
+    cfg = widest([j.model for j in jobs])          # the shape the group trains at
     B = jobs[0].train.batch_size
-    assert all(j.model == cfg and j.train.batch_size == B for j in jobs)
+    assert all(j.train.batch_size == B for j in jobs)
     K, n_feat, n_drugs = len(jobs), data.X.shape[1], data.log_fold.shape[1]
     lay = vae.layout(cfg, n_feat, n_drugs)
+    own = [vae.layout(j.model, n_feat, n_drugs) for j in jobs]
+    pos = [positions(j.model, cfg, n_feat, n_drugs) for j in jobs]
+    cols = [drop_columns(j.model, cfg) for j in jobs]
+    latents = [j.model.latent for j in jobs]
     drop_rate = cfg.dropout
     n_drop = 2 * sum(cfg.hidden)
 
     gens = [torch.Generator().manual_seed(int(j.train.seed)) for j in jobs]
-    # one contiguous (K, ...) leaf tensor per parameter; Adam updates them in place
-    params = {name: t.to(device).requires_grad_(True)
-              for name, t in lay.split(torch.stack([lay.init(g) for g in gens])).items()}
+    # one contiguous (K, ...) leaf tensor per parameter; Adam updates them in place. Each model
+    # is initialised at its own shape, then padded with zeros
+    init = torch.stack([pad(own[k].init(g), pos[k], lay.size) for k, g in enumerate(gens)])
+    params = {name: t.to(device).requires_grad_(True) for name, t in lay.split(init).items()}
     leaves = list(params.values())
     opt = StackedAdam(leaves, [j.train.lr for j in jobs])
     sup_w = torch.tensor([j.train.sup_weight if cfg.supervised else 0.0 for j in jobs], device=device)
@@ -213,7 +233,7 @@ def train_group(jobs: Sequence[Job], data: TrainData,
         vgens = [torch.Generator().manual_seed(int(j.train.seed) + 7919) for j in jobs]
         vnoise = torch.zeros(K, V, cfg.latent)
         for k, (g, j) in enumerate(zip(vgens, jobs)):
-            vnoise[k, :len(j.val_idx)] = torch.randn(len(j.val_idx), cfg.latent, generator=g)
+            vnoise[k, :len(j.val_idx), :latents[k]] = torch.randn(len(j.val_idx), latents[k], generator=g)
         vnoise = vnoise.to(device)
 
     has_val_k = np.array([len(j.val_idx) > 0 for j in jobs])
@@ -268,10 +288,11 @@ def train_group(jobs: Sequence[Job], data: TrainData,
                 continue
             perm = torch.randperm(n_train[k], generator=gens[k]).numpy()
             perm_rows.append(np.asarray(j.train_idx)[perm])
-            noise[k, :steps[k] * B] = torch.randn(steps[k] * B, cfg.latent, generator=gens[k])
+            # drawn at the model's own widths; 0 noise in padded latent dimensions
+            noise[k, :steps[k] * B, :latents[k]] = torch.randn(steps[k] * B, latents[k], generator=gens[k])
             if drops is not None:
-                keep = torch.rand(steps[k] * B, n_drop, generator=gens[k]) >= drop_rate
-                drops[k, :steps[k] * B] = keep.float() / (1.0 - drop_rate)
+                keep = torch.rand(steps[k] * B, len(cols[k]), generator=gens[k]) >= drop_rate
+                drops[k, :steps[k] * B].index_copy_(1, cols[k], keep.to(drops.dtype) / (1.0 - drop_rate))
         idx, w = _pad(perm_rows, S * B, device)
         noise = noise.to(device)
         if drops is not None:
@@ -350,7 +371,8 @@ def train_group(jobs: Sequence[Job], data: TrainData,
     out = []
     for k, j in enumerate(jobs):
         hist = history_frame(rows[k])
-        out.append(TrainResult(j, lay, finals[kinds[k]][k].clone(), hist, status[k],
+        # each model's weights cut back from the padded shape to its own
+        out.append(TrainResult(j, own[k], finals[kinds[k]][k][pos[k]], hist, status[k],
                                best_epoch(hist), seconds))
     for k in range(K):
         for r, pj in enumerate(prefixes[k]):
@@ -359,8 +381,8 @@ def train_group(jobs: Sequence[Job], data: TrainData,
             hist = history_frame(rows[k][:pj.train.epochs])
             if (k, r) in taken:
                 weights, state = taken[k, r]
-                params = _flat(lay, [t[None] for t in weights])[0]
+                params = _flat(lay, [t[None] for t in weights])[0][pos[k]]
             else:
                 params, state = out[k].params.clone(), status[k]
-            out.append(TrainResult(pj, lay, params, hist, state, best_epoch(hist), seconds))
+            out.append(TrainResult(pj, own[k], params, hist, state, best_epoch(hist), seconds))
     return out

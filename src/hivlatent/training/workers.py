@@ -18,6 +18,8 @@ from typing import Callable, Sequence
 
 import torch
 
+from .padding import group_cost
+
 #: below this many model-steps (a model's steps per epoch x epochs, summed) a pool's start-up
 #: (importing torch in each worker, about 2 s) costs more than it saves
 MIN_MODEL_STEPS = 20_000
@@ -37,11 +39,6 @@ def _steps(job) -> int:
 
 def model_steps(jobs) -> int:
     return sum(_steps(j) for j in jobs)
-
-
-def group_cost(jobs) -> float:
-    """Model-steps of a group, weighted by network width (the work grows with it)."""
-    return sum(_steps(j) * (1 + sum(j.model.hidden) / 128) for j in jobs)
 
 
 def n_workers(requested: int | None, device, chunks: Sequence[Sequence]) -> int:
@@ -75,7 +72,7 @@ def run_groups(tasks: Sequence[tuple[Sequence, Sequence]], data, train_group: Ca
     of ``workers`` processes; results in task order. ``on_progress(fraction of the work done)``
     is called as groups finish."""
     threads = max(1, torch.get_num_threads() // workers)
-    costs = [group_cost(jobs) for jobs, _ in tasks]
+    costs = [group_cost(jobs, data.X.shape[1], data.log_fold.shape[1]) for jobs, _ in tasks]
     order = sorted(range(len(tasks)), key=lambda i: -costs[i])
     out: list = [None] * len(tasks)
     done = 0.0
