@@ -38,12 +38,13 @@ TARGETS = [("met_ba", "BA >= best baseline and HIVdb"), ("met_r2", "R² >= best 
            ("met_coverage", "90% interval covers 85-95%")]
 
 
-def _methods(smoke: bool) -> list[str]:
+def _methods(smoke: bool, chosen: str | None = None) -> list[str]:
     from hivlatent.cli.evaluate_cmd import DEFAULT_METHODS
     from hivlatent.hivdb import available
 
-    names = "lr,ridge,semi4" if smoke else DEFAULT_METHODS
-    return names.split(",") + (["hivdb"] if available() else [])
+    names = chosen or ("lr,ridge,semi4" if smoke else DEFAULT_METHODS)
+    out = [n for n in names.split(",") if n]
+    return out + (["hivdb"] if available() and "hivdb" not in out else [])
 
 
 def _misses(table: pd.DataFrame) -> list[str]:
@@ -71,6 +72,13 @@ def _misses(table: pd.DataFrame) -> list[str]:
     return lines
 
 
+def _progress_log(name: str, t0: float):
+    def log(done: int, total: int, description: str) -> None:
+        print(f"[{name}] {done}/{total} {description} ({time.perf_counter() - t0:.0f} s)",
+              file=sys.stderr, flush=True)
+    return log
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", nargs="+", default=["nrti-1246", "nrti", "nnrti", "pi", "pi-full"])
@@ -82,6 +90,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--reuse", action="store_true",
                     help="read OUT/<data>/per_fold.csv where it exists instead of rerunning")
     ap.add_argument("--smoke", action="store_true", help="seconds-long check of the script")
+    ap.add_argument("--methods", default=None,
+                    help="comma-separated methods instead of evaluate's defaults (hivdb is added "
+                         "when the extra is installed)")
+    ap.add_argument("--progress", action="store_true",
+                    help="one line per finished step on stderr (data set, step, elapsed seconds)")
     args = ap.parse_args(argv)
     if "HIVLATENT_DATA_DIR" not in os.environ and DEFAULT_DATA_DIR.is_dir():
         os.environ["HIVLATENT_DATA_DIR"] = str(DEFAULT_DATA_DIR)
@@ -90,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     from hivlatent.evaluation.compare import compare, comparison_markdown
     from hivlatent.evaluation.run import run_evaluation
 
-    methods = _methods(args.smoke)
+    methods = _methods(args.smoke, args.methods)
     folds, repeats = (2, 1) if args.smoke else (args.folds, args.repeats)
     latent = next(m for m in methods if m.startswith("semi"))
     report = [f"# Trust targets: {folds}-fold CV x {repeats} repeat(s), seed {args.seed}",
@@ -104,10 +117,11 @@ def main(argv: list[str] | None = None) -> int:
             seconds, how = math.nan, "reused"
         else:
             ds = load_dataset(name)
+            log = _progress_log(name, t0) if args.progress else None
             res = run_evaluation(ds, out, methods, folds=folds, repeats=repeats, seed=args.seed,
                                  group_by=GROUPED.get(name), epochs=5 if args.smoke else None,
                                  members=2 if args.smoke else None, n_jobs=args.n_jobs,
-                                 latent_figures=not args.smoke)
+                                 latent_figures=not args.smoke, progress=log)
             per_fold, seconds, how = res.per_fold, time.perf_counter() - t0, "run"
         table = compare(per_fold, f"{latent}-heads", f"{latent}-latent")
         group = f" --group-by {GROUPED[name]}" if name in GROUPED else ""

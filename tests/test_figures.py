@@ -327,3 +327,27 @@ def test_saved_png_has_the_requested_resolution(tmp_path):
     height, width = imread(path).shape[:2]
     w_in, h_in = fig.get_size_inches()
     assert (width, height) == (round(w_in * 150), round(h_in * 150))
+
+
+def test_figure_pool_draws_in_workers_while_the_caller_goes_on(tmp_path):
+    from PIL import Image
+
+    from hivlatent.reporting.drawing import FigureJob, FigurePool
+
+    h = pd.DataFrame({"epoch": [1, 2, 3], "train_loss": [3.0, 2.0, 1.5],
+                      "val_loss": [3.2, 2.4, 2.0]})
+    jobs = [FigureJob(f"loss_{i}", "plot_loss_curves", (h, f"config {i}", "nats")) for i in range(4)]
+    with FigurePool(tmp_path, ("png", "svg"), workers=2) as pool:
+        pool.submit(jobs[:2], together=True)      # one worker, one after the other
+        pool.submit(jobs[2:])                     # each in a free worker
+        with pytest.raises(ValueError, match="loss_1"):
+            pool.submit(jobs[1:2])
+        paths = pool.paths()
+    assert sorted(paths) == [f"loss_{i}" for i in range(4)]
+    for stem, path in paths.items():
+        assert path == tmp_path / f"{stem}.png" and (tmp_path / f"{stem}.svg").is_file()
+        assert Image.open(path).size[0] > 300
+    with FigurePool(tmp_path / "inline", workers=1) as pool:   # no worker: drawn on submit
+        (tmp_path / "inline").mkdir()
+        pool.submit(jobs[:1])
+        assert (tmp_path / "inline" / "loss_0.png").is_file()

@@ -40,18 +40,62 @@ def _draw_chunk(jobs: list[FigureJob], folder: str, formats: tuple) -> list[Path
     return [draw(j, folder, formats) for j in jobs]
 
 
+class FigurePool:
+    """Figures drawn while other work goes on: :meth:`submit` hands jobs to ``workers`` spawned
+    processes (started on the first submit) and returns at once; :meth:`paths` waits for them.
+    With ``workers`` <= 1 the jobs are drawn in this process when submitted. A study submits its
+    loss curves as soon as stage 1 ends, so they are drawn while stage 2 trains."""
+
+    def __init__(self, folder: str | Path, formats: Sequence[str] = ("png",), workers: int = 1):
+        self.folder = str(folder)
+        formats = tuple(formats)
+        self.formats = formats if "png" in formats else ("png",) + formats
+        self.workers = max(1, int(workers))
+        self._pool: ProcessPoolExecutor | None = None
+        self._done: dict[str, Path] = {}
+        self._futures: dict[tuple[str, ...], object] = {}
+
+    def submit(self, jobs: Sequence[FigureJob], together: bool = False) -> None:
+        """Draw ``jobs``: each in whichever worker is free, or ``together`` one after another
+        in one worker (keeps the other cores free for work going on meanwhile)."""
+        jobs = list(jobs)
+        for job in jobs:
+            if job.stem in self._done or any(job.stem in stems for stems in self._futures):
+                raise ValueError(f"figure {job.stem!r} submitted twice")
+        if self.workers <= 1:
+            self._done.update((j.stem, draw(j, self.folder, self.formats)) for j in jobs)
+            return
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=mp.get_context("spawn"))
+        for chunk in ([jobs] if together else [[j] for j in jobs]):
+            stems = tuple(j.stem for j in chunk)
+            self._futures[stems] = self._pool.submit(_draw_chunk, chunk, self.folder,
+                                                     self.formats)
+
+    def paths(self) -> dict[str, Path]:
+        """Every submitted job's PNG path by stem (waits for the ones still being drawn)."""
+        for stems, fut in list(self._futures.items()):
+            self._done.update(zip(stems, fut.result()))
+            del self._futures[stems]
+        return dict(self._done)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def __enter__(self) -> "FigurePool":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
 def draw_all(jobs: Sequence[FigureJob], folder: str | Path, formats: Sequence[str] = ("png",),
              workers: int = 1) -> dict[str, Path]:
-    """Every job's PNG path by stem, drawn by ``workers`` processes (1: in this process)."""
+    """Every job's PNG path by stem, drawn by ``workers`` processes (1, or fewer than
+    ``MIN_PARALLEL`` jobs: in this process)."""
     jobs = list(jobs)
-    formats = tuple(formats)
-    if "png" not in formats:
-        formats = ("png",) + formats
-    if workers <= 1 or len(jobs) < MIN_PARALLEL:
-        return {j.stem: draw(j, folder, formats) for j in jobs}
-    chunks = [jobs[i::workers] for i in range(workers)]
-    with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")) as pool:
-        done = pool.map(_draw_chunk, chunks, [str(folder)] * workers, [formats] * workers)
-        paths = [p for part in done for p in part]
-    order = [j for part in chunks for j in part]
-    return {j.stem: p for j, p in zip(order, paths)}
+    with FigurePool(folder, formats, workers if len(jobs) >= MIN_PARALLEL else 1) as pool:
+        pool.submit(jobs)
+        return pool.paths()

@@ -7,7 +7,6 @@ import pandas as pd
 
 from ..nn.summary import summary as keras_summary
 from ..reporting import figures as F
-from ..reporting.drawing import FigureJob, draw_all
 from ..reporting.report import Report
 
 
@@ -55,15 +54,11 @@ def findings(study, result, s1, s2) -> list[str]:
     return out
 
 
-def write_study_report(study, result, s1, s2) -> None:
+def write_study_report(study, result, s1, s2, figures) -> None:
+    """report.html, with the figures ``figures`` (a StudyFigures) has drawn or is drawing."""
     ds, cfg = study.ds, study.cfg
-    fig_dir = study.out / "figures"
-    fig_dir.mkdir(parents=True, exist_ok=True)
     unit = F.loss_unit(cfg.likelihood, ds.n_features)
     points = {p.slug: p for p in s1 + s2}
-
-    def hist(slug):
-        return study.models[slug].history
 
     rep = Report(f"VAE study on {ds.name} ({ds.n_rows} x {ds.n_features})",
                  f"Reproduction of the STAT 469/563 report; likelihood {cfg.likelihood}; "
@@ -89,47 +84,22 @@ def write_study_report(study, result, s1, s2) -> None:
             "best_val_loss", "best_epoch", "train_seconds", "encoder_params", "decoder_params"]
     rep.add_table(result.summary[cols].round(3), "One row per trained model (summary.csv).", index=False)
 
-    jobs, captions = [], {}
-
-    def job(stem, plot, caption, *args, **kwargs):
-        jobs.append(FigureJob(stem, plot, args, kwargs))
-        captions[stem] = caption
-        return stem
-
-    grid = {points[s].title: hist(s) for s in dict.fromkeys(p.slug for p in s1)}
-    layout: list = [("section", "Loss curves"),
-                    ("figure", job("loss_grid", "plot_loss_grid", "All configurations of stage 1.",
-                                   grid, unit, title="Training (red) and validation (blue) loss"))]
-    for slug, p in points.items():
-        layout.append(("figure", job(f"loss_{slug}", "plot_loss_curves",
-                                     f"Loss per epoch: {p.title}.", hist(slug), p.title, unit,
-                                     components=True)))
+    paths = figures.pool.paths()
+    captions = figures.captions
+    layout: list = [("section", "Loss curves"), ("figure", "loss_grid")]
+    layout += [("figure", f"loss_{slug}") for slug in points]
     layout.append(("section", "Latent space and resistance"))
     for p in s2:
-        model = study.models[p.slug]
         if p.slug not in result.separation:      # every seed of it failed: nothing to show
             layout.append(("text", f"Latent {p.latent}: every model of {p.title} failed in "
                                    "training."))
             continue
-        z = model.get_latent_representation(ds)
-        corr = F.latent_label_correlation(z, ds.labels, ds.drugs)
-        corr.to_csv(fig_dir / f"correlation_{p.slug}.csv")
-        layout.append(("figure", job(
-            f"heatmap_{p.slug}", "plot_correlation_heatmap",
-            f"Pearson (point-biserial) correlation of each latent mean with each drug's label, "
-            f"latent {p.latent}.", corr, p.title)))
-        for method in ("top2", "pca"):
-            what = ("two most resistance-correlated dimensions" if method == "top2"
-                    else "first two principal components")
-            layout.append(("figure", job(
-                f"latent_{method}_{p.slug}", "plot_latent_scatter",
-                f"Latent means per drug ({what}), latent {p.latent}: red not resistant, blue "
-                "resistant.", z, ds.labels, ds.drugs, method=method, model_name="VAE")))
+        layout += [("figure", f"heatmap_{p.slug}"), ("figure", f"latent_top2_{p.slug}"),
+                   ("figure", f"latent_pca_{p.slug}")]
         layout.append(("table", (result.separation[p.slug].round(3),
                                  f"Separation per drug in the latent {p.latent} space: silhouette "
                                  "of the resistant/non-resistant groups and 5-fold linear-probe "
                                  "AUC (mean, std).")))
-    paths = draw_all(jobs, fig_dir, study.formats, workers=study.figure_workers())
     for kind, item in layout:
         if kind == "section":
             rep.add_section(item)

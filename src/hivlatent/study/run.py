@@ -10,11 +10,13 @@ figures/ and one sub-folder per trained model; a rerun skips the models already 
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import pandas as pd
 import torch
+from threadpoolctl import threadpool_limits
 
 from .. import __version__
 from ..config import ModelConfig, Progress, TrainConfig, to_dict
@@ -22,7 +24,9 @@ from ..errors import ModelError
 from ..evaluation.separation import separation_table
 from ..files import RunFolder, write_csv
 from ..model import FitTask, VAEModel, fit_many
+from ..reporting.drawing import FigurePool
 from ..training.bundle import write_json
+from .figures import StudyFigures
 from .grid import Point, StudyConfig, stage1_points, stage2_points, unique_points
 
 
@@ -158,22 +162,26 @@ class Study:
         summary1 = pd.DataFrame(self.summary_rows(s1))
         best = self.pick_best(summary1, s1)
         s2 = stage2_points(self.cfg, best)
-        self.train(s2, f"stage 2: latent sizes at {best.slug}")
-        points = unique_points(s1 + s2)
-        summary = pd.DataFrame(self.summary_rows(points))
-        # stage-2 rows that repeat a stage-1 configuration are listed once, under stage 1
-        write_csv(summary, self.out / "summary.csv")
-        separation = {}
-        for p in s2:
-            model = self.models[p.slug]
-            if not _answers(model):
-                continue
-            z = model.get_latent_representation(self.ds)
-            separation[p.slug] = separation_table(z, self.ds.labels, self.ds.drugs, seed=self.cfg.seed)
-        result = StudyResult(self.out, summary, best, dict(self.models), separation,
-                             time.perf_counter() - t0)
-        from .report import write_study_report
-        write_study_report(self, result, s1, s2)
+        with FigurePool(self.out / "figures", self.formats, self.figure_workers()) as pool:
+            figures = StudyFigures(self, pool)
+            figures.stage1(s1)                   # drawn while stage 2 trains
+            with _threads(max(1, torch.get_num_threads() - 1)):
+                self.train(s2, f"stage 2: latent sizes at {best.slug}")
+            points = unique_points(s1 + s2)
+            summary = pd.DataFrame(self.summary_rows(points))
+            # stage-2 rows that repeat a stage-1 configuration are listed once, under stage 1
+            write_csv(summary, self.out / "summary.csv")
+            latents = {p.slug: self.models[p.slug].get_latent_representation(self.ds)
+                       for p in s2 if _answers(self.models[p.slug])}
+            figures.stage2(s2, latents)          # drawn while the separation is measured
+            with threadpool_limits(1):           # BLAS threads would spin against the drawing
+                separation = {slug: separation_table(z, self.ds.labels, self.ds.drugs,
+                                                     seed=self.cfg.seed)
+                              for slug, z in latents.items()}
+            result = StudyResult(self.out, summary, best, dict(self.models), separation,
+                                 time.perf_counter() - t0)
+            from .report import write_study_report
+            write_study_report(self, result, s1, s2, figures)
         result.seconds = time.perf_counter() - t0      # figures and report included
         return result
 
@@ -191,6 +199,17 @@ def run_study(dataset, out: str | Path, config: StudyConfig | None = None, devic
 def check_study_folder(dataset, out: str | Path, config: StudyConfig | None = None) -> None:
     """Check the run folder ``out`` for this study before any work (a one-line ConfigError)."""
     Study(dataset, out, config).folder().check()
+
+
+@contextmanager
+def _threads(n: int):
+    """Torch's intra-op threads set to ``n`` for a while (one core is drawing figures)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def _answers(model: VAEModel) -> bool:
