@@ -82,3 +82,21 @@ def test_trust_smoke_prints_every_target(tmp_path):
     assert n_all == 25 and n_met + len(missed) == n_all
     assert (tmp_path / "trust" / "trust.md").read_text().count("| DDI |") == 1
     assert (tmp_path / "trust" / "nrti-1246" / "comparison.csv").is_file()
+
+
+def test_startup_benchmark_times_every_command(tmp_path):
+    out = tmp_path / "startup.json"
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "startup.py"), "--runs", "1",
+                           "--json", str(out)], capture_output=True, text=True, timeout=300,
+                          cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    lines = proc.stdout.splitlines()
+    assert "| command | median (s) | best (s) |" in lines
+    rows = [line for line in lines if line.startswith("| `")]
+    assert len(rows) == 15 and all(float(r.split("|")[2]) > 0 for r in rows)
+    targets = [line for line in lines if line.startswith("target: ")]
+    assert len(targets) == 4 and all(t.endswith(")") or t.endswith("met") or "MISSED" in t
+                                     for t in targets)
+    res = json.loads(out.read_text())
+    assert res["torch_free"] == {"--version": True, "--help": True}   # the CLI keeps torch out
+    assert {r["command"] for r in res["rows"]} >= {"hivlatent --version", "hivlatent --help"}

@@ -30,7 +30,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
-from scipy.stats import norm
+from scipy.special import ndtr, ndtri
 
 from ..data.mutations import ParsedGenotype, encode, parse_genotype, resolve_gene
 from ..errors import ConfigError, ModelError
@@ -118,7 +118,7 @@ def p_resistant(mu, sd, lower: float) -> np.ndarray:
     """P(log10 fold >= log10 ``lower``) under normal(mu, sd): above 0.5 exactly when mu is at or
     above the cutoff (at the cutoff itself, within 1e-9, it counts as resistant)."""
     mu, sd = np.asarray(mu, dtype=float), np.asarray(sd, dtype=float)
-    p = norm.sf((math.log10(lower) - mu) / sd)
+    p = ndtr((mu - math.log10(lower)) / sd)
     at = np.abs(mu - math.log10(lower)) <= _TOL
     return np.where(at, np.maximum(p, 0.5 + 1e-12), p)
 
@@ -150,7 +150,7 @@ def _class_answers(model, reference, records: list[Record], interval: float, exp
     drugs = list(model.drugs)
     bounds = [model.cutoffs.for_drug(d) for d in drugs]
     cap = np.array([math.log10(model.fold_cap.get(d, math.inf)) for d in drugs])
-    z = norm.ppf(0.5 + interval / 2)
+    z = ndtri(0.5 + interval / 2)
     deltas = _drivers(model, genotypes, X, mu, gene) if explain else None
     near = _neighbours(model, reference, X, k) if explain and reference is not None else None
     out = {}

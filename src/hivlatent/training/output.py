@@ -21,7 +21,7 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.stats import norm
+from scipy.special import log_ndtr, ndtri
 
 from .forest import Forest, blend_weight
 
@@ -30,6 +30,7 @@ TARGET_COVERAGE = 0.90
 SCALES = np.round(np.arange(0.5, 2.001, 0.01), 2)
 #: the least residual sd (log10), and the sd of a drug with too few rows to measure one
 MIN_SD, FALLBACK_SD = 0.05, 0.3
+_LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
 
 
 def censored_sd(resid: np.ndarray, censored: np.ndarray, between: np.ndarray) -> float:
@@ -39,7 +40,7 @@ def censored_sd(resid: np.ndarray, censored: np.ndarray, between: np.ndarray) ->
     for s in np.exp(np.linspace(np.log(MIN_SD), np.log(3.0), 120)):
         sd = np.sqrt(between + s * s)
         z = resid / sd
-        ll = np.where(censored, norm.logsf(-z), norm.logpdf(z) - np.log(sd)).sum()
+        ll = np.where(censored, log_ndtr(z), -0.5 * z * z - _LOG_SQRT_2PI - np.log(sd)).sum()
         if ll > ll_best:
             best, ll_best = float(s), ll
     return best
@@ -48,7 +49,7 @@ def censored_sd(resid: np.ndarray, censored: np.ndarray, between: np.ndarray) ->
 def coverage(mu, sd, y, cap, level: float = TARGET_COVERAGE) -> float:
     """Coverage of the central ``level`` interval of normal(mu, sd) capped at ``cap``; a value
     at the cap counts as covered when the interval's upper end reaches it."""
-    zq = norm.ppf(0.5 + level / 2)
+    zq = ndtri(0.5 + level / 2)
     lo, hi = np.minimum(mu - zq * sd, cap), np.minimum(mu + zq * sd, cap)
     at_cap = y >= cap - 1e-6
     return float(np.mean(np.where(at_cap, hi >= cap - 1e-6, (y >= lo) & (y <= hi))))

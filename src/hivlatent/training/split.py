@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn.model_selection import train_test_split
 
 from ..errors import ConfigError
 
@@ -24,6 +23,8 @@ def train_val_split(n_rows: int, val_fraction: float, seed: int,
         raise ConfigError(f"validation fraction {val_fraction:g} of {n_rows} rows leaves "
                           f"{n_rows - n_val} for training and {n_val} for validation; expected "
                           "at least one of each")
+    from sklearn.model_selection import train_test_split   # ~1 s of imports: only here
+
     train, val = train_test_split(rows, test_size=val_fraction, random_state=seed,
                                   shuffle=True, stratify=stratify)
     return np.sort(train), np.sort(val)
