@@ -10,7 +10,6 @@ figures/ and one sub-folder per trained model; a rerun skips the models already 
 from __future__ import annotations
 
 import time
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from ..files import RunFolder, write_csv
 from ..model import FitTask, VAEModel, fit_many
 from ..reporting.drawing import FigurePool
 from ..training.bundle import write_json
+from ..training.workers import torch_threads
 from .figures import StudyFigures
 from .grid import Point, StudyConfig, stage1_points, stage2_points, unique_points
 
@@ -165,7 +165,7 @@ class Study:
         with FigurePool(self.out / "figures", self.formats, self.figure_workers()) as pool:
             figures = StudyFigures(self, pool)
             figures.stage1(s1)                   # drawn while stage 2 trains
-            with _threads(max(1, torch.get_num_threads() - 1)):
+            with torch_threads(max(1, torch.get_num_threads() - 1)):
                 self.train(s2, f"stage 2: latent sizes at {best.slug}")
             points = unique_points(s1 + s2)
             summary = pd.DataFrame(self.summary_rows(points))
@@ -199,17 +199,6 @@ def run_study(dataset, out: str | Path, config: StudyConfig | None = None, devic
 def check_study_folder(dataset, out: str | Path, config: StudyConfig | None = None) -> None:
     """Check the run folder ``out`` for this study before any work (a one-line ConfigError)."""
     Study(dataset, out, config).folder().check()
-
-
-@contextmanager
-def _threads(n: int):
-    """Torch's intra-op threads set to ``n`` for a while (one core is drawing figures)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def _answers(model: VAEModel) -> bool:

@@ -10,11 +10,12 @@ from pathlib import Path
 from ..config import Progress
 from ..errors import ConfigError
 from ..files import RunFolder
+from ..training.workers import torch_threads
 from .results import SweepResult, best_trials, write_results
 from .settings import ATTR, SweepConfig, data_fingerprint, default_search_name, search_settings
 from .space import configs
 from .storage import budget, mask_url, open_storage
-from .workers import open_search, stored_study_id, torch_threads, work, worker_entry
+from .workers import open_search, stored_study_id, work, worker_entry
 
 
 def resolve_storage(config: SweepConfig, out: str | Path) -> str:

@@ -211,19 +211,3 @@ def worker_entry(dataset, url, name, config, settings, worker) -> None:
 
     signal.signal(signal.SIGTERM, stop)
     work(dataset, url, name, config, settings, worker)
-
-
-@contextlib.contextmanager
-def torch_threads(n: int | None):
-    """Run with ``n`` torch intra-op threads (None: unchanged), restoring the setting after."""
-    if not n:
-        yield
-        return
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)

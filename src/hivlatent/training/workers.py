@@ -10,6 +10,7 @@ floating-point effect of the thread count on reductions.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import multiprocessing as mp
 import os
@@ -87,3 +88,17 @@ def run_groups(tasks: Sequence[tuple[Sequence, Sequence]], data, train_group: Ca
             if on_progress is not None:
                 on_progress(done / sum(costs))
     return out
+
+
+@contextlib.contextmanager
+def torch_threads(n: int | None):
+    """Run with ``n`` torch intra-op threads (None: unchanged), restoring the setting after."""
+    if not n:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
