@@ -86,6 +86,9 @@ class OutputLayer:
             out.forests[drug], out.weight[drug] = (f if w < 1.0 else None), w
             mu = (w * heads + (1 - w) * oob) if f is not None else heads
             ok = np.isfinite(mu)
+            if ok.sum() < 10:        # no held-out predictions (e.g. trained without validation
+                out.sd[drug], out.scale[drug] = FALLBACK_SD, 1.0   # rows): nothing to measure
+                continue
             mu, yk, vk = np.minimum(mu[ok], cap), yj[ok], (w * w) * var[ok]
             censored = yk >= cap - 1e-6
             s = censored_sd(yk - mu, censored, vk)
