@@ -1,8 +1,8 @@
 """Many figures at once: each is a :class:`FigureJob` (a plotting function of
 :mod:`hivlatent.reporting.figures` by name, its arguments, and a file stem), drawn and saved in
-this process or side by side in worker processes. Saving dominates a report's run time
-(layout and rasterisation), and figures are independent, so a pool of one process per core
-draws them in a fraction of the time."""
+this process or side by side in worker processes (:class:`FigurePool`). Saving dominates a
+report's run time (layout and rasterisation), and figures are independent, so a pool of one
+process per core draws them in a fraction of the time, while the caller goes on."""
 
 from __future__ import annotations
 
@@ -11,9 +11,6 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
-
-#: fewer jobs than this are drawn in-process (a worker's start-up costs about a second)
-MIN_PARALLEL = 6
 
 
 @dataclass(frozen=True)
@@ -90,12 +87,3 @@ class FigurePool:
     def __exit__(self, *exc) -> None:
         self.close()
 
-
-def draw_all(jobs: Sequence[FigureJob], folder: str | Path, formats: Sequence[str] = ("png",),
-             workers: int = 1) -> dict[str, Path]:
-    """Every job's PNG path by stem, drawn by ``workers`` processes (1, or fewer than
-    ``MIN_PARALLEL`` jobs: in this process)."""
-    jobs = list(jobs)
-    with FigurePool(folder, formats, workers if len(jobs) >= MIN_PARALLEL else 1) as pool:
-        pool.submit(jobs)
-        return pool.paths()

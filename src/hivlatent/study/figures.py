@@ -15,7 +15,6 @@ class StudyFigures:
         self.unit = F.loss_unit(study.cfg.likelihood, study.ds.n_features)
         self.folder = study.out / "figures"
         self.folder.mkdir(parents=True, exist_ok=True)
-        self._lossed: set[str] = set()
         self._pending: list[FigureJob] = []
 
     def _job(self, stem: str, plot: str, caption: str, *args, **kwargs) -> None:
@@ -31,9 +30,8 @@ class StudyFigures:
 
     def _loss_curves(self, points) -> None:
         for p in points:
-            if p.slug in self._lossed:
+            if f"loss_{p.slug}" in self.captions:     # the best configuration is in both stages
                 continue
-            self._lossed.add(p.slug)
             self._job(f"loss_{p.slug}", "plot_loss_curves", f"Loss per epoch: {p.title}.",
                       self._history(p.slug), p.title, self.unit, components=True)
 

@@ -6,7 +6,6 @@ import numpy as np
 import pandas as pd
 
 from ..nn.summary import summary as keras_summary
-from ..reporting import figures as F
 from ..reporting.report import Report
 
 
@@ -57,7 +56,7 @@ def findings(study, result, s1, s2) -> list[str]:
 def write_study_report(study, result, s1, s2, figures) -> None:
     """report.html, with the figures ``figures`` (a StudyFigures) has drawn or is drawing."""
     ds, cfg = study.ds, study.cfg
-    unit = F.loss_unit(cfg.likelihood, ds.n_features)
+    unit = figures.unit
     points = {p.slug: p for p in s1 + s2}
 
     rep = Report(f"VAE study on {ds.name} ({ds.n_rows} x {ds.n_features})",
