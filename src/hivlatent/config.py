@@ -54,8 +54,9 @@ class ModelConfig:
     ``supervised``: add per-drug heads on the latent (log10 fold change and resistance), making
     the semi-supervised / multi-task VAE; their loss weight is ``TrainConfig.sup_weight``.
     ``dropout``: on the hidden layers while training (default: :data:`SEMI_DROPOUT` for the semi
-    model, none for the VAE). ``forest``: blend each drug's heads with a random forest on the raw
-    mutations (default: yes for the semi model; :mod:`hivlatent.training.output`).
+    model, none for the VAE). ``forest``: blend each drug's heads with a random forest and a ridge
+    regression on the raw mutations (default: yes for the semi model;
+    :mod:`hivlatent.training.output`).
     """
 
     latent: int = LATENT

@@ -418,10 +418,10 @@ class VAEModel:
             obj.drug_class, obj.gene = config["drug_class"], config["gene"]
             obj.cutoffs = Cutoffs(dict(config["cutoffs"]["lower"]), dict(config["cutoffs"]["upper"]))
             obj.fold_cap = {str(d): float(v) for d, v in config.get("fold_cap", {}).items()}
+            flat = _checked_weights(obj, tensors, Path(folder))
             if config.get("output") is not None:
                 obj.output = OutputLayer.from_bundle(config["output"], tensors,
                                                      len(obj.feature_names), str(folder))
-            flat = _checked_weights(obj, tensors, Path(folder))
         except (KeyError, TypeError, RuntimeError, ValueError) as exc:
             raise ModelError(f"{folder}: the bundle does not fit its config ({exc})") from None
         obj._flat = flat
@@ -454,7 +454,8 @@ def _checked_weights(model: "VAEModel", tensors: dict, folder: Path) -> torch.Te
         raise ModelError(f"{folder / 'config.json'}: fold_cap names drugs the model lacks: "
                          f"{', '.join(sorted(stray))}")
     expected = {name: (model.n_members, *shape) for name, shape in model.layout.entries}
-    extra = sorted(k for k in set(tensors) - set(expected) if not k.startswith("forest."))
+    extra = sorted(k for k in set(tensors) - set(expected)
+                   if not k.startswith(("forest.", "linear.")))
     missing = sorted(set(expected) - set(tensors))
     if missing or extra:
         raise ModelError(f"{where}: tensors {', '.join(missing) or 'none'} missing and "

@@ -91,17 +91,3 @@ class Forest:
                 or (self.right[inner] < 0).any() or (self.roots >= n).any() \
                 or (self.feature[inner] >= n_features).any() or not np.isfinite(self.value).all():
             raise ValueError(f"{where}: node indices or features out of range")
-
-
-def blend_weight(vae: np.ndarray, forest: np.ndarray, y: np.ndarray, cap: float) -> float:
-    """The weight w of the VAE heads in w * vae + (1 - w) * forest (w in 0, 0.05, ... 1) with the
-    least squared error on out-of-fold predictions, a value at the reporting limit ``cap``
-    counting as "at least this" (no error above it)."""
-    best, err = 1.0, np.inf
-    for w in np.linspace(0.0, 1.0, 21):
-        d = np.minimum(w * vae + (1 - w) * forest, cap) - y
-        d = np.where(y >= cap - 1e-6, np.minimum(d, 0.0), d)
-        e = float(np.mean(d ** 2))
-        if e < err - 1e-12:
-            best, err = float(w), e
-    return best

@@ -1,18 +1,20 @@
 """The semi-supervised model's answer per drug: one predictive distribution of log10 fold change.
 
 Fitted after the VAE ensemble, on out-of-fold predictions only (each training row predicted by
-the ensemble member that held it out for validation, and by the out-of-bag trees of the forest):
+the ensemble member that held it out for validation, by the out-of-bag trees of the forest and
+by a 5-fold split for the ridge):
 
-1. per drug, a random forest on the raw mutations (:mod:`.forest`) and the weight ``w`` of the
-   VAE heads in the blend ``w * heads + (1 - w) * forest`` with the least (censored) squared
+1. per drug, a random forest (:mod:`.forest`) and a ridge regression (:mod:`.linear`) on the raw
+   mutations, and the weights ``w_h, w_f, w_r`` (non-negative, summing to 1, steps of 0.05) of
+   the blend ``w_h * heads + w_f * forest + w_r * ridge`` with the least (censored) squared
    error;
 2. per drug, the residual sd ``s`` of the blend: the maximum-likelihood sd of a normal whose
    values at the assay's reporting limit are right-censored (Tobit);
 3. per drug, a scale ``k`` that makes the central 90% interval cover 90% of the out-of-fold
    values (a censored value is covered when the interval reaches the limit).
 
-The predictive distribution of a virus is then normal with mean ``w * mean(heads) + (1 - w) *
-forest`` and sd ``k * sqrt(w² * var(heads over members) + s²)``.
+The predictive distribution of a virus is then normal with mean ``w_h * mean(heads) + w_f *
+forest + w_r * ridge`` and sd ``k * sqrt(w_h² * var(heads over members) + s²)``.
 """
 
 from __future__ import annotations
@@ -23,8 +25,11 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.special import log_ndtr, ndtri
 
-from .forest import Forest, blend_weight
+from .forest import Forest
+from .linear import Linear
 
+#: the step of the blend weights
+BLEND_STEP = 0.05
 #: the interval whose coverage the scale targets, and the range of the scale
 TARGET_COVERAGE = 0.90
 SCALES = np.round(np.arange(0.5, 2.001, 0.01), 2)
@@ -55,12 +60,44 @@ def coverage(mu, sd, y, cap, level: float = TARGET_COVERAGE) -> float:
     return float(np.mean(np.where(at_cap, hi >= cap - 1e-6, (y >= lo) & (y <= hi))))
 
 
+def blend_weights(parts: list[np.ndarray], y: np.ndarray, cap: float) -> tuple[float, ...]:
+    """The weights (non-negative, summing to 1, in steps of ``BLEND_STEP``) of the predictions
+    ``parts`` (each (n,)) whose blend has the least squared error to ``y``, a value at the
+    reporting limit ``cap`` counting as "at least this" (no error above it). Ties go to the
+    earlier parts (the heads first)."""
+    steps = int(round(1 / BLEND_STEP))
+    P = np.stack(parts)                                         # (m, n)
+    censored = y >= cap - 1e-6
+    best, err = (1.0,) + (0.0,) * (len(parts) - 1), np.inf
+    for combo in _simplex(len(parts), steps):
+        w = np.array(combo) / steps
+        d = np.minimum(w @ P, cap) - y
+        e = float(np.mean(np.where(censored, np.minimum(d, 0.0), d) ** 2))
+        if e < err - 1e-12:
+            best, err = tuple(float(v) for v in w), e
+    return best
+
+
+def _simplex(m: int, total: int):
+    """All m-tuples of non-negative integers summing to ``total``, the first part largest first."""
+    if m == 1:
+        yield (total,)
+        return
+    for first in range(total, -1, -1):
+        for rest in _simplex(m - 1, total - first):
+            yield (first, *rest)
+
+
 @dataclass
 class OutputLayer:
-    """Per drug: the forest (or None), the blend weight, the residual sd and the scale."""
+    """Per drug: the forest and the ridge (or None), the blend weights of the heads
+    (``weight``) and of the ridge (``linear_weight``; the forest has the rest), the residual sd
+    and the scale."""
 
     forests: dict[str, Forest | None] = field(default_factory=dict)
+    linears: dict[str, Linear | None] = field(default_factory=dict)
     weight: dict[str, float] = field(default_factory=dict)
+    linear_weight: dict[str, float] = field(default_factory=dict)
     sd: dict[str, float] = field(default_factory=dict)
     scale: dict[str, float] = field(default_factory=dict)
 
@@ -73,18 +110,25 @@ class OutputLayer:
         out = cls()
         for j, drug in enumerate(drugs):
             rows = np.isfinite(y[:, j])
+            out.forests[drug], out.linears[drug] = None, None
+            out.weight[drug], out.linear_weight[drug] = 1.0, 0.0
             if rows.sum() < 10:
-                out.forests[drug], out.weight[drug] = None, 1.0
                 out.sd[drug], out.scale[drug] = FALLBACK_SD, 1.0
                 continue
             yj, cap = y[rows, j], float(caps[j])
             heads, var = oof[rows, j], between[rows, j]
             have = np.isfinite(heads)
-            f, oob = Forest.fit(X[rows], yj, seed) if forest else (None, None)
-            w = 1.0 if f is None or have.sum() < 10 else \
-                blend_weight(heads[have], oob[have], yj[have], cap)
-            out.forests[drug], out.weight[drug] = (f if w < 1.0 else None), w
-            mu = (w * heads + (1 - w) * oob) if f is not None else heads
+            mu = heads
+            if forest and have.sum() >= 10:
+                f, f_oof = Forest.fit(X[rows], yj, seed)
+                r, r_oof = Linear.fit(X[rows], yj, seed)
+                w_h, w_f, w_r = blend_weights([heads[have], f_oof[have], r_oof[have]],
+                                              yj[have], cap)
+                out.forests[drug] = f if w_f > 0 else None
+                out.linears[drug] = r if w_r > 0 else None
+                out.weight[drug], out.linear_weight[drug] = w_h, w_r
+                mu = w_h * heads + w_f * f_oof + w_r * r_oof
+            w = out.weight[drug]
             ok = np.isfinite(mu)
             if ok.sum() < 10:        # no held-out predictions (e.g. trained without validation
                 out.sd[drug], out.scale[drug] = FALLBACK_SD, 1.0   # rows): nothing to measure
@@ -108,21 +152,31 @@ class OutputLayer:
         for j, drug in enumerate(drugs):
             w = self.weight.get(drug, 1.0)
             f = self.forests.get(drug)
-            mu[:, j] = mean[:, j] if f is None else w * mean[:, j] + (1 - w) * f.predict(X)
+            r, w_r = self.linears.get(drug), self.linear_weight.get(drug, 0.0)
+            mu[:, j] = w * mean[:, j]
+            if f is not None:
+                mu[:, j] += (1 - w - w_r) * f.predict(X)
+            if r is not None:
+                mu[:, j] += w_r * r.predict(X)
             s = self.sd.get(drug, FALLBACK_SD)
             sd[:, j] = self.scale.get(drug, 1.0) * np.sqrt((w * w) * var[:, j] + s * s)
         return mu, sd
 
     # ------------------------------------------------------------------ in a bundle
     def config(self) -> dict:
-        return {"weight": self.weight, "sd": self.sd, "scale": self.scale,
-                "forests": sorted(d for d, f in self.forests.items() if f is not None)}
+        return {"weight": self.weight, "linear_weight": self.linear_weight, "sd": self.sd,
+                "scale": self.scale,
+                "forests": sorted(d for d, f in self.forests.items() if f is not None),
+                "linears": sorted(d for d, r in self.linears.items() if r is not None)}
 
     def tensors(self) -> dict[str, np.ndarray]:
         out = {}
         for drug, f in self.forests.items():
             if f is not None:
                 out.update(f.tensors(drug))
+        for drug, r in self.linears.items():
+            if r is not None:
+                out.update(r.tensors(drug))
         return out
 
     @classmethod
@@ -130,13 +184,20 @@ class OutputLayer:
                     ) -> "OutputLayer":
         out = cls()
         out.weight = {str(d): float(v) for d, v in config.get("weight", {}).items()}
+        out.linear_weight = {str(d): float(v)
+                             for d, v in config.get("linear_weight", {}).items()}
         out.sd = {str(d): float(v) for d, v in config.get("sd", {}).items()}
         out.scale = {str(d): float(v) for d, v in config.get("scale", {}).items()}
         for drug in config.get("forests", []):
             f = Forest.from_tensors(tensors, drug)
             f.check(n_features, f"{where}: forest of {drug}")
             out.forests[drug] = f
-        for value in (*out.weight.values(), *out.sd.values(), *out.scale.values()):
+        for drug in config.get("linears", []):
+            r = Linear.from_tensors(tensors, drug)
+            r.check(n_features, f"{where}: ridge of {drug}")
+            out.linears[drug] = r
+        for value in (*out.weight.values(), *out.linear_weight.values(), *out.sd.values(),
+                      *out.scale.values()):
             if not math.isfinite(value) or value < 0:
                 raise ValueError(f"{where}: output layer value {value!r}")
         return out
