@@ -103,6 +103,7 @@ def _swap_aligner(kind: str):
                              int(q0), int(q1), full_query, int(aln.score), reverse)
     else:
         import mappy
+
         from hivlatent.sequences.reference import consensus_pol
         index = mappy.Aligner(seq=consensus_pol(), k=11, w=5, best_n=1, scoring=[2, 3, 10, 1])
 

@@ -71,8 +71,8 @@ def main(argv=None) -> int:
         out = json.loads(proc.stdout)
     answered = sum(1 for r in out if not r["error"])
     hivdb = next((r["hivdb_version"] for r in out if r["hivdb_version"]), "not installed")
-    print(f"| records | answered | seconds | records/s | HIVdb | workers |")
-    print(f"|---:|---:|---:|---:|---|---:|")
+    print("| records | answered | seconds | records/s | HIVdb | workers |")
+    print("|---:|---:|---:|---:|---|---:|")
     print(f"| {args.n} | {answered} | {seconds:.1f} | {args.n / seconds:.0f} | {hivdb} | "
           f"{args.workers} |")
     target = 60.0 * args.n / 1000

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import assert_user_error
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conftest import assert_user_error
 from hivlatent.errors import ConfigError, DataError, HivLatentError, ModelError
 
 RT = "PISPIETVPVKLKPGMDGPKVKQWPLTEEKIKALVEICTEMEKEGKISKIGPENPYNTPV"   # RT 1-60

@@ -10,7 +10,6 @@ import xml.etree.ElementTree as ET
 from importlib import resources
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from hivlatent import hivdb
@@ -296,7 +295,7 @@ def test_nrti_1246_against_the_colleagues_numbers(data_dir):
     insertion, as its encoder does, which moves D4T's AUC by 0.001 (0.957 against 0.958)."""
     from sklearn.metrics import balanced_accuracy_score, roc_auc_score
 
-    from hivlatent.data import find_file, read_table, load_dataset
+    from hivlatent.data import find_file, load_dataset, read_table
 
     ds = load_dataset("nrti-1246")
     table = read_table(find_file("NRTI_DataSet.txt"))

@@ -77,6 +77,7 @@ def test_sample_and_reconstruct_shapes(nrti):
 def test_sklearn_pipeline(nrti):
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
+
     from hivlatent.estimators import VAEEncoder
 
     y = nrti.labels[:, nrti.drugs.index("3TC")]

@@ -10,8 +10,14 @@ import pytest
 from hivlatent.data.consensus import RT
 from hivlatent.data.genotype_files import read_genotypes
 from hivlatent.data.mutations import (
-    Mutation, encode, feature_index, parse_arguments, parse_feature, parse_genotype,
-    parse_mutation, resolve_gene,
+    Mutation,
+    encode,
+    feature_index,
+    parse_arguments,
+    parse_feature,
+    parse_genotype,
+    parse_mutation,
+    resolve_gene,
 )
 from hivlatent.errors import DataError, HivLatentError
 

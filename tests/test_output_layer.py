@@ -47,7 +47,6 @@ def test_blend_weights_pick_the_component_that_explains_y_and_sum_to_one():
 
 
 def test_an_additive_signal_goes_to_the_ridge_and_survives_a_bundle_round_trip():
-    from hivlatent.training.linear import Linear
 
     rng = np.random.default_rng(3)
     X = (rng.random((500, 30)) < 0.3).astype(np.float32)

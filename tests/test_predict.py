@@ -16,7 +16,14 @@ from hivlatent.data.genotype_files import read_genotypes
 from hivlatent.data.mutations import parse_genotype
 from hivlatent.errors import ConfigError, DataError, ModelError
 from hivlatent.prediction import (
-    CSV_COLUMNS, RESEARCH_NOTE, call_sir, predict, rank_drugs, to_csv, to_json, to_records,
+    CSV_COLUMNS,
+    RESEARCH_NOTE,
+    call_sir,
+    predict,
+    rank_drugs,
+    to_csv,
+    to_json,
+    to_records,
     to_table,
 )
 

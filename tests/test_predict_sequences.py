@@ -7,8 +7,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from browser import body_attributes, dump_dom, screenshot
 
+from browser import body_attributes, dump_dom, screenshot
 from hivlatent.sequences import make_sequence, write_fasta
 
 RECORDS = {

@@ -12,7 +12,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hivlatent.sequences import (
-    align_sequence, analyze_fasta, analyze_text, make_sequence, to_mutation_strings, write_fasta,
+    align_sequence,
+    analyze_fasta,
+    analyze_text,
+    make_sequence,
+    to_mutation_strings,
+    write_fasta,
 )
 from hivlatent.sequences.codons import reverse_complement
 from hivlatent.sequences.reference import gene, hxb2_region

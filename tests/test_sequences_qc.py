@@ -26,7 +26,7 @@ def test_hypermutation_counts_contexts_from_the_record():
 
 
 def test_process_pool_gives_the_same_answers_in_order():
-    records = [FastaRecord(f"r{i}", make_sequence([f"PR:L90M"] if i % 2 else ["PR:V82A"],
+    records = [FastaRecord(f"r{i}", make_sequence(["PR:L90M"] if i % 2 else ["PR:V82A"],
                                                   genes=("PR",), divergence=0.05, seed=i),
                            "nucleotide") for i in range(130)]
     one = [to_mutation_strings(r) for r in align_records(records, workers=1)]

@@ -8,11 +8,23 @@ from pathlib import Path
 import pytest
 
 from hivlatent.sequences.codons import (
-    codon_amino_acids, codons_for, order_residues, reverse_complement, translate, translate_codon,
+    codon_amino_acids,
+    codons_for,
+    order_residues,
+    reverse_complement,
+    translate,
+    translate_codon,
 )
 from hivlatent.sequences.reference import (
-    consensus_pol, consensus_residue, gene, genes, hxb2_genome, hxb2_pol, hxb2_region,
-    locate_codon, pol_protein,
+    consensus_pol,
+    consensus_residue,
+    gene,
+    genes,
+    hxb2_genome,
+    hxb2_pol,
+    hxb2_region,
+    locate_codon,
+    pol_protein,
 )
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "hivlatent"

@@ -290,7 +290,6 @@ def test_best_is_retrained_on_all_rows_and_loads(small, tmp_path):
 
 
 def test_cli_command_registers_and_reports_user_errors(small, tmp_path):
-    import typer
     from typer.testing import CliRunner
 
     from hivlatent.cli import app

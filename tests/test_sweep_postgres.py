@@ -11,6 +11,7 @@ import os
 import uuid
 
 import pytest
+
 from test_sweep import killed_worker_scenario, small, two_workers_scenario  # noqa: F401
 
 URL = os.environ.get("HIVLATENT_TEST_POSTGRES_URL", "")

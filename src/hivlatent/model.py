@@ -39,8 +39,8 @@ from .errors import ConfigError, ModelError
 from .nn import vae
 from .nn.summary import parameter_counts, summary
 from .training.bundle import load_bundle, save_bundle
-from .training.output import OutputLayer
 from .training.engine import Job, TrainData, TrainResult, train_many
+from .training.output import OutputLayer
 from .training.split import member_folds, resistance_strata, train_val_split
 
 

@@ -9,7 +9,6 @@ import typer
 
 from .options import DEVICE_OPTION, QUIET_OPTION, DataOptions, data_options, progress_bar
 
-
 #: what `evaluate` compares by default (hivdb only when the extra is installed)
 DEFAULT_METHODS = "lr,l1,enet,rf,hgb,ridge,lasso,rfreg,hgbreg,pca10,vae10,semi10"
 

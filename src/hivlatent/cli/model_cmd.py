@@ -111,7 +111,7 @@ def train_cmd(
     failed = [s for s in vae.statuses if s.startswith("failed")]
     extra = None
     if cfg.supervised and vae.working_members_or_none():   # the measured viruses, for predict's
-        from ..prediction.reference import Reference      # neighbours and latent maps
+        from ..prediction.reference import Reference  # neighbours and latent maps
 
         extra = Reference.build(vae, ds).to_files()
     vae.save(save, extra_files=extra)   # refuses (a one-line error) when every member failed

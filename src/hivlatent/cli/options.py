@@ -158,9 +158,8 @@ def progress_bar(quiet: bool, description: str):
     :data:`hivlatent.config.Progress` signature; a no-op when quiet)."""
     if quiet:
         return None, (lambda *a: None)
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     prog = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                     TimeElapsedColumn(), transient=False, console=Console(stderr=True))

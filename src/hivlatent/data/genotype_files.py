@@ -29,7 +29,13 @@ from pathlib import Path
 from ..errors import DataError
 from .cutoffs import TABLE_LENGTHS
 from .mutations import (
-    GENE_LENGTHS, INSERTION, RESIDUES, Mutation, ParsedGenotype, parse_genotype, resolve_gene,
+    GENE_LENGTHS,
+    INSERTION,
+    RESIDUES,
+    Mutation,
+    ParsedGenotype,
+    parse_genotype,
+    resolve_gene,
 )
 
 _P_COLUMN = re.compile(r"^[Pp](\d+)$")

@@ -11,14 +11,7 @@ Typical use::
 
 from .baselines import BASELINES, parse_method
 from .cv import Fold, distinct_fit_sets, make_folds, repeated_folds, resolve_groups
-from .harness import (
-    evaluate,
-    per_drug_table,
-    resolve_method,
-    summarize,
-    to_markdown,
-    write_metrics,
-)
+from .harness import evaluate, per_drug_table, resolve_method, summarize, to_markdown, write_metrics
 from .metrics import (
     METRICS,
     binary_metrics_from_log_fold,

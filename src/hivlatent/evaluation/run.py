@@ -159,7 +159,7 @@ def _run_evaluation(ds, out, methods, folds, repeats, seed, group_by, epochs, me
                     n_jobs, device, progress, latent_figures) -> EvaluationResult:
     import time
 
-    from .compare import comparison_markdown, compare
+    from .compare import compare, comparison_markdown
     from .cv import repeated_folds
     from .figures import plot_differences, plot_metrics, plot_reliability
     from .hivdb_method import NOT_INDEPENDENT

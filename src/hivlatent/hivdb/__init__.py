@@ -14,14 +14,7 @@ bundled ASI2 XML once.
 
 from __future__ import annotations
 
-from .algorithm import (
-    INTERMEDIATE,
-    LOW_LEVEL,
-    algorithm_version,
-    drug_values,
-    level_calls,
-    score,
-)
+from .algorithm import INTERMEDIATE, LOW_LEVEL, algorithm_version, drug_values, level_calls, score
 from .calls import HivdbCall, PartialScore
 from .cells import score_cells, score_table
 from .drugs import DRUG_CLASSES, GENE_CLASSES, GENES, our_drug_name

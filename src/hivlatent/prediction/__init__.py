@@ -8,8 +8,15 @@ measured viruses kept with a model), :mod:`.defaults` (the cached default model 
 
 from .output import CSV_COLUMNS, to_csv, to_json, to_records, to_table
 from .predictor import (
-    RESEARCH_NOTE, DrugPrediction, VirusPrediction, call_sir, check_bundle, p_resistant, predict,
-    predict_records, rank_drugs,
+    RESEARCH_NOTE,
+    DrugPrediction,
+    VirusPrediction,
+    call_sir,
+    check_bundle,
+    p_resistant,
+    predict,
+    predict_records,
+    rank_drugs,
 )
 
 __all__ = [

@@ -23,7 +23,7 @@ def train_val_split(n_rows: int, val_fraction: float, seed: int,
         raise ConfigError(f"validation fraction {val_fraction:g} of {n_rows} rows leaves "
                           f"{n_rows - n_val} for training and {n_val} for validation; expected "
                           "at least one of each")
-    from sklearn.model_selection import train_test_split   # ~1 s of imports: only here
+    from sklearn.model_selection import train_test_split  # ~1 s of imports: only here
 
     train, val = train_test_split(rows, test_size=val_fraction, random_state=seed,
                                   shuffle=True, stratify=stratify)
