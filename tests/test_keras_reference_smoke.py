@@ -50,3 +50,25 @@ def test_study_vs_keras_skip_keras_needs_a_json():
     proc = _run("study_vs_keras.py", "--skip-keras")
     assert proc.returncode == 2
     assert "--keras-json" in proc.stderr
+
+
+def test_the_keras_reference_trains_exactly_the_study_grid():
+    """The reference repeats the study grid on purpose (it imports nothing from hivlatent); this
+    keeps the two copies equal, so the speed ratio always compares the same 14 models."""
+    from hivlatent.study.grid import StudyConfig, stage1_points, stage2_points, unique_points
+
+    spec = importlib.util.spec_from_file_location("keras_reference", BENCH / "keras_reference.py")
+    ref = importlib.util.module_from_spec(spec)
+    sys.modules["keras_reference"] = ref          # dataclasses resolve their module by name
+    try:
+        spec.loader.exec_module(ref)
+        cfg, grid = StudyConfig(), ref.Grid()
+        ours1 = [p.slug for p in stage1_points(cfg)]
+        theirs1 = [c.slug for c in ref.stage1(grid)]
+        assert ours1 == theirs1 and len(ours1) == 11
+        best_ours, best_theirs = stage1_points(cfg)[4], ref.stage1(grid)[4]
+        ours = {p.slug for p in unique_points(stage1_points(cfg) + stage2_points(cfg, best_ours))}
+        theirs = set(theirs1) | {c.slug for c in ref.stage2(grid, best_theirs)}
+        assert ours == theirs and len(ours) == 14
+    finally:
+        sys.modules.pop("keras_reference", None)
