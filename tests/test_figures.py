@@ -79,6 +79,20 @@ def test_loss_curves_series_colours_points_labels():
     assert_readable(fig)
 
 
+def test_a_first_epoch_spike_does_not_flatten_the_curves():
+    n = 50
+    epochs = np.arange(1, n + 1)
+    train = 10 + 0.5 * np.exp(-epochs / 10)
+    train[0] = 40.0                                    # the first epoch dwarfs the rest
+    h = pd.DataFrame({"epoch": epochs, "train_loss": train, "val_loss": train + 0.4})
+    ax = F.plot_loss_curves(h).axes[0]
+    lo, hi = ax.get_ylim()
+    assert hi < 12 and lo < 10.01                      # the converged region and the gap fill it
+    assert any("first epochs up to 40.4" in t.get_text() for t in ax.texts)
+    few = F.plot_loss_curves(h.iloc[:5]).axes[0]       # few epochs: nothing is clipped
+    assert few.get_ylim()[1] >= 40 and not few.texts
+
+
 def test_loss_curves_components_are_thin_dashed_same_colours():
     fig = F.plot_loss_curves(history(8, sup=True), "semi", unit=F.loss_unit("mse", 228),
                              components=True)

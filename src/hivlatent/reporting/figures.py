@@ -145,6 +145,25 @@ def _draw_history(ax, history: pd.DataFrame, components: bool) -> None:
     ax.grid(True, alpha=0.3, linewidth=0.6)
     if len(epochs) and np.all(np.equal(np.mod(epochs, 1), 0)) and len(epochs) <= 12:
         ax.set_xticks(epochs)
+    _zoom_past_first_epochs(ax, history)
+
+
+def _zoom_past_first_epochs(ax, history: pd.DataFrame) -> None:
+    """With 10 or more epochs, when the first epochs' losses dwarf the rest (the curve would be
+    flat where the training/validation gap and the convergence are), the y axis shows the
+    losses from 10% of the epochs on and a note gives the highest value left above it."""
+    values = history[["train_loss", "val_loss"]].to_numpy(dtype=float)
+    n = len(values)
+    if n < 10 or not np.isfinite(values).any():
+        return
+    late = values[max(2, math.ceil(0.1 * n)):]
+    lo, hi, top = np.nanmin(values), np.nanmax(late), np.nanmax(values)
+    if not (np.isfinite(hi) and top - lo > 3 * (hi - lo) > 0):
+        return
+    margin = 0.1 * (hi - lo)
+    ax.set_ylim(lo - margin, hi + margin)
+    ax.annotate(f"first epochs up to {top:.3g} (above the axis)", xy=(0.98, 0.97),
+                xycoords="axes fraction", ha="right", va="top", fontsize=7.5, color="0.35")
 
 
 def plot_loss_curves(history: pd.DataFrame, title: str | None = None, unit: str = DEFAULT_UNIT,

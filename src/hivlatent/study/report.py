@@ -70,7 +70,7 @@ def write_study_report(study, result, s1, s2, figures) -> None:
         f"{', '.join(ds.drugs)} (resistant = fold change at or above the drug's cutoff). "
         f"Each model holds out {cfg.val_fraction:.0%} of the rows for validation (seed {cfg.seed}, "
         f"stratified by the number of drugs a virus resists). Losses are per sequence: the "
-        f"reconstruction is summed over the {ds.n_features} features ({unit}) and the KL term over "
+        f"reconstruction is {unit} and the KL term is summed over "
         "the latent dimensions. The study's Keras losses were averaged over features instead: "
         "divide the reconstruction by the number of features to compare (column "
         "final_val_recon_per_feature of summary.csv). Grid: epochs x batch size at 128 hidden units "
@@ -81,7 +81,10 @@ def write_study_report(study, result, s1, s2, figures) -> None:
     rep.add_section("Summary table")
     cols = ["configuration", "stage", "seed", "status", "final_train_loss", "final_val_loss",
             "best_val_loss", "best_epoch", "train_seconds", "encoder_params", "decoder_params"]
-    rep.add_table(result.summary[cols].round(3), "One row per trained model (summary.csv).", index=False)
+    rep.add_table(result.summary[cols].round(3),
+                  "One row per trained model (summary.csv). Models that train side by side share "
+                  "one engine run: train_seconds is the wall time of that run, the same for each "
+                  "model in it.", index=False)
 
     paths = figures.pool.paths()
     captions = figures.captions
