@@ -7,7 +7,8 @@ differ only in their widths (hidden units, latent size) may train together too, 
 to the widest shape (:mod:`.padding`). A model trained in a group gives the same losses and
 weights as the same job trained alone (up to float rounding).
 
-Per step the work is a fixed number of tensor operations whatever K is; per epoch each model
+Per step the work is a fixed number of tensor operations whatever K is, with the gradients
+written out by hand (:mod:`hivlatent.nn.gradients`: no autograd graph); per epoch each model
 draws its permutation and noise from its own generator (the only Python loop over K).
 
 Jobs that differ only in their number of epochs (same shape, seed, rows and other settings, as
@@ -30,6 +31,7 @@ import torch
 
 from ..config import ModelConfig, TrainConfig
 from ..nn import vae
+from ..nn.gradients import loss_and_grads
 from ..nn.params import ParamLayout
 from .adam import StackedAdam
 from .history import best_epoch, history_frame
@@ -215,7 +217,7 @@ def train_group(jobs: Sequence[Job], data: TrainData,
     # one contiguous (K, ...) leaf tensor per parameter; Adam updates them in place. Each model
     # is initialised at its own shape, then padded with zeros
     init = torch.stack([pad(own[k].init(g), pos[k], lay.size) for k, g in enumerate(gens)])
-    params = {name: t.to(device).requires_grad_(True) for name, t in lay.split(init).items()}
+    params = {name: t.to(device) for name, t in lay.split(init).items()}
     leaves = list(params.values())
     opt = StackedAdam(leaves, [j.train.lr for j in jobs])
     sup_w = torch.tensor([j.train.sup_weight if cfg.supervised else 0.0 for j in jobs], device=device)
@@ -309,10 +311,13 @@ def train_group(jobs: Sequence[Job], data: TrainData,
             ib = idx[:, sl]
             ob = None if data.observed is None else data.observed[ib]
             drop = None if drops is None else split_drop(drops[:, sl])
-            t = forward(params, data.X[ib], ob, ib, noise[:, sl], drop, beta_col)
-            grads = torch.autograd.grad((t[0] * scale[:, sl]).sum(), leaves)
+            with torch.no_grad():           # the gradients by hand: no autograd graph
+                t, grads = loss_and_grads(
+                    params, cfg, data.X[ib], ob, noise[:, sl], drop, beta_col, scale[:, sl],
+                    *((sup_w, data.log_fold[ib], data.labels[ib], data.fold_cap)
+                      if cfg.supervised else ()))
             opt.step(grads, step_active[:, s])
-            terms.append(t.detach())
+            terms.append(t)
         # per-model means over the epoch's rows of (total, rec, kl[, sup])
         sums = (torch.cat(terms, dim=2) * w).sum(-1)
         train_terms = _four(sums / torch.tensor(n_train, device=device, dtype=torch.float32))
