@@ -28,6 +28,12 @@ def _bt(a: torch.Tensor) -> torch.Tensor:
     return a.transpose(1, 2)
 
 
+def _relu_back(d: torch.Tensor, pre: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    """The gradient at a hidden layer's pre-activation from the gradient at its output
+    ``relu(pre) * mask``."""
+    return torch.ops.aten.threshold_backward(d if mask is None else d * mask, pre, 0.0)
+
+
 def loss_and_grads(p: dict[str, torch.Tensor], cfg: ModelConfig, x: torch.Tensor,
                    observed: torch.Tensor | None, eps: torch.Tensor, drop, beta: torch.Tensor,
                    scale: torch.Tensor, sup_weight: torch.Tensor | None = None,
@@ -45,44 +51,39 @@ def loss_and_grads(p: dict[str, torch.Tensor], cfg: ModelConfig, x: torch.Tensor
     enc_drop, dec_drop = (None, None) if drop is None else drop
     # ---- forward, keeping what the backward pass needs
     acts, h = [x], x                        # inputs of each encoder layer
-    enc_keep = []                           # d relu(pre) * mask / d pre, per hidden layer
+    enc_pre = []                            # pre-activations, for the ReLU's backward
     for i in range(n_hidden):
         pre = torch.baddbmm(p[f"enc{i}.bias"], h, p[f"enc{i}.weight"])
-        keep = (pre > 0).to(pre.dtype)
-        if enc_drop is not None:
-            keep = keep * enc_drop[i]
-        h = pre * keep
-        enc_keep.append(keep)
+        h = torch.relu(pre) if enc_drop is None else torch.relu(pre) * enc_drop[i]
+        enc_pre.append(pre)
         acts.append(h)
     stats = torch.baddbmm(p["enc_out.bias"], h, p["enc_out.weight"])
     L = cfg.latent
     mean, logvar = stats[..., :L], stats[..., L:]
     sd = torch.exp(0.5 * logvar)
     z = torch.addcmul(mean, sd, eps)
-    dec_in, h, dec_keep = [z], z, []
+    dec_in, h, dec_pre = [z], z, []
     for i in range(n_hidden):
         pre = torch.baddbmm(p[f"dec{i}.bias"], h, p[f"dec{i}.weight"])
-        keep = (pre > 0).to(pre.dtype)
-        if dec_drop is not None:
-            keep = keep * dec_drop[i]
-        h = pre * keep
-        dec_keep.append(keep)
+        h = torch.relu(pre) if dec_drop is None else torch.relu(pre) * dec_drop[i]
+        dec_pre.append(pre)
         dec_in.append(h)
     logits = torch.baddbmm(p["dec_out.bias"], h, p["dec_out.weight"])
 
     w = scale[..., None]                                     # (K, B, 1)
     if cfg.likelihood == "bernoulli":
         per = torch.nn.functional.binary_cross_entropy_with_logits(logits, x, reduction="none")
-        d_logits = torch.sigmoid(logits) - x
+        d_logits = torch.sigmoid(logits).sub_(x)
     else:
         s = torch.sigmoid(logits)
         diff = s - x
         per = diff * diff
-        d_logits = 2.0 * diff * s * (1.0 - s)
+        d_logits = torch.ops.aten.sigmoid_backward(diff * (2.0 * w), s)
     if observed is not None:
         per = per * observed
         d_logits = d_logits * observed
-    d_logits = d_logits * w
+    if cfg.likelihood == "bernoulli":
+        d_logits = d_logits.mul_(w)
     rec = per.sum(-1)
     var = logvar.exp()
     kl = 0.5 * (mean.pow(2) + var - 1.0 - logvar).sum(-1)
@@ -106,22 +107,23 @@ def loss_and_grads(p: dict[str, torch.Tensor], cfg: ModelConfig, x: torch.Tensor
         ws = w * sup_weight[:, None, None]
         d_fold = 2.0 * err * ws                                   # 0 where masked or censored above
         d_res = torch.where(lmask, torch.sigmoid(res_logit) - lab, 0.0) * ws
-        grads["head_fold.weight"] = _bt(z) @ d_fold
+        grads["head_fold.weight"] = torch.bmm(_bt(z), d_fold)
         grads["head_fold.bias"] = d_fold.sum(1, keepdim=True)
-        grads["head_res.weight"] = _bt(z) @ d_res
+        grads["head_res.weight"] = torch.bmm(_bt(z), d_res)
         grads["head_res.bias"] = d_res.sum(1, keepdim=True)
-        d_z = d_fold @ _bt(p["head_fold.weight"]) + d_res @ _bt(p["head_res.weight"])
+        d_z = torch.baddbmm(torch.bmm(d_fold, _bt(p["head_fold.weight"])), d_res,
+                            _bt(p["head_res.weight"]))
 
     # ---- decoder
     d = d_logits
-    grads["dec_out.weight"] = _bt(dec_in[-1]) @ d
+    grads["dec_out.weight"] = torch.bmm(_bt(dec_in[-1]), d)
     grads["dec_out.bias"] = d.sum(1, keepdim=True)
-    d = d @ _bt(p["dec_out.weight"])
+    d = torch.bmm(d, _bt(p["dec_out.weight"]))
     for i in reversed(range(n_hidden)):
-        d = d * dec_keep[i]
-        grads[f"dec{i}.weight"] = _bt(dec_in[i]) @ d
+        d = _relu_back(d, dec_pre[i], None if dec_drop is None else dec_drop[i])
+        grads[f"dec{i}.weight"] = torch.bmm(_bt(dec_in[i]), d)
         grads[f"dec{i}.bias"] = d.sum(1, keepdim=True)
-        d = d @ _bt(p[f"dec{i}.weight"])
+        d = torch.bmm(d, _bt(p[f"dec{i}.weight"]))
     if d_z is not None:
         d = d + d_z
     # ---- latent: z = mean + sd * eps, KL weighted by beta
@@ -130,11 +132,12 @@ def loss_and_grads(p: dict[str, torch.Tensor], cfg: ModelConfig, x: torch.Tensor
     d_logvar = d * eps * (0.5 * sd) + wb * (0.5 * (var - 1.0))
     d = torch.cat((d_mean, d_logvar), -1)
     # ---- encoder
-    grads["enc_out.weight"] = _bt(acts[-1]) @ d
+    grads["enc_out.weight"] = torch.bmm(_bt(acts[-1]), d)
     grads["enc_out.bias"] = d.sum(1, keepdim=True)
     for i in reversed(range(n_hidden)):
-        d = (d @ _bt(p[f"enc{i + 1}.weight" if i + 1 < n_hidden else "enc_out.weight"])) * enc_keep[i]
-        grads[f"enc{i}.weight"] = _bt(acts[i]) @ d
+        d = torch.bmm(d, _bt(p[f"enc{i + 1}.weight" if i + 1 < n_hidden else "enc_out.weight"]))
+        d = _relu_back(d, enc_pre[i], None if enc_drop is None else enc_drop[i])
+        grads[f"enc{i}.weight"] = torch.bmm(_bt(acts[i]), d)
         grads[f"enc{i}.bias"] = d.sum(1, keepdim=True)
 
     total = rec + beta * kl
