@@ -28,6 +28,19 @@ def _bt(a: torch.Tensor) -> torch.Tensor:
     return a.transpose(1, 2)
 
 
+def _hidden_layers(p, prefix: str, n: int, h: torch.Tensor, drop
+                   ) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    """Dense + ReLU (+ dropout mask) layers ``prefix0`` .. ``prefix{n-1}``: the inputs of each
+    layer followed by the last output (n + 1), and the pre-activations (n)."""
+    ins, pres = [h], []
+    for i in range(n):
+        pre = torch.baddbmm(p[f"{prefix}{i}.bias"], h, p[f"{prefix}{i}.weight"])
+        h = torch.relu(pre) if drop is None else torch.relu(pre) * drop[i]
+        pres.append(pre)
+        ins.append(h)
+    return ins, pres
+
+
 def _relu_back(d: torch.Tensor, pre: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
     """The gradient at a hidden layer's pre-activation from the gradient at its output
     ``relu(pre) * mask``."""
@@ -49,25 +62,15 @@ def loss_and_grads(p: dict[str, torch.Tensor], cfg: ModelConfig, x: torch.Tensor
     ``fold_cap`` (drugs,) the reporting limits (log10)."""
     n_hidden = len(cfg.hidden)
     enc_drop, dec_drop = (None, None) if drop is None else drop
-    # ---- forward, keeping what the backward pass needs
-    acts, h = [x], x                        # inputs of each encoder layer
-    enc_pre = []                            # pre-activations, for the ReLU's backward
-    for i in range(n_hidden):
-        pre = torch.baddbmm(p[f"enc{i}.bias"], h, p[f"enc{i}.weight"])
-        h = torch.relu(pre) if enc_drop is None else torch.relu(pre) * enc_drop[i]
-        enc_pre.append(pre)
-        acts.append(h)
-    stats = torch.baddbmm(p["enc_out.bias"], h, p["enc_out.weight"])
+    # ---- forward, keeping each hidden layer's input and pre-activation for the backward pass
+    acts, enc_pre = _hidden_layers(p, "enc", n_hidden, x, enc_drop)
+    stats = torch.baddbmm(p["enc_out.bias"], acts[-1], p["enc_out.weight"])
     L = cfg.latent
     mean, logvar = stats[..., :L], stats[..., L:]
     sd = torch.exp(0.5 * logvar)
     z = torch.addcmul(mean, sd, eps)
-    dec_in, h, dec_pre = [z], z, []
-    for i in range(n_hidden):
-        pre = torch.baddbmm(p[f"dec{i}.bias"], h, p[f"dec{i}.weight"])
-        h = torch.relu(pre) if dec_drop is None else torch.relu(pre) * dec_drop[i]
-        dec_pre.append(pre)
-        dec_in.append(h)
+    dec_in, dec_pre = _hidden_layers(p, "dec", n_hidden, z, dec_drop)
+    h = dec_in[-1]
     logits = torch.baddbmm(p["dec_out.bias"], h, p["dec_out.weight"])
 
     w = scale[..., None]                                     # (K, B, 1)
