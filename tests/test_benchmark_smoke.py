@@ -100,3 +100,18 @@ def test_startup_benchmark_times_every_command(tmp_path):
     res = json.loads(out.read_text())
     assert res["torch_free"] == {"--version": True, "--help": True}   # the CLI keeps torch out
     assert {r["command"] for r in res["rows"]} >= {"hivlatent --version", "hivlatent --help"}
+
+
+@pytest.mark.slow
+def test_operating_point_smoke_prints_both_balanced_accuracies():
+    env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "operating_point.py"),
+                           "--smoke", "--data", "nnrti", "--drugs", "EFV,RPV"],
+                          capture_output=True, text=True, timeout=600, cwd=ROOT, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = [line.split("|")[1:-1] for line in proc.stdout.splitlines()
+            if line.startswith(("| EFV", "| RPV"))]
+    assert [r[0].strip() for r in rows] == ["EFV", "RPV"]
+    for r in rows:
+        at_cutoff, tuned = (float(c.split("±")[0]) for c in r[2:4])
+        assert 0.5 <= at_cutoff <= 1 and 0.4 <= tuned <= 1 and 0.5 <= float(r[5]) <= 1

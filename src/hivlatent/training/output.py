@@ -100,6 +100,10 @@ class OutputLayer:
     linear_weight: dict[str, float] = field(default_factory=dict)
     sd: dict[str, float] = field(default_factory=dict)
     scale: dict[str, float] = field(default_factory=dict)
+    #: after ``fit`` only (not saved): per drug the out-of-fold mean and the measured log10 fold
+    #: of the training rows it was measured on, for diagnostics (benchmarks/operating_point.py)
+    out_of_fold: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict,
+                                                                  repr=False)
 
     @classmethod
     def fit(cls, drugs, X: np.ndarray, y: np.ndarray, oof: np.ndarray, between: np.ndarray,
@@ -141,6 +145,7 @@ class OutputLayer:
             k = next((float(k) for k, c in zip(SCALES, covers) if c >= TARGET_COVERAGE),
                      float(SCALES[-1]))
             out.sd[drug], out.scale[drug] = s, k
+            out.out_of_fold[drug] = (mu, yk)
         return out
 
     def predict(self, drugs, member_folds: np.ndarray, X: np.ndarray
