@@ -3,8 +3,9 @@
 A group of K models is one tensor program; when a run has several groups (different network
 shapes or batch sizes, as in the study grid), small groups leave the cores idle between their
 many small operations, and Python's GIL stops threads from filling the gap. So groups are
-spread over a pool of worker processes, each with an equal share of the intra-op threads,
-largest groups first. Results are the same as training the groups one after another, up to the
+spread over this process and a pool of spawned worker processes, each with an equal share of
+the intra-op threads: this process trains the largest group at once while the workers start
+(importing torch takes about 2 s), and the workers take the others, largest first. Results are the same as training the groups one after another, up to the
 floating-point effect of the thread count on reductions.
 """
 
@@ -69,24 +70,34 @@ def _init(threads: int) -> None:
 
 def run_groups(tasks: Sequence[tuple[Sequence, Sequence]], data, train_group: Callable, workers: int,
                on_progress: Callable[[float], None] | None = None) -> list[list]:
-    """``train_group(jobs, data, None, prefixes)`` for every ``(jobs, prefixes)`` task in a pool
-    of ``workers`` processes; results in task order. ``on_progress(fraction of the work done)``
-    is called as groups finish."""
+    """``train_group(jobs, data, None, prefixes)`` for every ``(jobs, prefixes)`` task on
+    ``workers`` processes: this one and ``workers - 1`` spawned ones; results in task order.
+    This process trains the largest group itself, so the work starts at once while the others
+    import torch; the spawned processes take the rest, largest first. Every process runs with
+    an equal share of the threads. ``on_progress(fraction of the work done)`` is called as
+    groups finish."""
     threads = max(1, torch.get_num_threads() // workers)
     costs = [group_cost(jobs, data.X.shape[1], data.log_fold.shape[1]) for jobs, _ in tasks]
     order = sorted(range(len(tasks)), key=lambda i: -costs[i])
     out: list = [None] * len(tasks)
     done = 0.0
-    with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"),
+
+    def finished(i: int, result) -> None:
+        nonlocal done
+        out[i] = result
+        done += costs[i]
+        if on_progress is not None:
+            on_progress(done / sum(costs))
+
+    mine, rest = order[0], order[1:]
+    with ProcessPoolExecutor(max(1, workers - 1), mp_context=mp.get_context("spawn"),
                              initializer=_init, initargs=(threads,)) as pool:
         futures = {pool.submit(train_group, list(tasks[i][0]), data, None, tasks[i][1]): i
-                   for i in order}
+                   for i in rest}
+        with torch_threads(threads):
+            finished(mine, train_group(list(tasks[mine][0]), data, None, tasks[mine][1]))
         for fut in as_completed(futures):
-            i = futures[fut]
-            out[i] = fut.result()
-            done += costs[i]
-            if on_progress is not None:
-                on_progress(done / sum(costs))
+            finished(futures[fut], fut.result())
     return out
 
 
