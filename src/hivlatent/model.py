@@ -489,7 +489,8 @@ class FitTask:
 
 
 def fit_many(tasks: Sequence[FitTask], workers: int | None = None,
-             progress: Progress | None = None, description: str = "") -> list[VAEModel]:
+             progress: Progress | None = None, description: str = "",
+             flush_denormal: bool = False) -> list[VAEModel]:
     """Fit every task's model at once on the batched engine and return the models, in order.
 
     Models of one shape and batch size train together as one tensor program (models differing
@@ -498,7 +499,8 @@ def fit_many(tasks: Sequence[FitTask], workers: int | None = None,
     processes (see :func:`hivlatent.training.engine.train_many`); each model ends exactly as its
     own ``fit`` would leave it (within float rounding). Tasks may share one data object or each
     bring their own (their rows are then stacked). ``progress(done, total, description)`` is
-    called per epoch of the longest model."""
+    called per epoch of the longest model. ``flush_denormal``: see
+    :class:`hivlatent.training.engine.TrainData` (the study uses it)."""
     tasks = list(tasks)
     if not tasks:
         return []
@@ -521,8 +523,9 @@ def fit_many(tasks: Sequence[FitTask], workers: int | None = None,
         jobs += js
     stacked = datas[0] if len(datas) == 1 else _concat(datas)
     on_epoch = None if progress is None else (lambda done, total: progress(done, total, description))
-    results = train_many(jobs, train_data(stacked), devices.pop(), on_epoch=on_epoch,
-                         workers=workers)
+    data = train_data(stacked)
+    data.flush_denormal = flush_denormal
+    results = train_many(jobs, data, devices.pop(), on_epoch=on_epoch, workers=workers)
     for t, (a, b) in zip(tasks, spans):
         t.model._set_results(results[a:b])
         t.model._fit_output(t.data, jobs[a:b], int(offsets[distinct[id(t.data)]]))

@@ -1,21 +1,25 @@
-"""Figures (PNG/SVG) and the single-file HTML report."""
+"""Figures (PNG/SVG) and the single-file HTML report.
 
-from .figures import (
-    latent_label_correlation,
-    loss_unit,
-    plot_correlation_heatmap,
-    plot_latent_scatter,
-    plot_loss_curves,
-    plot_loss_grid,
-    plot_metric_comparison,
-    plot_top_loadings,
-    save_figure,
-)
-from .report import DEFAULT_RESEARCH_NOTE, Report, Section
+The names below are imported on first use, so that a process which only hands figures to
+worker processes (:mod:`.drawing`) never imports matplotlib itself."""
 
-__all__ = [
-    "Report", "Section", "DEFAULT_RESEARCH_NOTE",
-    "latent_label_correlation", "loss_unit", "plot_correlation_heatmap", "plot_latent_scatter",
-    "plot_loss_curves", "plot_loss_grid", "plot_metric_comparison", "plot_top_loadings",
-    "save_figure",
-]
+from __future__ import annotations
+
+_EXPORTS = {
+    **{name: "hivlatent.reporting.figures" for name in (
+        "latent_label_correlation", "plot_correlation_heatmap", "plot_latent_scatter",
+        "plot_loss_curves", "plot_loss_grid", "plot_metric_comparison", "plot_top_loadings",
+        "save_figure")},
+    "loss_unit": "hivlatent.reporting.units",
+    **{name: "hivlatent.reporting.report" for name in (
+        "Report", "Section", "DEFAULT_RESEARCH_NOTE")},
+}
+__all__ = list(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        import importlib
+
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'hivlatent.reporting' has no attribute {name!r}")

@@ -25,6 +25,7 @@ from matplotlib.patches import Patch
 
 from ..errors import DataError
 from ..files import atomic_open
+from .units import DEFAULT_UNIT, loss_unit  # noqa: F401  (re-exported)
 
 __all__ = [
     "TRAIN_COLOR", "VAL_COLOR", "NOT_RESISTANT_COLOR", "RESISTANT_COLOR", "MIN_FONT_PT",
@@ -40,7 +41,6 @@ RESISTANT_COLOR = "#1f77b4"      # blue: resistant
 POSITIVE_COLOR = "#7b3294"       # purple: positive loading (kept apart from the red/blue meanings)
 NEGATIVE_COLOR = "#008837"       # green: negative loading
 MIN_FONT_PT = 9
-DEFAULT_UNIT = "nats, summed over the features"
 CORRELATION_TITLE = "Pearson correlation (point-biserial) between latent means and resistance label"
 
 _STYLE = {
@@ -66,18 +66,6 @@ _COMPONENTS = (  # (suffix, human name, line style)
 )
 
 
-def loss_unit(likelihood: str, n_features: int) -> str:
-    """The unit string for loss axes: per sequence, summed over the features.
-
-    ``likelihood`` is ``"bernoulli"`` (cross-entropy, nats) or ``"mse"``/``"gaussian"``
-    (squared error).
-    """
-    key = likelihood.lower()
-    if key in {"bernoulli", "bce", "binary_crossentropy"}:
-        return f"nats, summed over {n_features} features"
-    if key in {"mse", "gaussian", "squared_error"}:
-        return f"squared error, summed over {n_features} features"
-    raise DataError(f"unknown likelihood {likelihood!r}: expected 'bernoulli' or 'mse'")
 
 
 def _figure(width: float, height: float) -> Figure:

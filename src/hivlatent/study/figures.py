@@ -4,15 +4,15 @@ rest when stage 2 ends; the report then waits for their paths."""
 
 from __future__ import annotations
 
-from ..reporting import figures as F
 from ..reporting.drawing import FigureJob, FigurePool
+from ..reporting.units import loss_unit
 
 
 class StudyFigures:
     def __init__(self, study, pool: FigurePool) -> None:
         self.study, self.pool = study, pool
         self.captions: dict[str, str] = {}
-        self.unit = F.loss_unit(study.cfg.likelihood, study.ds.n_features)
+        self.unit = loss_unit(study.cfg.likelihood, study.ds.n_features)
         self.folder = study.out / "figures"
         self.folder.mkdir(parents=True, exist_ok=True)
         self._pending: list[FigureJob] = []
@@ -53,7 +53,9 @@ class StudyFigures:
             if p.slug not in latents:
                 continue
             z = latents[p.slug]
-            corr = F.latent_label_correlation(z, ds.labels, ds.drugs)
+            from ..reporting.figures import latent_label_correlation
+
+            corr = latent_label_correlation(z, ds.labels, ds.drugs)
             corr.to_csv(self.folder / f"correlation_{p.slug}.csv")
             self._job(f"heatmap_{p.slug}", "plot_correlation_heatmap",
                       "Pearson (point-biserial) correlation of each latent mean with each drug's "

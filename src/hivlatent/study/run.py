@@ -20,12 +20,11 @@ from threadpoolctl import threadpool_limits
 from .. import __version__
 from ..config import ModelConfig, Progress, TrainConfig, to_dict
 from ..errors import ModelError
-from ..evaluation.separation import separation_table
 from ..files import RunFolder, write_csv
 from ..model import FitTask, VAEModel, fit_many
 from ..reporting.drawing import FigurePool
 from ..training.bundle import write_json
-from ..training.workers import torch_threads
+from ..training.workers import kept_pool, torch_threads
 from .figures import StudyFigures
 from .grid import Point, StudyConfig, stage1_points, stage2_points, unique_points
 
@@ -100,7 +99,8 @@ class Study:
         if not todo:
             return
         fit_many([FitTask(model, self.ds, name=p.slug) for p, model in todo],
-                 workers=self.workers, progress=self.progress, description=stage)
+                 workers=self.workers, progress=self.progress, description=stage,
+                 flush_denormal=True)
         for p, model in todo:
             if _answers(model):              # a model whose every member failed is not saved:
                 model.save(self._folder(p), {"study_point": asdict(p)})   # a rerun tries again
@@ -157,6 +157,10 @@ class Study:
             "hivlatent": __version__, "data": self.ds.name, "data_sha256": self.ds.sha256,
             "rows": self.ds.n_rows, "features": self.ds.n_features, "drugs": self.ds.drugs,
             "config": to_dict(self.cfg), "device": self.device, "torch": torch.__version__})
+        with kept_pool():      # stage 1's worker processes train in stage 2 too, warm
+            return self._stages(t0)
+
+    def _stages(self, t0: float) -> StudyResult:
         s1 = stage1_points(self.cfg)
         self.train(s1, "stage 1: epochs x batch size, hidden units")
         summary1 = pd.DataFrame(self.summary_rows(s1))
@@ -174,6 +178,8 @@ class Study:
             latents = {p.slug: self.models[p.slug].get_latent_representation(self.ds)
                        for p in s2 if _answers(self.models[p.slug])}
             figures.stage2(s2, latents)          # drawn while the separation is measured
+            from ..evaluation.separation import separation_table  # scikit-learn: not needed
+                                                                     # before this point
             with threadpool_limits(1):           # BLAS threads would spin against the drawing
                 separation = {slug: separation_table(z, self.ds.labels, self.ds.drugs,
                                                      seed=self.cfg.seed)

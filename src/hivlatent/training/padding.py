@@ -128,3 +128,39 @@ def plan_groups(jobs: Sequence, n_features: int, n_drugs: int) -> list[list[int]
         costs[a] = merged
         costs.pop(b)
     return groups
+
+
+def split_for_workers(groups: list[list[int]], jobs: Sequence, n_features: int, n_drugs: int,
+                      workers: int) -> list[list[int]]:
+    """With more processes than groups, split the costliest group of several shapes in two
+    (by shape, the split with the smallest larger half) while that shortens the longest group,
+    until there are ``workers`` groups: less work in total is no use when a core would idle."""
+    groups = [list(g) for g in groups]
+
+    def cost(group: list[int]) -> float:
+        return group_cost([jobs[i] for i in group], n_features, n_drugs)
+
+    while len(groups) < workers:
+        best = None
+        for gi, g in enumerate(groups):
+            shapes: dict = defaultdict(list)
+            for i in g:
+                shapes[jobs[i].model.hidden, jobs[i].model.latent].append(i)
+            keys = sorted(shapes)
+            if len(keys) < 2:
+                continue
+            whole = cost(g)
+            for r in range(1, len(keys)):
+                for left in combinations(keys, r):
+                    if keys[0] not in left:          # each split once
+                        continue
+                    a = [i for k in left for i in shapes[k]]
+                    b = [i for k in keys if k not in left for i in shapes[k]]
+                    longest = max(cost(a), cost(b))
+                    if longest < whole and (best is None or whole - longest > best[0]):
+                        best = (whole - longest, gi, a, b)
+        if best is None:
+            break
+        _, gi, a, b = best
+        groups[gi:gi + 1] = [a, b]
+    return groups

@@ -4,8 +4,9 @@ A group of K models is one tensor program; when a run has several groups (differ
 shapes or batch sizes, as in the study grid), small groups leave the cores idle between their
 many small operations, and Python's GIL stops threads from filling the gap. So groups are
 spread over this process and a pool of spawned worker processes, each with an equal share of
-the intra-op threads: this process trains the largest group at once while the workers start
-(importing torch takes about 2 s), and the workers take the others, largest first. Results are the same as training the groups one after another, up to the
+the intra-op threads: the groups wait in one queue, largest first; this process trains the
+largest at once while the workers start (importing torch takes about 2 s), and each process
+takes the next waiting group when it is free. Results are the same as training the groups one after another, up to the
 floating-point effect of the thread count on reductions.
 """
 
@@ -15,7 +16,7 @@ import contextlib
 import math
 import multiprocessing as mp
 import os
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor
 from typing import Callable, Sequence
 
 import torch
@@ -43,25 +44,63 @@ def model_steps(jobs) -> int:
     return sum(_steps(j) for j in jobs)
 
 
+#: a pool kept alive between calls of :func:`run_groups` inside :func:`kept_pool`
+_KEPT: dict = {}
+
+
+@contextlib.contextmanager
+def kept_pool():
+    """Worker processes that :func:`run_groups` starts inside this block stay up for its next
+    calls (a study's second stage reuses the first stage's workers, torch already imported),
+    and are shut down at the end of the block."""
+    _KEPT["active"] = True
+    try:
+        yield
+    finally:
+        pool = _KEPT.pop("pool", None)
+        _KEPT.clear()
+        if pool is not None:
+            pool[0].shutdown()
+
+
+def warm_workers() -> int:
+    """Processes of the kept pool that are already running (0: none)."""
+    pool = _KEPT.get("pool")
+    return 0 if pool is None else pool[1] + 1
+
+
+def usable_workers(requested: int | None, device, jobs: Sequence) -> int:
+    """How many processes a run of ``jobs`` may use, before they are grouped (see
+    :func:`n_workers`; here the number of groups is not known yet)."""
+    return _allowed(requested, device, model_steps(jobs))
+
+
 def n_workers(requested: int | None, device, chunks: Sequence[Sequence]) -> int:
     """How many worker processes to use. ``requested``: 1 = none (train in this process), N = up
     to N, 0 = automatic: one per core when there are several groups with enough work between
-    them; None = ``$HIVLATENT_WORKERS`` if set, else 1. Never more than one per group, and only
-    on a CPU.
+    them (or the warm processes of a :func:`kept_pool`); None = ``$HIVLATENT_WORKERS`` if set,
+    else 1. Never more than one per group, and only on a CPU.
 
     Worker processes are started with ``spawn``, which imports the calling script again: a
     script that asks for workers must keep its top-level code under
     ``if __name__ == "__main__":`` (the ``hivlatent`` command does)."""
+    if len(chunks) < 2:
+        return 1
+    return max(1, min(_allowed(requested, device, sum(model_steps(c) for c in chunks)),
+                      len(chunks)))
+
+
+def _allowed(requested: int | None, device, steps: int) -> int:
     if requested is None:
         env = os.environ.get("HIVLATENT_WORKERS", "").strip()
         requested = int(env) if env.isdigit() else 1
-    if torch.device(device).type != "cpu" or len(chunks) < 2 or requested == 1:
+    if torch.device(device).type != "cpu" or requested == 1:
         return 1
     if requested == 0:
-        if sum(model_steps(c) for c in chunks) < MIN_MODEL_STEPS:
-            return 1
-        requested = cores()
-    return max(1, min(int(requested), len(chunks)))
+        if warm_workers() >= 2:
+            return warm_workers()
+        return 1 if steps < MIN_MODEL_STEPS else cores()
+    return max(1, int(requested))
 
 
 def _init(threads: int) -> None:
@@ -72,32 +111,81 @@ def run_groups(tasks: Sequence[tuple[Sequence, Sequence]], data, train_group: Ca
                on_progress: Callable[[float], None] | None = None) -> list[list]:
     """``train_group(jobs, data, None, prefixes)`` for every ``(jobs, prefixes)`` task on
     ``workers`` processes: this one and ``workers - 1`` spawned ones; results in task order.
-    This process trains the largest group itself, so the work starts at once while the others
-    import torch; the spawned processes take the rest, largest first. Every process runs with
-    an equal share of the threads. ``on_progress(fraction of the work done)`` is called as
-    groups finish."""
+    The tasks wait in one queue, largest first; this process starts on the largest at once
+    (while the spawned ones import torch) and every process takes the next waiting task when
+    it is free, so the cores stay busy until the queue is empty. Every process runs with an
+    equal share of the threads, so a group's result does not depend on where it ran.
+    ``on_progress(fraction of the work done)`` is called as groups finish."""
+    import threading
+
     threads = max(1, torch.get_num_threads() // workers)
     costs = [group_cost(jobs, data.X.shape[1], data.log_fold.shape[1]) for jobs, _ in tasks]
-    order = sorted(range(len(tasks)), key=lambda i: -costs[i])
+    waiting = sorted(range(len(tasks)), key=lambda i: -costs[i])
     out: list = [None] * len(tasks)
     done = 0.0
+    lock = threading.Lock()
+    all_done = threading.Event()
+    errors: list[BaseException] = []
+
+    def take() -> int | None:
+        with lock:
+            return waiting.pop(0) if waiting else None
 
     def finished(i: int, result) -> None:
         nonlocal done
-        out[i] = result
-        done += costs[i]
+        with lock:
+            out[i] = result
+            done += costs[i]
+            fraction = done / sum(costs)
+            if all(r is not None for r in out):
+                all_done.set()
         if on_progress is not None:
-            on_progress(done / sum(costs))
+            on_progress(fraction)
 
-    mine, rest = order[0], order[1:]
-    with ProcessPoolExecutor(max(1, workers - 1), mp_context=mp.get_context("spawn"),
-                             initializer=_init, initargs=(threads,)) as pool:
-        futures = {pool.submit(train_group, list(tasks[i][0]), data, None, tasks[i][1]): i
-                   for i in rest}
+    n_spawned = max(1, workers - 1)
+    kept = _KEPT.get("pool")
+    if kept is not None and kept[1:] == (n_spawned, threads):
+        pool, own = kept[0], False
+    else:
+        pool = ProcessPoolExecutor(n_spawned, mp_context=mp.get_context("spawn"),
+                                   initializer=_init, initargs=(threads,))
+        own = not _KEPT.get("active")
+        if not own:
+            if kept is not None:
+                kept[0].shutdown()
+            _KEPT["pool"] = (pool, n_spawned, threads)
+
+    def feed(i: int | None) -> None:
+        """Hand task ``i`` to a spawned process; when it is done, hand it the next one."""
+        if i is None:
+            return
+        fut = pool.submit(train_group, list(tasks[i][0]), data, None, tasks[i][1])
+
+        def next_one(f, i=i) -> None:
+            try:
+                finished(i, f.result())
+            except BaseException as exc:     # re-raised in the calling thread below
+                errors.append(exc)
+                all_done.set()
+                return
+            feed(take())
+        fut.add_done_callback(next_one)
+
+    try:
+        first = take()
+        for _ in range(n_spawned):
+            feed(take())
         with torch_threads(threads):
-            finished(mine, train_group(list(tasks[mine][0]), data, None, tasks[mine][1]))
-        for fut in as_completed(futures):
-            finished(futures[fut], fut.result())
+            i = first
+            while i is not None and not errors:
+                finished(i, train_group(list(tasks[i][0]), data, None, tasks[i][1]))
+                i = take()
+        all_done.wait()
+        if errors:
+            raise errors[0]
+    finally:
+        if own:
+            pool.shutdown()
     return out
 
 
