@@ -73,7 +73,7 @@ def test_loss_curves_series_colours_points_labels():
         assert len(x) == 12 and list(x) == list(range(1, 13))
         np.testing.assert_allclose(y, h[name])
     assert ax.get_xlabel() == "epoch"
-    assert ax.get_ylabel() == "loss per sequence (nats, summed over 228 features)"
+    assert ax.get_ylabel() == "loss per sequence\n(nats, summed over 228 features)"
     assert "latent 10, hidden 128, batch 32" in ax.get_title()
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["training loss", "validation loss"]
     assert_readable(fig)
@@ -365,3 +365,18 @@ def test_figure_pool_draws_in_workers_while_the_caller_goes_on(tmp_path):
         (tmp_path / "inline").mkdir()
         pool.submit(jobs[:1])
         assert (tmp_path / "inline" / "loss_0.png").is_file()
+
+
+def test_components_never_there_are_not_drawn_and_the_zoom_keeps_the_drawn_ones():
+    n = 40
+    epochs = np.arange(1, n + 1)
+    rec = 9 + np.exp(-epochs / 8)
+    rec[0] = 30.0
+    h = pd.DataFrame({"epoch": epochs, "train_loss": rec + 0.5, "val_loss": rec + 0.9,
+                      "train_recon": rec, "val_recon": rec + 0.4, "train_kl": 0.5 + 0 * rec,
+                      "val_kl": 0.5 + 0 * rec, "train_sup": 0.0, "val_sup": 0.0})
+    ax = F.plot_loss_curves(h, components=True).axes[0]
+    gids = {line.get_gid() for line in ax.get_lines()}
+    assert "train_sup" not in gids and "val_sup" not in gids and "train_kl" in gids
+    lo, hi = ax.get_ylim()
+    assert lo < 0.5 and 10 < hi < 30                   # KL visible, the first epoch above

@@ -127,20 +127,23 @@ def _draw_history(ax, history: pd.DataFrame, components: bool) -> None:
         if components:
             for suffix, human, style in _COMPONENTS:
                 ccol = f"{split}_{suffix}"
-                if ccol in history.columns and not history[ccol].isna().all():
+                values = history[ccol] if ccol in history.columns else None
+                # a term that is never there (the plain VAE's supervised term) is not drawn
+                if values is not None and not values.isna().all() and values.abs().max() > 0:
                     ax.plot(epochs, history[ccol].to_numpy(dtype=float), color=color,
                             linestyle=style, linewidth=0.9, label=f"{name} {human}", gid=ccol)
     ax.grid(True, alpha=0.3, linewidth=0.6)
     if len(epochs) and np.all(np.equal(np.mod(epochs, 1), 0)) and len(epochs) <= 12:
         ax.set_xticks(epochs)
-    _zoom_past_first_epochs(ax, history)
+    _zoom_past_first_epochs(ax, history, [line.get_gid() for line in ax.get_lines()])
 
 
-def _zoom_past_first_epochs(ax, history: pd.DataFrame) -> None:
-    """With 10 or more epochs, when the first epochs' losses dwarf the rest (the curve would be
-    flat where the training/validation gap and the convergence are), the y axis shows the
-    losses from 10% of the epochs on and a note gives the highest value left above it."""
-    values = history[["train_loss", "val_loss"]].to_numpy(dtype=float)
+def _zoom_past_first_epochs(ax, history: pd.DataFrame, columns: list[str]) -> None:
+    """With 10 or more epochs, when the first epochs' values of the drawn ``columns`` dwarf the
+    rest (the curves would be flat where the training/validation gap and the convergence
+    are), the y axis shows them from 10% of the epochs on and a note gives the highest value
+    left above it."""
+    values = history[columns].to_numpy(dtype=float)
     n = len(values)
     if n < 10 or not np.isfinite(values).any():
         return
@@ -169,7 +172,7 @@ def plot_loss_curves(history: pd.DataFrame, title: str | None = None, unit: str 
         ax = fig.add_subplot()
         _draw_history(ax, history, components)
         ax.set_xlabel("epoch")
-        ax.set_ylabel(f"loss per sequence ({unit})")
+        ax.set_ylabel(f"loss per sequence\n({unit})")
         heading = "Training and validation loss"
         ax.set_title(heading if not title else f"{heading}: {title}", wrap=True)
         if components:  # six entries: keep them off the curves
