@@ -40,6 +40,7 @@ from .nn import vae
 from .nn.summary import parameter_counts, summary
 from .training.bundle import load_bundle, save_bundle
 from .training.engine import Job, TrainData, TrainResult, train_many
+from .training.output import TENSOR_PREFIXES as OUTPUT_TENSORS
 from .training.output import OutputLayer
 from .training.split import member_folds, resistance_strata, train_val_split
 
@@ -455,7 +456,7 @@ def _checked_weights(model: "VAEModel", tensors: dict, folder: Path) -> torch.Te
                          f"{', '.join(sorted(stray))}")
     expected = {name: (model.n_members, *shape) for name, shape in model.layout.entries}
     extra = sorted(k for k in set(tensors) - set(expected)
-                   if not k.startswith(("forest.", "linear.")))
+                   if not k.startswith(OUTPUT_TENSORS))
     missing = sorted(set(expected) - set(tensors))
     if missing or extra:
         raise ModelError(f"{where}: tensors {', '.join(missing) or 'none'} missing and "

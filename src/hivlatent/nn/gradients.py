@@ -21,7 +21,7 @@ from __future__ import annotations
 import torch
 
 from ..config import ModelConfig
-from .vae import CAP_TOL
+from . import vae
 
 
 def _bt(a: torch.Tensor) -> torch.Tensor:
@@ -89,7 +89,7 @@ def loss_and_grads(p: dict[str, torch.Tensor], cfg: ModelConfig, x: torch.Tensor
         d_logits = d_logits.mul_(w)
     rec = per.sum(-1)
     var = logvar.exp()
-    kl = 0.5 * (mean.pow(2) + var - 1.0 - logvar).sum(-1)
+    kl = vae.kl_divergence(mean, logvar)
 
     grads: dict[str, torch.Tensor] = {}
     # ---- heads (semi-supervised)
@@ -98,12 +98,8 @@ def loss_and_grads(p: dict[str, torch.Tensor], cfg: ModelConfig, x: torch.Tensor
     if cfg.supervised:
         fold_pred = torch.baddbmm(p["head_fold.bias"], z, p["head_fold.weight"])
         res_logit = torch.baddbmm(p["head_res.bias"], z, p["head_res.weight"])
-        fmask, lmask = ~torch.isnan(log_fold), ~torch.isnan(labels)
-        y = torch.nan_to_num(log_fold)
-        err = fold_pred - y
-        if fold_cap is not None:
-            err = torch.where(y >= fold_cap - CAP_TOL, err.clamp(max=0.0), err)
-        err = torch.where(fmask, err, 0.0)
+        lmask = ~torch.isnan(labels)
+        err = vae.fold_error(fold_pred, log_fold, fold_cap)
         lab = torch.nan_to_num(labels)
         bce = torch.nn.functional.binary_cross_entropy_with_logits(res_logit, lab, reduction="none")
         sup = (err * err).sum(-1) + torch.where(lmask, bce, 0.0).sum(-1)

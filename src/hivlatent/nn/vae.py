@@ -88,15 +88,20 @@ def supervised_loss(fold_pred, res_logit, log_fold, labels, fold_cap=None):
     cross-entropy of the resistance label, summed over drugs; missing values (NaN) are masked.
     ``fold_cap`` (drugs,): the assay's reporting limit per drug (log10); a value at the limit
     means "at least this much" (right-censored), so a prediction above it is no error."""
-    fmask = ~torch.isnan(log_fold)
     lmask = ~torch.isnan(labels)
+    fold_err = fold_error(fold_pred, log_fold, fold_cap) ** 2
+    bce = F.binary_cross_entropy_with_logits(res_logit, torch.nan_to_num(labels), reduction="none")
+    return fold_err.sum(-1) + torch.where(lmask, bce, 0.0).sum(-1)
+
+
+def fold_error(fold_pred, log_fold, fold_cap=None):
+    """Predicted minus measured log10 fold change, 0 where the value is missing (NaN) and where
+    a value at the reporting limit ``fold_cap`` is exceeded (right-censored: no error above)."""
     y = torch.nan_to_num(log_fold)
     diff = fold_pred - y
     if fold_cap is not None:
         diff = torch.where(y >= fold_cap - CAP_TOL, diff.clamp(max=0.0), diff)
-    fold_err = torch.where(fmask, diff, 0.0) ** 2
-    bce = F.binary_cross_entropy_with_logits(res_logit, torch.nan_to_num(labels), reduction="none")
-    return fold_err.sum(-1) + torch.where(lmask, bce, 0.0).sum(-1)
+    return torch.where(~torch.isnan(log_fold), diff, 0.0)
 
 
 

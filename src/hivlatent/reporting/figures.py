@@ -66,8 +66,6 @@ _COMPONENTS = (  # (suffix, human name, line style)
 )
 
 
-
-
 def _figure(width: float, height: float) -> Figure:
     return Figure(figsize=(width, height), layout="constrained")
 
@@ -130,7 +128,7 @@ def _draw_history(ax, history: pd.DataFrame, components: bool) -> None:
                 values = history[ccol] if ccol in history.columns else None
                 # a term that is never there (the plain VAE's supervised term) is not drawn
                 if values is not None and not values.isna().all() and values.abs().max() > 0:
-                    ax.plot(epochs, history[ccol].to_numpy(dtype=float), color=color,
+                    ax.plot(epochs, values.to_numpy(dtype=float), color=color,
                             linestyle=style, linewidth=0.9, label=f"{name} {human}", gid=ccol)
     ax.grid(True, alpha=0.3, linewidth=0.6)
     if len(epochs) and np.all(np.equal(np.mod(epochs, 1), 0)) and len(epochs) <= 12:

@@ -47,14 +47,14 @@ class StudyFigures:
     def stage2(self, s2, latents: dict) -> None:
         """Stage 2's loss curves and, per latent size whose model answers (``latents``: its
         latent means), the correlation heatmap (and its CSV) and the two latent scatters."""
+        from ..reporting.figures import latent_label_correlation  # matplotlib: only now
+
         ds = self.study.ds
         self._loss_curves(s2)
         for p in s2:
             if p.slug not in latents:
                 continue
             z = latents[p.slug]
-            from ..reporting.figures import latent_label_correlation
-
             corr = latent_label_correlation(z, ds.labels, ds.drugs)
             corr.to_csv(self.folder / f"correlation_{p.slug}.csv")
             self._job(f"heatmap_{p.slug}", "plot_correlation_heatmap",

@@ -138,7 +138,8 @@ def train_many(jobs: Sequence[Job], data: TrainData, device: str | torch.device 
     """Train every job; jobs sharing a shape and batch size run together as one group, and a job
     that is another's first epochs (:func:`shared_paths`) is read off that one's training.
     Jobs that differ only in their widths (hidden units, latent size) join one group, padded to
-    the widest, when that is estimated to save work (:func:`.padding.plan_groups`).
+    the widest, when that is estimated to save work (:func:`.padding.plan_groups`), and such a
+    group is split again when a process would otherwise idle (:func:`.padding.split_for_workers`).
     Results in job order. Several groups on a multi-core CPU run side by side in worker processes
     (``workers``: 1 = in this process, 0 = one per core, None = ``$HIVLATENT_WORKERS`` or 1;
     see :func:`.workers.n_workers`)."""
@@ -147,8 +148,8 @@ def train_many(jobs: Sequence[Job], data: TrainData, device: str | torch.device 
     carriers, prefixes = shared_paths(jobs)
     prefixes_of = dict(zip(carriers, prefixes))
     keyed: dict = defaultdict(list)
-    # processes the run may use; when there are more than groups of other shapes, a padded
-    # group is split so that no core idles (only with processes to spare: one per shape group)
+    # a padded group may be split in up to 1 + (the processes left once each group of another
+    # shape or batch size has one), so that no core idles (split_for_workers)
     spare = max(0, usable_workers(workers, device, [jobs[i] for i in carriers])
                 - len({group_key(jobs[i], n_feat, n_drugs) for i in carriers})) + 1
     for i in carriers:

@@ -30,6 +30,8 @@ from .linear import Linear
 
 #: the step of the blend weights
 BLEND_STEP = 0.05
+#: prefixes of the output layer's tensors in a bundle (forest.<drug>.*, linear.<drug>.*)
+TENSOR_PREFIXES = ("forest.", "linear.")
 #: the interval whose coverage the scale targets, and the range of the scale
 TARGET_COVERAGE = 0.90
 SCALES = np.round(np.arange(0.5, 2.001, 0.01), 2)

@@ -6,8 +6,8 @@ many small operations, and Python's GIL stops threads from filling the gap. So g
 spread over this process and a pool of spawned worker processes, each with an equal share of
 the intra-op threads: the groups wait in one queue, largest first; this process trains the
 largest at once while the workers start (importing torch takes about 2 s), and each process
-takes the next waiting group when it is free. Results are the same as training the groups one after another, up to the
-floating-point effect of the thread count on reductions.
+takes the next waiting group when it is free. Results are the same as training the groups one
+after another, up to the floating-point effect of the thread count on reductions.
 """
 
 from __future__ import annotations
@@ -16,7 +16,9 @@ import contextlib
 import math
 import multiprocessing as mp
 import os
+import threading
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import torch
@@ -44,8 +46,16 @@ def model_steps(jobs) -> int:
     return sum(_steps(j) for j in jobs)
 
 
-#: a pool kept alive between calls of :func:`run_groups` inside :func:`kept_pool`
-_KEPT: dict = {}
+@dataclass
+class _Pool:
+    executor: ProcessPoolExecutor
+    spawned: int                 # processes it runs
+    threads: int                 # torch threads of each
+
+
+#: inside :func:`kept_pool`: whether pools are kept, and the pool kept since the last call
+_keeping = False
+_kept: _Pool | None = None
 
 
 @contextlib.contextmanager
@@ -53,20 +63,19 @@ def kept_pool():
     """Worker processes that :func:`run_groups` starts inside this block stay up for its next
     calls (a study's second stage reuses the first stage's workers, torch already imported),
     and are shut down at the end of the block."""
-    _KEPT["active"] = True
+    global _keeping, _kept
+    _keeping = True
     try:
         yield
     finally:
-        pool = _KEPT.pop("pool", None)
-        _KEPT.clear()
+        pool, _keeping, _kept = _kept, False, None
         if pool is not None:
-            pool[0].shutdown()
+            pool.executor.shutdown()
 
 
 def warm_workers() -> int:
-    """Processes of the kept pool that are already running (0: none)."""
-    pool = _KEPT.get("pool")
-    return 0 if pool is None else pool[1] + 1
+    """Processes a run could use with the kept pool, this one included (0: no pool is kept)."""
+    return 0 if _kept is None else _kept.spawned + 1
 
 
 def usable_workers(requested: int | None, device, jobs: Sequence) -> int:
@@ -116,8 +125,7 @@ def run_groups(tasks: Sequence[tuple[Sequence, Sequence]], data, train_group: Ca
     it is free, so the cores stay busy until the queue is empty. Every process runs with an
     equal share of the threads, so a group's result does not depend on where it ran.
     ``on_progress(fraction of the work done)`` is called as groups finish."""
-    import threading
-
+    global _kept
     threads = max(1, torch.get_num_threads() // workers)
     costs = [group_cost(jobs, data.X.shape[1], data.log_fold.shape[1]) for jobs, _ in tasks]
     waiting = sorted(range(len(tasks)), key=lambda i: -costs[i])
@@ -143,17 +151,16 @@ def run_groups(tasks: Sequence[tuple[Sequence, Sequence]], data, train_group: Ca
             on_progress(fraction)
 
     n_spawned = max(1, workers - 1)
-    kept = _KEPT.get("pool")
-    if kept is not None and kept[1:] == (n_spawned, threads):
-        pool, own = kept[0], False
+    if _kept is not None and (_kept.spawned, _kept.threads) == (n_spawned, threads):
+        pool, own = _kept.executor, False
     else:
         pool = ProcessPoolExecutor(n_spawned, mp_context=mp.get_context("spawn"),
                                    initializer=_init, initargs=(threads,))
-        own = not _KEPT.get("active")
-        if not own:
-            if kept is not None:
-                kept[0].shutdown()
-            _KEPT["pool"] = (pool, n_spawned, threads)
+        own = not _keeping
+        if _keeping:
+            if _kept is not None:
+                _kept.executor.shutdown()
+            _kept = _Pool(pool, n_spawned, threads)
 
     def feed(i: int | None) -> None:
         """Hand task ``i`` to a spawned process; when it is done, hand it the next one."""
