@@ -69,3 +69,12 @@ def test_hand_gradients_equal_autograd(likelihood, hidden, supervised, dropout, 
     for (name, shape), a, b in zip(lay.entries, got_g, want_g):
         assert a.shape == (K, *shape), name
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6, msg=name)
+    # into reused buffers (as the engine passes them every step): the same numbers, bit for bit,
+    # written where asked
+    bufs = {name: torch.full_like(t, math.nan) for name, t in p.items()}
+    buf_t, buf_g = loss_and_grads(p, cfg, x, ob, eps, drop, beta, scale, sup_w, lf, lab, cap,
+                                  out=bufs)
+    assert torch.equal(buf_t, got_t)
+    for name, a, b in zip(p, buf_g, got_g):
+        assert a.data_ptr() == bufs[name].data_ptr(), name
+        assert torch.equal(a, b), name

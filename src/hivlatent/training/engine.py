@@ -251,6 +251,7 @@ def _train_group(jobs: Sequence[Job], data: TrainData,
     params = {name: t.to(device) for name, t in lay.split(init).items()}
     leaves = list(params.values())
     opt = StackedAdam(leaves, [j.train.lr for j in jobs])
+    grad_bufs = {name: torch.empty_like(t) for name, t in params.items()}   # reused every step
     sup_w = torch.tensor([j.train.sup_weight if cfg.supervised else 0.0 for j in jobs], device=device)
 
     n_train = [len(j.train_idx) for j in jobs]
@@ -346,7 +347,7 @@ def _train_group(jobs: Sequence[Job], data: TrainData,
                 t, grads = loss_and_grads(
                     params, cfg, data.X[ib], ob, noise[:, sl], drop, beta_col, scale[:, sl],
                     *((sup_w, data.log_fold[ib], data.labels[ib], data.fold_cap)
-                      if cfg.supervised else ()))
+                      if cfg.supervised else ()), out=grad_bufs)
             opt.step(grads, step_active[:, s])
             terms.append(t)
         # per-model means over the epoch's rows of (total, rec, kl[, sup])
