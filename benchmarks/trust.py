@@ -2,6 +2,7 @@
 
     HIVLATENT_DATA_DIR=../shared/data/hivdb python benchmarks/trust.py [--data nrti-1246 nrti nnrti pi pi-full]
         [--folds 5] [--repeats 3] [--out runs/trust] [--reuse] [--smoke]
+    python benchmarks/trust.py --data nnrti --first-repeat 1 --repeats 2 --out runs/trust
 
 For every data set it runs ``hivlatent.evaluation.run_evaluation`` with the default methods of
 ``hivlatent evaluate`` (every tuned baseline, PCA and VAE probes, the semi-supervised model, and
@@ -18,6 +19,13 @@ line per target saying met or missed by how much:
 
 It writes ``trust.md`` (the same tables) into ``--out`` and each evaluation into a subfolder.
 ``--smoke`` is the seconds-long version for the test suite (2 folds, 1 repeat, a few methods).
+
+``--first-repeat R`` adds repeats to an earlier run: it evaluates repeats R .. R + repeats - 1
+only (fold seeds ``seed + R`` ...; folds numbered from ``R * folds``) into
+``OUT/<data>/repeats-R-<last>/`` and, when ``OUT/<data>/per_fold.csv`` holds exactly the repeats
+0 .. R - 1 of the same methods, appends the new folds to it and reports the whole. Each fold's
+numbers depend only on its split and the seed, so the result is what one run of
+``--repeats R + repeats`` gives, in less time.
 """
 
 from __future__ import annotations
@@ -72,6 +80,26 @@ def _misses(table: pd.DataFrame) -> list[str]:
     return lines
 
 
+def _add_repeats(earlier: Path, new: pd.DataFrame, first: int, folds: int
+                 ) -> tuple[pd.DataFrame, int]:
+    """The earlier run's per-fold rows (repeats 0 .. first - 1, the same methods) with the new
+    repeats' appended, written back to ``earlier``; or the new rows alone when there is no such
+    earlier run (a line on stderr says why)."""
+    if not earlier.is_file():
+        print(f"{earlier}: no earlier run; reporting repeats {first}.. alone", file=sys.stderr)
+        return new, new["fold"].nunique() // folds
+    old = pd.read_csv(earlier)
+    if sorted(old["fold"].unique()) != list(range(first * folds)):
+        raise SystemExit(f"{earlier}: holds folds {sorted(old['fold'].unique())}, expected the "
+                         f"{first} repeat(s) before repeat {first} (folds 0-{first * folds - 1})")
+    if set(old["method"]) != set(new["method"]):
+        raise SystemExit(f"{earlier}: methods {sorted(set(old['method']))} differ from this "
+                         f"run's {sorted(set(new['method']))}")
+    both = pd.concat([old, new[old.columns]], ignore_index=True)
+    both.to_csv(earlier, index=False)
+    return both, both["fold"].nunique() // folds
+
+
 def _progress_log(name: str, t0: float):
     def log(done: int, total: int, description: str) -> None:
         print(f"[{name}] {done}/{total} {description} ({time.perf_counter() - t0:.0f} s)",
@@ -85,6 +113,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--first-repeat", type=int, default=0,
+                    help="evaluate repeats FIRST_REPEAT.. only and add them to "
+                         "OUT/<data>/per_fold.csv")
     ap.add_argument("--out", type=Path, default=Path("runs/trust"))
     ap.add_argument("--n-jobs", type=int, default=1)
     ap.add_argument("--reuse", action="store_true",
@@ -119,12 +150,16 @@ def main(argv: list[str] | None = None) -> int:
         else:
             ds = load_dataset(name)
             log = _progress_log(name, t0) if args.progress else None
-            res = run_evaluation(ds, out, methods, folds=folds, repeats=repeats, seed=args.seed,
+            first = args.first_repeat
+            where = out / f"repeats-{first}-{first + repeats - 1}" if first else out
+            res = run_evaluation(ds, where, methods, folds=folds, repeats=repeats, seed=args.seed,
                                  group_by=GROUPED.get(name), epochs=5 if args.smoke else None,
                                  members=2 if args.smoke else None, n_jobs=args.n_jobs,
-                                 latent_figures=not args.smoke, progress=log)
+                                 latent_figures=not args.smoke, progress=log, first_repeat=first)
             per_fold, seconds, how = res.per_fold, time.perf_counter() - t0, "run"
             reps = repeats
+            if first:
+                per_fold, reps = _add_repeats(out / "per_fold.csv", per_fold, first, folds)
         table = compare(per_fold, f"{latent}-heads", f"{latent}-latent")
         group = f" --group-by {GROUPED[name]}" if name in GROUPED else ""
         command = (f"hivlatent evaluate --data {name}{group} --folds {folds} "

@@ -115,3 +115,30 @@ def test_operating_point_smoke_prints_both_balanced_accuracies():
     for r in rows:
         at_cutoff, tuned = (float(c.split("±")[0]) for c in r[2:4])
         assert 0.5 <= at_cutoff <= 1 and 0.4 <= tuned <= 1 and 0.5 <= float(r[5]) <= 1
+
+
+def test_trust_adds_repeats_to_an_earlier_run(tmp_path):
+    """trust.py --first-repeat: the new folds are appended to the earlier run's per_fold.csv
+    only when that run holds exactly the repeats before, with the same methods."""
+    import importlib.util
+
+    import pandas as pd
+
+    spec = importlib.util.spec_from_file_location("trust", ROOT / "benchmarks" / "trust.py")
+    trust = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(trust)
+    rows = lambda folds, methods=("lr", "semi10-heads"): pd.DataFrame(  # noqa: E731
+        [{"method": m, "drug": "ABC", "metric": "auc", "fold": f, "value": 0.9}
+         for m in methods for f in folds])
+    earlier = tmp_path / "per_fold.csv"
+    alone, reps = trust._add_repeats(earlier, rows(range(5, 15)), 1, 5)
+    assert reps == 2 and not earlier.exists()                       # no earlier run: alone
+    rows(range(5)).to_csv(earlier, index=False)
+    both, reps = trust._add_repeats(earlier, rows(range(5, 15)), 1, 5)
+    assert reps == 3 and sorted(both["fold"].unique()) == list(range(15))
+    assert pd.read_csv(earlier)["fold"].nunique() == 15
+    with pytest.raises(SystemExit, match="expected the 1 repeat"):
+        trust._add_repeats(earlier, rows(range(5, 10)), 1, 5)       # already has 15 folds
+    rows(range(5), ("lr",)).to_csv(earlier, index=False)
+    with pytest.raises(SystemExit, match="methods"):
+        trust._add_repeats(earlier, rows(range(5, 10)), 1, 5)

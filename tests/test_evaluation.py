@@ -323,3 +323,37 @@ def test_sklearn_transformer_plugs_in_as_a_representation():
                       per_fold=True)
     assert set(theirs["method"]) == {"pca"}
     np.testing.assert_allclose(theirs["value"].to_numpy(), ours["value"].to_numpy(), atol=1e-9)
+
+
+@pytest.mark.slow
+def test_added_repeats_are_the_later_repeats_of_one_run():
+    """Repeats added to an earlier run (first_repeat) are exactly the later repeats of one run:
+    the same splits, fold numbers and per-fold numbers (benchmarks/trust.py --first-repeat)."""
+    from hivlatent.evaluation.cv import repeated_folds
+    from hivlatent.evaluation.run import build_methods
+
+    ds = synthetic()
+    whole = repeated_folds(ds, 3, repeats=3, seed=2)
+    parts = repeated_folds(ds, 3, repeats=1, seed=2) + repeated_folds(ds, 3, repeats=2, seed=2,
+                                                                       first_repeat=1)
+    assert [(f.drug, f.fold) for f in whole] == [(f.drug, f.fold) for f in parts]
+    assert all(np.array_equal(a.test, b.test) and np.array_equal(a.train, b.train)
+               for a, b in zip(whole, parts))
+    with pytest.raises(ConfigError, match="first repeat"):
+        repeated_folds(ds, 3, repeats=1, first_repeat=-1)
+    # per-fold results depend only on the split and the seed (the VAE's up to float rounding
+    # of the engine's grouped training)
+    methods = build_methods(["lr", "semi2"], epochs=2, members=1, seed=0, extra=None,
+                            device="cpu")
+    folds2 = repeated_folds(ds, 3, repeats=2, seed=2)
+    a = evaluate(ds, methods, folds=folds2, seed=0, per_fold=True)
+    half = folds2[:len(folds2) // 2]
+    b = pd.concat([evaluate(ds, methods, folds=half, seed=0, per_fold=True),
+                   evaluate(ds, methods, folds=repeated_folds(ds, 3, 1, seed=2, first_repeat=1),
+                            seed=0, per_fold=True)], ignore_index=True)
+    key = ["method", "drug", "metric", "fold"]
+    a, b = a.sort_values(key).reset_index(drop=True), b.sort_values(key).reset_index(drop=True)
+    pd.testing.assert_frame_equal(a[key], b[key])
+    np.testing.assert_allclose(a["value"], b["value"], rtol=1e-4, atol=1e-5)
+    lr = (a["method"] == "lr").to_numpy()
+    np.testing.assert_array_equal(a["value"][lr], b["value"][lr])

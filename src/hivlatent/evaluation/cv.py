@@ -152,13 +152,18 @@ def distinct_fit_sets(folds: list[Fold]) -> tuple[list[np.ndarray], list[int]]:
 
 
 def repeated_folds(dataset: Dataset, n_splits: int = 5, repeats: int = 3, seed: int = 0,
-                   groups: GroupsSpec = None, drugs: list[str] | None = None) -> list[Fold]:
+                   groups: GroupsSpec = None, drugs: list[str] | None = None,
+                   first_repeat: int = 0) -> list[Fold]:
     """:func:`make_folds` ``repeats`` times with seeds ``seed``, ``seed + 1``, ...; the folds of
-    repeat r are numbered ``r * n_splits + k``, so every (drug, fold) is one split."""
+    repeat r are numbered ``r * n_splits + k``, so every (drug, fold) is one split.
+    ``first_repeat``: start at repeat r = first_repeat (seed ``seed + first_repeat``), to add
+    repeats to an earlier run: its folds are exactly those repeats of a run from repeat 0."""
     if int(repeats) < 1:
         raise ConfigError(f"repeats must be >= 1, got {repeats}")
+    if int(first_repeat) < 0:
+        raise ConfigError(f"the first repeat must be >= 0, got {first_repeat}")
     out: list[Fold] = []
-    for r in range(int(repeats)):
+    for r in range(int(first_repeat), int(first_repeat) + int(repeats)):
         for f in make_folds(dataset, n_splits, seed + r, groups, drugs):
             out.append(Fold(f.drug, f.drug_index, r * int(n_splits) + f.fold, f.train, f.test,
                             f.fit_rows))

@@ -136,27 +136,33 @@ def run_evaluation(ds: Dataset, out: str | Path, methods: list[str], folds: int 
                    repeats: int = 3, seed: int = 0, group_by: str | None = None,
                    epochs: int | None = None, members: int | None = None,
                    extra: str | None = "auto", n_jobs: int = 1, device: str = "cpu",
-                   progress=None, latent_figures: bool = True) -> EvaluationResult:
+                   progress=None, latent_figures: bool = True,
+                   first_repeat: int = 0) -> EvaluationResult:
     """Evaluate ``methods`` on ``ds`` by ``folds``-fold cross-validation repeated ``repeats``
     times (fold seeds ``seed``, ``seed + 1``, ...) and write metrics.csv, per_fold.csv,
     comparison.csv, the figures and report.html to the run folder ``out`` (locked while written;
-    a failed run leaves no folder behind; a rerun replaces an earlier evaluation's outputs)."""
+    a failed run leaves no folder behind; a rerun replaces an earlier evaluation's outputs).
+    ``first_repeat``: run repeats ``first_repeat`` .. ``first_repeat + repeats - 1`` only, to add
+    repeats to an earlier run (:func:`.cv.repeated_folds`)."""
     out = Path(out)
-    with evaluation_folder(ds, out, methods, folds, repeats, seed):
+    with evaluation_folder(ds, out, methods, folds, repeats, seed, first_repeat):
         return _run_evaluation(ds, out, methods, folds, repeats, seed, group_by, epochs,
-                               members, extra, n_jobs, device, progress, latent_figures)
+                               members, extra, n_jobs, device, progress, latent_figures,
+                               first_repeat)
 
 
 def evaluation_folder(ds: Dataset, out: str | Path, methods, folds: int, repeats: int,
-                      seed: int) -> RunFolder:
+                      seed: int, first_repeat: int = 0) -> RunFolder:
     """The run folder of an evaluation (``.check()`` checks it without writing)."""
-    return RunFolder(out, "evaluate", {"data": ds.name, "data_sha256": ds.sha256,
-                                       "methods": list(methods), "folds": folds,
-                                       "repeats": repeats, "seed": seed}, replace=True)
+    what = {"data": ds.name, "data_sha256": ds.sha256, "methods": list(methods), "folds": folds,
+            "repeats": repeats, "seed": seed}
+    if first_repeat:
+        what["first_repeat"] = first_repeat
+    return RunFolder(out, "evaluate", what, replace=True)
 
 
 def _run_evaluation(ds, out, methods, folds, repeats, seed, group_by, epochs, members, extra,
-                    n_jobs, device, progress, latent_figures) -> EvaluationResult:
+                    n_jobs, device, progress, latent_figures, first_repeat=0) -> EvaluationResult:
     import time
 
     from .compare import compare, comparison_markdown
@@ -167,7 +173,8 @@ def _run_evaluation(ds, out, methods, folds, repeats, seed, group_by, epochs, me
     t0 = time.perf_counter()
     extra_ds = extra_rows(ds, extra) if any(m.startswith("semi") for m in methods) else None
     objs = build_methods(methods, epochs, members, seed, extra_ds, device)
-    fold_list = repeated_folds(ds, folds, repeats, seed, groups=group_by if group_by else False)
+    fold_list = repeated_folds(ds, folds, repeats, seed, groups=group_by if group_by else False,
+                               first_repeat=first_repeat)
     collected: dict = {}
     per_fold = evaluate(ds, objs, folds=fold_list, seed=seed, n_jobs=n_jobs, progress=progress,
                         per_fold=True, collect=collected)
@@ -184,7 +191,7 @@ def _run_evaluation(ds, out, methods, folds, repeats, seed, group_by, epochs, me
     fig_dir = out / "figures"
     rep = Report(f"Cross-validated evaluation on {ds.name}",
                  f"{ds.n_rows} viruses x {ds.n_features} features; {what}; fold seeds "
-                 f"{seed}-{seed + repeats - 1}")
+                 f"{seed + first_repeat}-{seed + first_repeat + repeats - 1}")
     rep.add_section("Method")
     rep.add_text(
         f"Per drug, {what}, stratified on the drug's label (rows without a phenotype for the "
