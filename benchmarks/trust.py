@@ -80,18 +80,29 @@ def _misses(table: pd.DataFrame) -> list[str]:
     return lines
 
 
+def _earlier_folds_fit(earlier: Path, first: int, folds: int, say: bool = True) -> bool:
+    """Whether ``earlier`` (a per_fold.csv) exists; exits with one line when it holds other
+    folds than the repeats 0 .. first - 1 (checked before any work)."""
+    if not earlier.is_file():
+        if say:
+            print(f"{earlier}: no earlier run; reporting repeats {first}.. alone",
+                  file=sys.stderr)
+        return False
+    have = sorted(pd.read_csv(earlier, usecols=["fold"])["fold"].unique())
+    if have != list(range(first * folds)):
+        raise SystemExit(f"{earlier}: holds folds {have}, expected the {first} repeat(s) before "
+                         f"repeat {first} (folds 0-{first * folds - 1})")
+    return True
+
+
 def _add_repeats(earlier: Path, new: pd.DataFrame, first: int, folds: int
                  ) -> tuple[pd.DataFrame, int]:
     """The earlier run's per-fold rows (repeats 0 .. first - 1, the same methods) with the new
     repeats' appended, written back to ``earlier``; or the new rows alone when there is no such
     earlier run (a line on stderr says why)."""
-    if not earlier.is_file():
-        print(f"{earlier}: no earlier run; reporting repeats {first}.. alone", file=sys.stderr)
+    if not _earlier_folds_fit(earlier, first, folds):
         return new, new["fold"].nunique() // folds
     old = pd.read_csv(earlier)
-    if sorted(old["fold"].unique()) != list(range(first * folds)):
-        raise SystemExit(f"{earlier}: holds folds {sorted(old['fold'].unique())}, expected the "
-                         f"{first} repeat(s) before repeat {first} (folds 0-{first * folds - 1})")
     if set(old["method"]) != set(new["method"]):
         raise SystemExit(f"{earlier}: methods {sorted(set(old['method']))} differ from this "
                          f"run's {sorted(set(new['method']))}")
@@ -151,6 +162,8 @@ def main(argv: list[str] | None = None) -> int:
             ds = load_dataset(name)
             log = _progress_log(name, t0) if args.progress else None
             first = args.first_repeat
+            if first:
+                _earlier_folds_fit(out / "per_fold.csv", first, folds, say=False)  # before work
             where = out / f"repeats-{first}-{first + repeats - 1}" if first else out
             res = run_evaluation(ds, where, methods, folds=folds, repeats=repeats, seed=args.seed,
                                  group_by=GROUPED.get(name), epochs=5 if args.smoke else None,

@@ -142,3 +142,10 @@ def test_trust_adds_repeats_to_an_earlier_run(tmp_path):
     rows(range(5), ("lr",)).to_csv(earlier, index=False)
     with pytest.raises(SystemExit, match="methods"):
         trust._add_repeats(earlier, rows(range(5, 10)), 1, 5)
+    # the folds are checked before any evaluation runs: a script run stops at once
+    (tmp_path / "nnrti").mkdir()
+    rows(range(15)).to_csv(tmp_path / "nnrti" / "per_fold.csv", index=False)
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "trust.py"), "--data",
+                           "nnrti", "--first-repeat", "1", "--repeats", "1", "--out",
+                           str(tmp_path)], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert proc.returncode != 0 and "expected the 1 repeat(s) before repeat 1" in proc.stderr
