@@ -160,9 +160,10 @@ def plot_loss_curves(history: pd.DataFrame, title: str | None = None, unit: str 
     """Training (red) and validation (blue) loss per epoch, one marker per epoch.
 
     ``title`` names the configuration (for example ``"latent 10, hidden 128, batch 32"``);
-    ``unit`` goes into the y label ``"loss per sequence (<unit>)"`` (see :func:`loss_unit`).
-    ``components=True`` adds thin lines for the reconstruction (dashed), KL (dotted) and, when
-    present, supervised (dash-dot) terms in the same colours.
+    ``unit`` goes into the y label, in parentheses on the line under ``"loss per sequence"`` (see
+    :func:`loss_unit`). ``components=True`` adds thin lines for the reconstruction (dashed), KL
+    (dotted) and, when the model has one (not all zero), supervised (dash-dot) terms in the
+    same colours.
     """
     _check_history(history, "plot_loss_curves")
     with rc_context(_STYLE):
