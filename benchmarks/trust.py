@@ -111,6 +111,19 @@ def _add_repeats(earlier: Path, new: pd.DataFrame, first: int, folds: int
     return both, both["fold"].nunique() // folds
 
 
+def _command(name: str, per_fold: pd.DataFrame, folds: int, reps: int, out: Path) -> str:
+    """The command that gives ``per_fold``'s repeats: ``hivlatent evaluate`` when they start at
+    the first repeat, else this script with ``--first-repeat`` (added repeats with no earlier
+    run to join)."""
+    first = int(per_fold["fold"].min()) // folds
+    if first:
+        return (f"python benchmarks/trust.py --data {name} --folds {folds} --first-repeat "
+                f"{first} --repeats {reps} --out {out}")
+    group = f" --group-by {GROUPED[name]}" if name in GROUPED else ""
+    return (f"hivlatent evaluate --data {name}{group} --folds {folds} --repeats {reps} "
+            f"--out {out / name}")
+
+
 def _progress_log(name: str, t0: float):
     def log(done: int, total: int, description: str) -> None:
         print(f"[{name}] {done}/{total} {description} ({time.perf_counter() - t0:.0f} s)",
@@ -174,9 +187,7 @@ def main(argv: list[str] | None = None) -> int:
             if first:
                 per_fold, reps = _add_repeats(out / "per_fold.csv", per_fold, first, folds)
         table = compare(per_fold, f"{latent}-heads", f"{latent}-latent")
-        group = f" --group-by {GROUPED[name]}" if name in GROUPED else ""
-        command = (f"hivlatent evaluate --data {name}{group} --folds {folds} "
-                   f"--repeats {reps} --out {out}")
+        command = _command(name, per_fold, folds, reps, args.out)
         misses = _misses(table)
         missed_total += len(misses)
         block = [f"## {name}", f"command: `{command}`" + (f"; run time {seconds:.0f} s"

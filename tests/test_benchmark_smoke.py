@@ -133,9 +133,15 @@ def test_trust_adds_repeats_to_an_earlier_run(tmp_path):
     earlier = tmp_path / "per_fold.csv"
     alone, reps = trust._add_repeats(earlier, rows(range(5, 15)), 1, 5)
     assert reps == 2 and not earlier.exists()                       # no earlier run: alone
+    assert trust._command("pi", alone, 5, reps, tmp_path) == (         # and said so
+        f"python benchmarks/trust.py --data pi --folds 5 --first-repeat 1 --repeats 2 "
+        f"--out {tmp_path}")
     rows(range(5)).to_csv(earlier, index=False)
     both, reps = trust._add_repeats(earlier, rows(range(5, 15)), 1, 5)
     assert reps == 3 and sorted(both["fold"].unique()) == list(range(15))
+    assert trust._command("pi-full", both, 5, reps, tmp_path) == (
+        f"hivlatent evaluate --data pi-full --group-by PtID --folds 5 --repeats 3 "
+        f"--out {tmp_path / 'pi-full'}")
     assert pd.read_csv(earlier)["fold"].nunique() == 15
     with pytest.raises(SystemExit, match="expected the 1 repeat"):
         trust._add_repeats(earlier, rows(range(5, 10)), 1, 5)       # already has 15 folds
