@@ -13,6 +13,11 @@ model's balanced accuracy at its cutoff and at the threshold on its predicted lo
 that maximises balanced accuracy on its own out-of-fold predictions inside the training rows
 (never the test rows), with the AUC (threshold-free) beside. It changes no answer of the model;
 it says how much of a balanced-accuracy gap is the operating point.
+
+A third column asks whether P(resistant) itself is off: P recalibrated per drug by a logistic
+regression of "resistant" on the predicted log10 fold change (Platt scaling), fitted on the same
+out-of-fold training predictions, with the call P > 0.5 (so still coherent); the Brier scores of
+P as the model gives it and recalibrated are beside.
 """
 
 from __future__ import annotations
@@ -40,6 +45,17 @@ def tuned_threshold(mu: np.ndarray, resistant: np.ndarray) -> float:
     return float(cands[best[len(best) // 2]])
 
 
+def platt(mu: np.ndarray, resistant: np.ndarray):
+    """P(resistant | mu) as a logistic regression on ``mu`` (unpenalised; a constant when the
+    rows hold one class only)."""
+    from sklearn.linear_model import LogisticRegression
+
+    if resistant.all() or not resistant.any():
+        return lambda m: np.full(len(m), float(resistant.mean()))
+    fit = LogisticRegression(C=1e6).fit(mu[:, None], resistant)
+    return lambda m: fit.predict_proba(np.asarray(m)[:, None])[:, 1]
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", default="pi")
@@ -53,7 +69,8 @@ def main(argv=None) -> int:
 
     from dataclasses import replace
 
-    from sklearn.metrics import balanced_accuracy_score, roc_auc_score
+    from scipy.special import ndtr
+    from sklearn.metrics import balanced_accuracy_score, brier_score_loss, roc_auc_score
 
     from hivlatent import load_dataset
     from hivlatent.config import ModelConfig, default_train_config
@@ -78,21 +95,26 @@ def main(argv=None) -> int:
         cut = math.log10(ds.cutoffs.for_drug(f.drug)[0])
         mu_in, y_in = m.output.out_of_fold[f.drug]
         t = tuned_threshold(mu_in, y_in >= cut)
+        recalibrate = platt(mu_in, y_in >= cut)
         test = ds.subset(f.test)
-        mu = m.predict_distribution(test)[0][:, j]
+        mu, sd = (a[:, j] for a in m.predict_distribution(test))
         y = np.asarray(test.log_fold)[:, j]
         ok = np.isfinite(y)
         truth = y[ok] >= cut
+        p_model, p_platt = ndtr((mu[ok] - cut) / sd[ok]), recalibrate(mu[ok])
         per.setdefault(f.drug, []).append(dict(
             at_cutoff=balanced_accuracy_score(truth, mu[ok] >= cut),
             tuned=balanced_accuracy_score(truth, mu[ok] >= t),
+            platt=balanced_accuracy_score(truth, p_platt > 0.5),
+            brier=brier_score_loss(truth, p_model), brier_platt=brier_score_loss(truth, p_platt),
             auc=roc_auc_score(truth, mu[ok]) if 0 < truth.sum() < truth.size else math.nan,
             shift=t - cut, prevalence=float(np.mean(y_in >= cut))))
     print(f"# Operating point of the semi model: {args.data}, {len(folds) // len(drugs)}-fold CV, "
           f"seed {args.seed}")
     print("| drug | resistant in training | BA at the cutoff (the call) | BA at a BA-tuned threshold "
-          "| tuned threshold − cutoff (log10) | AUC |")
-    print("|---|---:|---:|---:|---:|---:|")
+          "| tuned threshold − cutoff (log10) | AUC | BA at recalibrated P > 0.5 "
+          "| Brier of P | Brier of recalibrated P |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for drug in drugs:
         rows = per.get(drug, [])
         if not rows:
@@ -100,7 +122,8 @@ def main(argv=None) -> int:
         ms = lambda k: (np.nanmean([r[k] for r in rows]), np.nanstd([r[k] for r in rows]))  # noqa: E731
         print(f"| {drug} | {ms('prevalence')[0]:.0%} | {ms('at_cutoff')[0]:.3f} ± "
               f"{ms('at_cutoff')[1]:.3f} | {ms('tuned')[0]:.3f} ± {ms('tuned')[1]:.3f} | "
-              f"{ms('shift')[0]:+.2f} | {ms('auc')[0]:.3f} |")
+              f"{ms('shift')[0]:+.2f} | {ms('auc')[0]:.3f} | {ms('platt')[0]:.3f} ± "
+              f"{ms('platt')[1]:.3f} | {ms('brier')[0]:.4f} | {ms('brier_platt')[0]:.4f} |")
     return 0
 
 

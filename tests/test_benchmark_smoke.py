@@ -115,6 +115,9 @@ def test_operating_point_smoke_prints_both_balanced_accuracies():
     for r in rows:
         at_cutoff, tuned = (float(c.split("±")[0]) for c in r[2:4])
         assert 0.5 <= at_cutoff <= 1 and 0.4 <= tuned <= 1 and 0.5 <= float(r[5]) <= 1
+        platt = float(r[6].split("±")[0])
+        brier, brier_platt = float(r[7]), float(r[8])
+        assert 0.4 <= platt <= 1 and 0 < brier < 0.25 and 0 < brier_platt < 0.25
 
 
 def test_trust_adds_repeats_to_an_earlier_run(tmp_path):
