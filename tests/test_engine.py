@@ -10,7 +10,15 @@ import torch
 
 from hivlatent.config import ModelConfig, TrainConfig
 from hivlatent.nn import vae
-from hivlatent.training.engine import Job, TrainData, shared_paths, train_group, train_many
+from hivlatent.nn.gradients import missing_cells
+from hivlatent.training.engine import (
+    Job,
+    MissingCells,
+    TrainData,
+    shared_paths,
+    train_group,
+    train_many,
+)
 
 
 def _data(n=120, p=12, d=3, seed=0):
@@ -236,3 +244,41 @@ def test_flushing_denormals_leaves_the_models_the_same_within_rounding():
         assert (a.params - b.params).abs().max() / a.params.abs().max() < 1e-5
         assert torch.equal(b.params, c.params)
     assert torch.tensor(1e-40) * 1.0 > 0                 # switched off again afterwards
+
+
+def _with_missing(data: TrainData, seed=3) -> TrainData:
+    """``data`` with a few unobserved cells, in a third of the rows (as in the real data)."""
+    rng = np.random.default_rng(seed)
+    observed = np.ones(tuple(data.X.shape), dtype=np.float32)
+    rows = rng.choice(len(observed), len(observed) // 3, replace=False)
+    for r in rows:
+        observed[r, rng.choice(observed.shape[1], rng.integers(1, 4), replace=False)] = 0.0
+    return TrainData(data.X, torch.tensor(observed), data.log_fold, data.labels)
+
+
+def test_missing_cells_of_a_batch_are_the_dense_masks_zeros():
+    data = _with_missing(_data())
+    cells = MissingCells(data.observed)
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        rows = rng.integers(0, len(data.X), (5, 16))
+        rows[0, -3:] = 0                                          # padding rows, as _pad makes
+        want = missing_cells(data.observed[torch.as_tensor(rows)])
+        got = cells.batch(rows, "cpu")
+        assert want is not None and torch.equal(got, want)
+    full = np.flatnonzero(data.observed.numpy().min(1) == 1)
+    assert cells.batch(full[:32].reshape(2, 16), "cpu") is None    # no unobserved cell: None
+
+
+@pytest.mark.parametrize("supervised", [False, True])
+def test_unobserved_cells_group_equals_alone_and_are_left_out(supervised):
+    data = _with_missing(_data())
+    jobs = _jobs(range(4), supervised)
+    grouped = train_many(jobs, data)
+    for job, res in zip(jobs, grouped):
+        alone = train_many([job], data)[0]
+        rel = (alone.params - res.params).abs().max() / alone.params.abs().max()
+        assert rel < 1e-5
+    # the mask is applied (its arithmetic is checked against autograd in test_gradients.py)
+    ignored = TrainData(data.X, None, data.log_fold, data.labels)
+    assert not torch.equal(train_many(jobs[:1], ignored)[0].params, grouped[0].params)

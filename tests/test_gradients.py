@@ -9,7 +9,7 @@ import torch
 
 from hivlatent.config import ModelConfig
 from hivlatent.nn import vae
-from hivlatent.nn.gradients import loss_and_grads
+from hivlatent.nn.gradients import loss_and_grads, missing_cells
 
 
 def _autograd(p, cfg, x, ob, eps, drop, beta, scale, sup_w, lf, lab, cap):
@@ -63,7 +63,9 @@ def test_hand_gradients_equal_autograd(likelihood, hidden, supervised, dropout, 
         lab = (lf > 0).float()
         lab[torch.isnan(lf)] = math.nan
     want_t, want_g = _autograd(p, cfg, x, ob, eps, drop, beta, scale, sup_w, lf, lab, cap)
-    got_t, got_g = loss_and_grads(p, cfg, x, ob, eps, drop, beta, scale, sup_w, lf, lab, cap)
+    cells = missing_cells(ob)
+    assert (cells is None) == (not missing) and (cells is None or len(cells) == int((ob == 0).sum()))
+    got_t, got_g = loss_and_grads(p, cfg, x, cells, eps, drop, beta, scale, sup_w, lf, lab, cap)
     torch.testing.assert_close(got_t, want_t, rtol=1e-5, atol=1e-5)
     assert len(got_g) == len(want_g) == len(lay.entries)
     for (name, shape), a, b in zip(lay.entries, got_g, want_g):
@@ -72,7 +74,7 @@ def test_hand_gradients_equal_autograd(likelihood, hidden, supervised, dropout, 
     # into reused buffers (as the engine passes them every step): the same numbers, bit for bit,
     # written where asked
     bufs = {name: torch.full_like(t, math.nan) for name, t in p.items()}
-    buf_t, buf_g = loss_and_grads(p, cfg, x, ob, eps, drop, beta, scale, sup_w, lf, lab, cap,
+    buf_t, buf_g = loss_and_grads(p, cfg, x, cells, eps, drop, beta, scale, sup_w, lf, lab, cap,
                                   out=bufs)
     assert torch.equal(buf_t, got_t)
     for name, a, b in zip(p, buf_g, got_g):

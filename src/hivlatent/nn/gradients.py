@@ -56,8 +56,17 @@ def _relu_back(d: torch.Tensor, pre: torch.Tensor, mask: torch.Tensor | None) ->
     return torch.ops.aten.threshold_backward(d if mask is None else d * mask, pre, 0.0)
 
 
+def missing_cells(observed: torch.Tensor | None) -> torch.Tensor | None:
+    """The flat indices (into ``observed.reshape(-1)``) of the cells a 0/1 mask marks unobserved,
+    as :func:`loss_and_grads` takes them; None when every cell is observed."""
+    if observed is None:
+        return None
+    cells = torch.nonzero(observed.reshape(-1) == 0).squeeze(1)
+    return cells if len(cells) else None
+
+
 def loss_and_grads(p: dict[str, torch.Tensor], cfg: ModelConfig, x: torch.Tensor,
-                   observed: torch.Tensor | None, eps: torch.Tensor, drop, beta: torch.Tensor,
+                   missing: torch.Tensor | None, eps: torch.Tensor, drop, beta: torch.Tensor,
                    scale: torch.Tensor, sup_weight: torch.Tensor | None = None,
                    log_fold: torch.Tensor | None = None, labels: torch.Tensor | None = None,
                    fold_cap: torch.Tensor | None = None,
@@ -65,7 +74,8 @@ def loss_and_grads(p: dict[str, torch.Tensor], cfg: ModelConfig, x: torch.Tensor
                    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
     """Per-row loss terms and the gradients of the weighted loss, in layout order.
 
-    ``x`` (K, B, features), ``observed`` (K, B, features) or None, ``eps`` (K, B, latent),
+    ``x`` (K, B, features), ``missing`` the flat indices into (K, B, features) of the cells not
+    observed (:func:`missing_cells`; they add nothing to the loss) or None, ``eps`` (K, B, latent),
     ``drop`` None or (encoder masks, decoder masks) per hidden layer (K, B, width) already
     scaled by 1/(1 - rate), ``beta`` (K, 1), ``scale`` (K, B); for the semi-supervised model
     ``sup_weight`` (K,), ``log_fold`` and ``labels`` (K, B, drugs) with NaN for missing, and
@@ -95,9 +105,9 @@ def loss_and_grads(p: dict[str, torch.Tensor], cfg: ModelConfig, x: torch.Tensor
         diff = s - x
         per = diff * diff
         d_logits = torch.ops.aten.sigmoid_backward(diff * (2.0 * w), s)
-    if observed is not None:
-        per = per * observed
-        d_logits = d_logits * observed
+    if missing is not None:     # few cells: zeroed in place rather than a mask multiplied in
+        per.view(-1).index_fill_(0, missing, 0.0)
+        d_logits.view(-1).index_fill_(0, missing, 0.0)
     if cfg.likelihood == "bernoulli":
         d_logits = d_logits.mul_(w)
     rec = per.sum(-1)

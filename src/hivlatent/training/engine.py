@@ -179,6 +179,39 @@ def train_many(jobs: Sequence[Job], data: TrainData, device: str | torch.device 
     return results  # type: ignore[return-value]
 
 
+def _gather(t: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+    """``t[idx]`` for an integer index tensor ``idx`` (K, B): the rows as (K, B, ...), by
+    ``index_select`` (the same values, about 2.4x faster than advanced indexing here)."""
+    return torch.index_select(t, 0, idx.reshape(-1)).view(*idx.shape, *t.shape[1:])
+
+
+class MissingCells:
+    """Where the unobserved cells of the data are, row by row (on the host), to name a batch's
+    as the flat indices :func:`hivlatent.nn.gradients.loss_and_grads` zeroes: the data have few
+    (nrti-1246: 146 of 284,088 cells), so a batch's dense 0/1 mask is not gathered and multiplied
+    in every step."""
+
+    def __init__(self, observed: torch.Tensor):
+        miss = observed.cpu().numpy() == 0
+        self.count = miss.sum(1)
+        self.start = np.concatenate(([0], np.cumsum(self.count)[:-1]))
+        self.features = np.nonzero(miss)[1]          # row by row, features in order
+        self.width = observed.shape[1]
+
+    def batch(self, rows: np.ndarray, device) -> torch.Tensor | None:
+        """Flat indices into (K, B, features) of the unobserved cells of the batch whose data
+        rows are ``rows`` (K, B); None when it has none."""
+        flat = rows.reshape(-1)
+        n = self.count[flat]
+        at = np.flatnonzero(n)
+        if not len(at):
+            return None
+        n = n[at]
+        offset = np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n)
+        features = self.features[np.repeat(self.start[flat[at]], n) + offset]
+        return torch.as_tensor(np.repeat(at, n) * self.width + features, device=device)
+
+
 def _pad(rows: list[np.ndarray], width: int, device):
     idx = torch.zeros(len(rows), width, dtype=torch.long)
     w = torch.zeros(len(rows), width)
@@ -252,6 +285,7 @@ def _train_group(jobs: Sequence[Job], data: TrainData,
     leaves = list(params.values())
     opt = StackedAdam(leaves, [j.train.lr for j in jobs])
     grad_bufs = {name: torch.empty_like(t) for name, t in params.items()}   # reused every step
+    cells = None if data.observed is None else MissingCells(data.observed)
     sup_w = torch.tensor([j.train.sup_weight if cfg.supervised else 0.0 for j in jobs], device=device)
 
     n_train = [len(j.train_idx) for j in jobs]
@@ -328,6 +362,7 @@ def _train_group(jobs: Sequence[Job], data: TrainData,
                 keep = torch.rand(steps[k] * B, len(cols[k]), generator=gens[k]) >= drop_rate
                 drops[k, :steps[k] * B].index_copy_(1, cols[k], keep.to(drops.dtype) / (1.0 - drop_rate))
         idx, w = _pad(perm_rows, S * B, device)
+        idx_host = idx.cpu().numpy() if cells is not None else None
         noise = noise.to(device)
         if drops is not None:
             drops = drops.to(device)
@@ -341,13 +376,13 @@ def _train_group(jobs: Sequence[Job], data: TrainData,
         for s in range(S):
             sl = slice(s * B, (s + 1) * B)
             ib = idx[:, sl]
-            ob = None if data.observed is None else data.observed[ib]
+            missing = None if cells is None else cells.batch(idx_host[:, sl], device)
             drop = None if drops is None else split_drop(drops[:, sl])
             with torch.no_grad():           # the gradients by hand: no autograd graph
                 t, grads = loss_and_grads(
-                    params, cfg, data.X[ib], ob, noise[:, sl], drop, beta_col, scale[:, sl],
-                    *((sup_w, data.log_fold[ib], data.labels[ib], data.fold_cap)
-                      if cfg.supervised else ()), out=grad_bufs)
+                    params, cfg, _gather(data.X, ib), missing, noise[:, sl], drop, beta_col,
+                    scale[:, sl], *((sup_w, _gather(data.log_fold, ib), _gather(data.labels, ib),
+                                     data.fold_cap) if cfg.supervised else ()), out=grad_bufs)
             opt.step(grads, step_active[:, s])
             terms.append(t)
         # per-model means over the epoch's rows of (total, rec, kl[, sup])
