@@ -118,6 +118,8 @@ def test_operating_point_smoke_prints_both_balanced_accuracies():
         platt = float(r[6].split("±")[0])
         brier, brier_platt = float(r[7]), float(r[8])
         assert 0.4 <= platt <= 1 and 0 < brier < 0.25 and 0 < brier_platt < 0.25
+        chosen, how_many = r[9].split("(")
+        assert 0.4 <= float(chosen.split("±")[0]) <= 1 and how_many.strip() in ("0/2)", "1/2)", "2/2)")
 
 
 def test_trust_adds_repeats_to_an_earlier_run(tmp_path):
