@@ -268,6 +268,8 @@ def test_missing_cells_of_a_batch_are_the_dense_masks_zeros():
         assert want is not None and torch.equal(got, want)
     full = np.flatnonzero(data.observed.numpy().min(1) == 1)
     assert cells.batch(full[:32].reshape(2, 16), "cpu") is None    # no unobserved cell: None
+    with pytest.raises(ValueError, match="0 .unobserved. or 1"):  # a weight is not a mask
+        MissingCells(torch.full((3, 4), 0.5))
 
 
 @pytest.mark.parametrize("supervised", [False, True])

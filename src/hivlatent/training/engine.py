@@ -192,7 +192,10 @@ class MissingCells:
     in every step."""
 
     def __init__(self, observed: torch.Tensor):
-        miss = observed.cpu().numpy() == 0
+        values = observed.cpu().numpy()
+        if not np.isin(values, (0.0, 1.0)).all():
+            raise ValueError("TrainData.observed must hold 0 (unobserved) or 1 (observed) only")
+        miss = values == 0
         self.count = miss.sum(1)
         self.start = np.concatenate(([0], np.cumsum(self.count)[:-1]))
         self.features = np.nonzero(miss)[1]          # row by row, features in order
