@@ -113,13 +113,14 @@ def test_operating_point_smoke_prints_both_balanced_accuracies():
             if line.startswith(("| EFV", "| RPV"))]
     assert [r[0].strip() for r in rows] == ["EFV", "RPV"]
     for r in rows:
-        at_cutoff, tuned = (float(c.split("±")[0]) for c in r[2:4])
-        assert 0.5 <= at_cutoff <= 1 and 0.4 <= tuned <= 1 and 0.5 <= float(r[5]) <= 1
-        platt = float(r[6].split("±")[0])
-        brier, brier_platt = float(r[7]), float(r[8])
-        assert 0.4 <= platt <= 1 and 0 < brier < 0.25 and 0 < brier_platt < 0.25
-        chosen, how_many = r[9].split("(")
-        assert 0.4 <= float(chosen.split("±")[0]) <= 1 and how_many.strip() in ("0/2)", "1/2)", "2/2)")
+        as_given = float(r[2].split("±")[0])
+        model, how_many = r[3].split("(")
+        tuned = float(r[4].split("±")[0])
+        assert 0.5 <= as_given <= 1 and 0.4 <= float(model.split("±")[0]) <= 1
+        assert how_many.strip() in ("0/2)", "1/2)", "2/2)")
+        assert 0.4 <= tuned <= 1 and 0.5 <= float(r[6]) <= 1
+        brier, brier_model = float(r[7]), float(r[8])
+        assert 0 < brier < 0.25 and 0 < brier_model < 0.25
 
 
 def test_trust_adds_repeats_to_an_earlier_run(tmp_path):

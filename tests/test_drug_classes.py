@@ -58,3 +58,26 @@ def test_predict_refuses_a_bundle_of_another_class(tmp_path, data_dir):
     proc = subprocess.run([sys.executable, "-m", "hivlatent", "predict", str(tmp_path / "pi"), "M184V",
                            "--drug-class", "NRTI"], capture_output=True, text=True)
     assert proc.returncode == 2 and "is a PI model" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_pi_model_call_is_p_above_half_and_survives_a_bundle(tmp_path, data_dir):
+    """On the PIs (DRV: 16% resistant) the fit may recalibrate P per drug; whatever it chose,
+    the call and P agree, and a saved model gives the same answers."""
+    from hivlatent.config import default_train_config
+    from hivlatent.data import load_dataset
+    from hivlatent.prediction import predict
+
+    ds = load_dataset("pi")
+    model = ModelConfig(latent=3, hidden=(32,), supervised=True)
+    m = VAEModel(model, default_train_config(model, epochs=8, patience=0), n_members=2).fit(ds)
+    p, called = m.predict_proba(ds), m.predict_resistant(ds)
+    assert called.dtype == bool and (called == (p > 0.5)).all()
+    m.save(tmp_path / "m")
+    back = VAEModel.load(tmp_path / "m")
+    assert {d: back.recalibration(d) for d in ds.drugs} == {d: m.recalibration(d)
+                                                             for d in ds.drugs}
+    assert np.allclose(back.predict_proba(ds), p)
+    genotypes = ["L10F I54V V82A L90M", "I50V I54L L76V V82F I84V", "WT"]
+    for rec in predict(back, genotypes):
+        for d in rec.drugs:
+            assert (d.p_resistant > 0.5) == (d.call in ("I", "R")), (rec.id, d.drug)

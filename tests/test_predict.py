@@ -56,6 +56,10 @@ class StubModel:
         self.W = np.array([weights[f] for f in self.feature_names], dtype=np.float64)
         self.sd = sd
         self.calls = []
+        self.recalibrations = {}
+
+    def recalibration(self, drug):
+        return self.recalibrations.get(drug)
 
     def predict_distribution(self, X):
         self.calls.append(X.copy())
@@ -139,6 +143,31 @@ def test_sir_boundaries_exactly_at_the_cutoffs(drug, lower, upper):
     assert call_sir(math.log10(lower), lower, upper) == "I"
     assert call_sir(math.log10(upper), lower, upper) == "R"
     assert call_sir(math.log10(lower) - 1e-6, lower, upper) == "S"
+
+
+def test_a_recalibrated_drug_keeps_one_answer_p_above_half_exactly_when_called_i_or_r():
+    from hivlatent.training.calibration import Recalibration
+
+    # recalibrated: P = expit(1.5 + 2 z), so P > 0.5 from z > -0.75 (below the cutoff)
+    lower, upper = Cutoffs().for_drug("3TC")
+    folds = np.exp(np.linspace(np.log(lower / 3), np.log(upper * 2), 41))
+    seen = set()
+    for fold in folds:
+        model = _model_with_fold({"3TC": float(fold)})
+        model.recalibrations["3TC"] = Recalibration(2.0, 1.5)
+        d = predict(model, ["M184V"])[0].drugs[0]
+        z = (math.log10(fold) - math.log10(lower)) / model.sd
+        assert d.p_resistant == pytest.approx(1 / (1 + math.exp(-(1.5 + 2.0 * z))))
+        assert (d.p_resistant > 0.5) == (d.call in ("I", "R")), fold
+        assert d.call == ("S" if d.p_resistant <= 0.5 else "R" if fold >= upper * (1 - 1e-9)
+                          else "I")
+        seen.add(d.call)
+    assert seen == {"S", "I", "R"}
+    # below the cutoff yet called I: the recalibration moved the call, and P says the same
+    model = _model_with_fold({"3TC": lower * 0.9})
+    assert predict(model, ["M184V"])[0].drugs[0].call == "S"
+    model.recalibrations["3TC"] = Recalibration(2.0, 1.5)
+    assert predict(model, ["M184V"])[0].drugs[0].call == "I"
 
 
 def test_cutoff_override():

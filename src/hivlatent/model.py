@@ -280,16 +280,28 @@ class VAEModel:
         limit."""
         return self._capped(self.predict_distribution(data)[0])
 
+    def recalibration(self, drug: str):
+        """The drug's recalibration of P(resistant) chosen at fit time
+        (:class:`~.training.calibration.Recalibration`), or None (P = Phi(z))."""
+        return (self.output or OutputLayer()).recalibration.get(drug)
+
     def predict_proba(self, data) -> np.ndarray:
         """P(resistant) (n, drugs): the predictive probability that the log10 fold change is at
-        or above the drug's lower cutoff (above 0.5 exactly when the predicted fold is)."""
-        from .prediction.predictor import p_resistant
+        or above the drug's lower cutoff, recalibrated for the drugs where the fit chose so
+        (:mod:`~.training.calibration`)."""
+        from .training.calibration import p_resistant
 
         mu, sd = self.predict_distribution(data)
         out = np.empty_like(mu)
         for j, d in enumerate(self.drugs):
-            out[:, j] = p_resistant(mu[:, j], sd[:, j], self.cutoffs.for_drug(d)[0])
+            out[:, j] = p_resistant(mu[:, j], sd[:, j], self.cutoffs.for_drug(d)[0],
+                                    self.recalibration(d))
         return out
+
+    def predict_resistant(self, data) -> np.ndarray:
+        """The call I or R (True) or S (False) per virus and drug (n, drugs): P(resistant) > 0.5,
+        the same answer as ``predict``'s call."""
+        return self.predict_proba(data) > 0.5
 
     def _fit_output(self, dataset, jobs: list, offset: int) -> None:
         """The output layer (:class:`~.training.output.OutputLayer`), from the members'
@@ -313,8 +325,9 @@ class VAEModel:
             oof[have] = folds.mean(0)[have]
         cap = np.array([math.log10(self.fold_cap.get(d, math.inf)) for d in self.drugs])
         y = np.asarray(dataset.log_fold, dtype=float)[rows]
+        lower = np.array([math.log10(self.cutoffs.for_drug(d)[0]) for d in self.drugs])
         self.output = OutputLayer.fit(self.drugs, X[rows], y, oof, folds.var(0), cap,
-                                      self.model_config.forest, self.train_config.seed)
+                                      self.model_config.forest, self.train_config.seed, lower)
 
     def aligned_input(self, dataset) -> tuple[np.ndarray, list[str]]:
         """The data's features in the model's order (a feature the data lacks reads as 0), and

@@ -54,15 +54,16 @@ ProgressArg = Union[None, bool, Callable[[int, int, str], None]]
 
 
 def resolve_method(spec: "str | Method | Any", seed: int = 0, n_jobs: int = 1) -> Method:
-    if isinstance(spec, str) and spec.strip().lower() == "hivdb":
-        return HivdbMethod()
-    if isinstance(spec, HivdbMethod):
-        return spec
     """A method from a spec string (see :mod:`.baselines`), a :class:`ProbeMethod` or
     :class:`PredictorMethod`, a bare representation (scored by the linear probe, named
     ``<name>-lr``; a scikit-learn transformer on arrays is wrapped in
     :class:`SklearnRepresentation`) or a bare predictor (anything with ``fit`` and
-    ``predict_proba`` or ``predict_log_fold``)."""
+    ``predict_proba`` or ``predict_log_fold``; its ``predict_resistant``, when it has one, is
+    its call)."""
+    if isinstance(spec, str) and spec.strip().lower() == "hivdb":
+        return HivdbMethod()
+    if isinstance(spec, HivdbMethod):
+        return spec
     if isinstance(spec, str):
         return parse_method(spec, seed=seed, n_jobs=n_jobs)
     if isinstance(spec, (ProbeMethod, PredictorMethod)):
@@ -194,7 +195,7 @@ def _eval_predictor(dataset: Dataset, method: PredictorMethod, folds: list[Fold]
         test_rows = np.unique(np.concatenate([f.test for f in mine]))
         sub = dataset.subset(test_rows)
         preds = {}
-        for kind in ("predict_proba", "predict_log_fold"):
+        for kind in ("predict_proba", "predict_log_fold", "predict_resistant"):
             fn = getattr(model, kind, None)
             out = fn(sub) if callable(fn) else None
             if out is not None:
@@ -216,9 +217,11 @@ def _eval_predictor(dataset: Dataset, method: PredictorMethod, folds: list[Fold]
             j = fold.drug_index
             labels, log_fold = dataset.labels[:, j], dataset.log_fold[:, j]
             proba, lf = preds["predict_proba"], preds["predict_log_fold"]
+            calls = preds["predict_resistant"]          # the model's own call, when it has one
             if proba is not None:
-                _record(rows, method.name, fold,
-                        classification_metrics(labels[fold.test], proba[fold.test, j]))
+                _record(rows, method.name, fold, classification_metrics(
+                    labels[fold.test], proba[fold.test, j],
+                    calls=None if calls is None else calls[fold.test, j]))
                 _record(rows, method.name, fold,
                         calibration_metrics(labels[fold.test], proba[fold.test, j]))
                 if collect is not None:
@@ -226,7 +229,8 @@ def _eval_predictor(dataset: Dataset, method: PredictorMethod, folds: list[Fold]
                     store.append((labels[fold.test], proba[fold.test, j]))
             if proba is not None and lf is not None:
                 cut = np.log10(dataset.cutoffs.for_drug(fold.drug)[0])
-                called = lf[fold.test, j] >= cut - 1e-9
+                called = (lf[fold.test, j] >= cut - 1e-9 if calls is None
+                          else calls[fold.test, j] > 0.5)
                 _record(rows, method.name, fold,
                         {"incoherent": float(np.mean((proba[fold.test, j] > 0.5) != called))})
             if interval is not None:

@@ -28,9 +28,12 @@ A **predictor** predicts phenotypes directly, for all drugs at once (a multi-tas
         def predict_proba(self, ds: Dataset) -> np.ndarray | None: ...     # (n, d) P(resistant)
         def predict_log_fold(self, ds: Dataset) -> np.ndarray | None: ...  # (n, d) log10 fold
         def fit_many(self, trains: list[Dataset]) -> list["Predictor"]: ...
+        def predict_resistant(self, ds: Dataset) -> np.ndarray: ...     # optional: the call
 
 Columns follow ``ds.drugs``. Either prediction may return None (or be absent) when the model
-does not make it; metrics needing it are then not reported. ``fit_many`` is optional (default:
+does not make it; metrics needing it are then not reported. Without ``predict_resistant`` the
+call is P(resistant) >= 0.5 for balanced accuracy, and the predicted fold change at the cutoff
+for coherence. ``fit_many`` is optional (default:
 deep copy + ``fit`` per training set, see :class:`BasePredictor`). The training Dataset contains
 every row outside the test fold, so label columns may hold NaN (drug untested): a predictor must
 ignore NaN targets.

@@ -121,6 +121,9 @@ class SemiSupervisedPredictor(_EngineMixin, BasePredictor):
     def predict_log_fold(self, ds) -> np.ndarray:
         return self.fitted.predict_log_fold(ds)
 
+    def predict_resistant(self, ds) -> np.ndarray:
+        return self.fitted.predict_resistant(ds)
+
     def predict_interval(self, ds, level: float = 0.9):
         """(low, high, caps): the central ``level`` interval of the predictive distribution of
         log10 fold change (n, drugs), capped at each drug's reporting limit (caps, log10)."""

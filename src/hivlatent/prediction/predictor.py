@@ -7,9 +7,12 @@ gives everything:
 - ``fold_change``: 10 ** mu; ``fold_change_low`` / ``fold_change_high``: 10 ** (mu -+ z sd) for
   the central ``interval`` (90% by default). All three stop at the drug's reporting limit in the
   training data (the assay's maximum, e.g. 200 for 3TC): a value there means "at least this";
-- ``p_resistant``: P(log10 fold >= log10 lower cutoff) = 1 - Phi((log10 lower - mu) / sd);
+- ``p_resistant``: P(log10 fold >= log10 lower cutoff) = Phi(z), z = (mu - log10 lower) / sd;
+  for a drug whose model recalibrated it on its training rows, expit(a + b z)
+  (:mod:`hivlatent.training.calibration`);
 - ``call``: S if 10 ** mu < lower cutoff, I if lower <= 10 ** mu < upper, R if >= upper (on
-  log10 values, tolerance 1e-9). So ``p_resistant > 0.5`` exactly when the call is I or R;
+  log10 values, tolerance 1e-9); for a recalibrated drug, S if ``p_resistant`` <= 0.5, else R
+  if 10 ** mu >= upper, else I. So ``p_resistant > 0.5`` exactly when the call is I or R;
 - ``rank``: 1 = most likely to work, over every drug the record's models answer:
   ``p_resistant`` ascending (equal to 6 decimals: ties), then fold change over the lower cutoff;
 - ``drivers``: the record's mutations that move ``mu`` most, each with the change in predicted
@@ -30,16 +33,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
-from scipy.special import ndtr, ndtri
+from scipy.special import ndtri
 
 from ..data.mutations import ParsedGenotype, encode, parse_genotype, resolve_gene
 from ..errors import ConfigError, ModelError
+from ..training.calibration import TOL, p_resistant
 from .inputs import Record, from_genotype
 
 RESEARCH_NOTE = ("For research use only: predictions of a statistical model trained on HIVDB "
                  "genotype-phenotype data, not for clinical decisions.")
 
-_TOL = 1e-9         # log10 tolerance at the cutoffs
+_TOL = TOL          # log10 tolerance at the cutoffs
 _P_DECIMALS = 6     # p_resistant equal to this many decimals is a tie in the ranking
 #: drivers kept per drug, and the smallest change (log10) worth showing
 N_DRIVERS, MIN_DRIVER = 3, 0.05
@@ -105,22 +109,17 @@ class VirusPrediction:
         return [m for g in ("PR", "RT", "IN") for m in self.mutations.get(g, [])]
 
 
-def call_sir(log10_fold: float, lower: float, upper: float) -> str:
-    """S if fold < lower, I if lower <= fold < upper, R if fold >= upper (log10 fold given)."""
+def call_sir(log10_fold: float, lower: float, upper: float, p: float | None = None) -> str:
+    """S if fold < lower, I if lower <= fold < upper, R if fold >= upper (log10 fold given).
+    With ``p`` (a recalibrated P(resistant)): S when p <= 0.5, else R if fold >= upper, else I,
+    so the call is I or R exactly when p > 0.5."""
+    if p is not None and p <= 0.5:
+        return "S"
     if log10_fold >= math.log10(upper) - _TOL:
         return "R"
-    if log10_fold >= math.log10(lower) - _TOL:
+    if p is not None or log10_fold >= math.log10(lower) - _TOL:
         return "I"
     return "S"
-
-
-def p_resistant(mu, sd, lower: float) -> np.ndarray:
-    """P(log10 fold >= log10 ``lower``) under normal(mu, sd): above 0.5 exactly when mu is at or
-    above the cutoff (at the cutoff itself, within 1e-9, it counts as resistant)."""
-    mu, sd = np.asarray(mu, dtype=float), np.asarray(sd, dtype=float)
-    p = ndtr((mu - math.log10(lower)) / sd)
-    at = np.abs(mu - math.log10(lower)) <= _TOL
-    return np.where(at, np.maximum(p, 0.5 + 1e-12), p)
 
 
 def rank_drugs(p: Sequence[float], fold: Sequence[float], lower: Sequence[float]) -> list[int]:
@@ -153,18 +152,20 @@ def _class_answers(model, reference, records: list[Record], interval: float, exp
     z = ndtri(0.5 + interval / 2)
     deltas = _drivers(model, genotypes, X, mu, gene) if explain else None
     near = _neighbours(model, reference, X, k) if explain and reference is not None else None
+    recal = [model.recalibration(d) for d in drugs]
     out = {}
     for row, i in enumerate(todo):
         preds = []
         for j, drug in enumerate(drugs):
             m, s = float(mu[row, j]), float(sd[row, j])
             lower, upper = bounds[j]
+            p = float(p_resistant(m, s, lower, recal[j]))
             drivers = () if deltas is None else deltas[row][j]
             neighbours = () if near is None else near[row][j]
             preds.append(DrugPrediction(
                 drug, model.drug_class, float(10 ** min(m, cap[j])),
                 float(10 ** min(m - z * s, cap[j])), float(10 ** min(m + z * s, cap[j])),
-                float(p_resistant(m, s, lower)), call_sir(m, lower, upper),
+                p, call_sir(m, lower, upper, None if recal[j] is None else p),
                 drivers=drivers, neighbours=neighbours))
         out[i] = (preds, [f"{gene}:{n}" for n in recognized[row]], list(unrecognized[row]))
     return out

@@ -11,10 +11,14 @@ by a 5-fold split for the ridge):
 2. per drug, the residual sd ``s`` of the blend: the maximum-likelihood sd of a normal whose
    values at the assay's reporting limit are right-censored (Tobit);
 3. per drug, a scale ``k`` that makes the central 90% interval cover 90% of the out-of-fold
-   values (a censored value is covered when the interval reaches the limit).
+   values (a censored value is covered when the interval reaches the limit);
+4. per drug, P(resistant) recalibrated on the same out-of-fold predictions when that makes
+   better calls there (:mod:`.calibration`; kept only where it wins, cross-fitted).
 
 The predictive distribution of a virus is then normal with mean ``w_h * mean(heads) + w_f *
-forest + w_r * ridge`` and sd ``k * sqrt(w_h² * var(heads over members) + s²)``.
+forest + w_r * ridge`` and sd ``k * sqrt(w_h² * var(heads over members) + s²)``; P(resistant) is
+``Phi(z)`` or, for a recalibrated drug, ``expit(a + b z)``, with ``z = (mean - log10 lower
+cutoff) / sd``; the call is I or R exactly when P(resistant) > 0.5.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.special import log_ndtr, ndtri
 
+from .calibration import Recalibration, choose
 from .forest import Forest
 from .linear import Linear
 
@@ -102,6 +107,8 @@ class OutputLayer:
     linear_weight: dict[str, float] = field(default_factory=dict)
     sd: dict[str, float] = field(default_factory=dict)
     scale: dict[str, float] = field(default_factory=dict)
+    #: drugs whose P(resistant) is recalibrated (:mod:`.calibration`); the others use Phi(z)
+    recalibration: dict[str, Recalibration] = field(default_factory=dict)
     #: after ``fit`` only (not saved): per drug the out-of-fold mean and the measured log10 fold
     #: of the training rows it was measured on, for diagnostics (benchmarks/operating_point.py)
     out_of_fold: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict,
@@ -109,10 +116,12 @@ class OutputLayer:
 
     @classmethod
     def fit(cls, drugs, X: np.ndarray, y: np.ndarray, oof: np.ndarray, between: np.ndarray,
-            caps: np.ndarray, forest: bool, seed: int = 0) -> "OutputLayer":
+            caps: np.ndarray, forest: bool, seed: int = 0, lower: np.ndarray | None = None
+            ) -> "OutputLayer":
         """``X`` (n, p) training rows, ``y`` (n, d) their log10 fold changes (NaN = untested),
         ``oof`` (n, d) the heads' out-of-fold predictions (NaN where none), ``between`` (n, d)
-        the members' variance, ``caps`` (d,) the reporting limits (log10)."""
+        the members' variance, ``caps`` (d,) the reporting limits (log10), ``lower`` (d,) the
+        lower cutoffs (log10; None: no recalibration of P(resistant))."""
         out = cls()
         for j, drug in enumerate(drugs):
             rows = np.isfinite(y[:, j])
@@ -148,6 +157,11 @@ class OutputLayer:
                      float(SCALES[-1]))
             out.sd[drug], out.scale[drug] = s, k
             out.out_of_fold[drug] = (mu, yk)
+            if lower is not None:
+                cut = float(lower[j])
+                r = choose((mu - cut) / (k * sd), yk >= cut - 1e-9, seed)
+                if r is not None:
+                    out.recalibration[drug] = r
         return out
 
     def predict(self, drugs, member_folds: np.ndarray, X: np.ndarray
@@ -173,6 +187,7 @@ class OutputLayer:
     def config(self) -> dict:
         return {"weight": self.weight, "linear_weight": self.linear_weight, "sd": self.sd,
                 "scale": self.scale,
+                "recalibration": {d: r.to_list() for d, r in self.recalibration.items()},
                 "forests": sorted(d for d, f in self.forests.items() if f is not None),
                 "linears": sorted(d for d, r in self.linears.items() if r is not None)}
 
@@ -195,6 +210,12 @@ class OutputLayer:
                              for d, v in config.get("linear_weight", {}).items()}
         out.sd = {str(d): float(v) for d, v in config.get("sd", {}).items()}
         out.scale = {str(d): float(v) for d, v in config.get("scale", {}).items()}
+        for drug, pair in config.get("recalibration", {}).items():
+            try:
+                slope, intercept = (float(v) for v in pair)
+                out.recalibration[str(drug)] = Recalibration(slope, intercept)
+            except (TypeError, ValueError) as e:
+                raise ValueError(f"{where}: recalibration of {drug}: {e}") from None
         for drug in config.get("forests", []):
             f = Forest.from_tensors(tensors, drug)
             f.check(n_features, f"{where}: forest of {drug}")

@@ -1,0 +1,84 @@
+"""Per-drug recalibration of P(resistant) (training/calibration.py) on synthetic data."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy.special import expit, ndtr
+
+from hivlatent.training.calibration import Recalibration, choose, p_resistant
+from hivlatent.training.output import OutputLayer
+
+
+def _calibrated(n=3000, seed=0):
+    """z whose Phi(z) is the true P(resistant): nothing to recalibrate."""
+    rng = np.random.default_rng(seed)
+    z = rng.normal(0, 1.5, n)
+    return z, rng.random(n) < ndtr(z)
+
+
+def test_fit_recovers_a_known_logistic_link():
+    rng = np.random.default_rng(1)
+    z = rng.normal(0, 2, 20000)
+    resistant = rng.random(z.size) < expit(1.0 + 1.5 * z)
+    r = Recalibration.fit(z, resistant)
+    assert r.slope == pytest.approx(1.5, abs=0.1) and r.intercept == pytest.approx(1.0, abs=0.1)
+
+
+def test_a_calibrated_p_is_left_alone_and_a_shifted_one_is_recalibrated():
+    z, resistant = _calibrated()
+    r = choose(z, resistant)        # None, or (by chance) a link that is Phi again
+    grid = np.linspace(-3, 3, 61)
+    assert r is None or np.abs(r.p(grid) - ndtr(grid)).max() < 0.03
+    # resistance sets in a whole sd below where z says (a model shrunk towards susceptible)
+    rng = np.random.default_rng(2)
+    truth = rng.random(z.size) < ndtr(3 * (z + 1.0))
+    r = choose(z, truth)
+    assert r is not None and r.p(np.array([-0.8]))[0] > 0.5 > ndtr(-0.8)
+
+
+def test_too_few_of_a_class_means_no_recalibration():
+    z = np.linspace(-3, 3, 200)
+    resistant = np.zeros(200, dtype=bool)
+    resistant[-10:] = True                 # 10 resistant: fewer than 5 parts x 5
+    assert choose(z, resistant) is None
+    assert Recalibration.fit(z[:150], resistant[:150]) is None
+
+
+def test_p_resistant_with_and_without_recalibration():
+    lower = 3.0
+    cut = math.log10(lower)
+    mu, sd = np.array([cut - 0.3, cut, cut + 0.3]), np.full(3, 0.3)
+    plain = p_resistant(mu, sd, lower)
+    assert plain[0] < 0.5 < plain[1] and plain[1] == pytest.approx(0.5) and plain[2] > 0.5
+    r = Recalibration(2.0, 1.5)
+    assert np.allclose(p_resistant(mu, sd, lower, r), expit(1.5 + 2.0 * np.array([-1, 0, 1])))
+
+
+@pytest.mark.parametrize("slope, intercept", [(0.0, 1.0), (-1.0, 0.0), (math.nan, 0.0),
+                                              (1.0, math.inf)])
+def test_a_recalibration_needs_a_finite_positive_slope(slope, intercept):
+    with pytest.raises(ValueError, match="recalibration"):
+        Recalibration(slope, intercept)
+
+
+def test_the_output_layer_chooses_per_drug_and_keeps_the_choice_in_a_bundle():
+    rng = np.random.default_rng(3)
+    n = 1500
+    X = (rng.random((n, 10)) < 0.2).astype(np.float32)
+    y = rng.normal(0, 0.6, (n, 2))
+    oof = np.column_stack([y[:, 0] + rng.normal(0, 0.2, n),     # drug A: unbiased heads
+                           y[:, 1] * 0.4 - 0.3])                # drug B: shrunk, shifted down
+    lower = np.array([0.3, 0.3])
+    out = OutputLayer.fit(["A", "B"], X, y, oof, np.zeros_like(y), np.array([5.0, 5.0]),
+                          forest=False, lower=lower)
+    assert "A" not in out.recalibration and "B" in out.recalibration
+    back = OutputLayer.from_bundle(out.config(), out.tensors(), 10, "test")
+    assert back.recalibration == out.recalibration
+    bad = out.config() | {"recalibration": {"B": [-1.0, 0.0]}}
+    with pytest.raises(ValueError, match="test: recalibration of B"):
+        OutputLayer.from_bundle(bad, out.tensors(), 10, "test")
+    assert OutputLayer.fit(["A", "B"], X, y, oof, np.zeros_like(y), np.array([5.0, 5.0]),
+                           forest=False).recalibration == {}
