@@ -40,11 +40,15 @@ def test_a_calibrated_p_is_left_alone_and_a_shifted_one_is_recalibrated():
 
 
 def test_too_few_of_a_class_means_no_recalibration():
-    z = np.linspace(-3, 3, 200)
+    rng = np.random.default_rng(4)
+    z = rng.normal(0, 1.5, 400)
+    shifted = rng.random(400) < ndtr(3 * (z + 1.0))      # would be recalibrated with more rows
+    assert 100 <= (~shifted).sum() and shifted.sum() >= 100 and choose(z, shifted) is not None
+    few = shifted & (np.cumsum(shifted) <= 99)           # 99 resistant: fewer than MIN_CLASS
+    assert choose(z, few) is None
     resistant = np.zeros(200, dtype=bool)
-    resistant[-10:] = True                 # 10 resistant: fewer than 5 parts x 5
-    assert choose(z, resistant) is None
-    assert Recalibration.fit(z[:150], resistant[:150]) is None
+    resistant[-4:] = True
+    assert Recalibration.fit(np.linspace(-3, 3, 200), resistant) is None
 
 
 def test_p_resistant_with_and_without_recalibration():
