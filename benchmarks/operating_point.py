@@ -88,11 +88,13 @@ def main(argv=None) -> int:
         t = tuned_threshold(mu_in, y_in >= cut)
         test = ds.subset(f.test)
         mu, sd = (a[:, j] for a in m.predict_distribution(test))
-        p_model = m.predict_proba(test)[:, j]
         y = np.asarray(test.log_fold)[:, j]
         ok = np.isfinite(y)
         truth = y[ok] >= cut
-        p_plain = p_resistant(mu[ok], sd[ok], ds.cutoffs.for_drug(f.drug)[0])
+        lower = ds.cutoffs.for_drug(f.drug)[0]
+        p_plain = p_resistant(mu[ok], sd[ok], lower)
+        p_model = np.full(len(y), np.nan)       # the model's P: recalibrated where it chose so
+        p_model[ok] = p_resistant(mu[ok], sd[ok], lower, m.recalibration(f.drug))
         per.setdefault(f.drug, []).append(dict(
             at_cutoff=balanced_accuracy_score(truth, p_plain > 0.5),
             model=balanced_accuracy_score(truth, p_model[ok] > 0.5),

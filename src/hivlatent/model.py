@@ -299,9 +299,19 @@ class VAEModel:
         return out
 
     def predict_resistant(self, data) -> np.ndarray:
-        """The call I or R (True) or S (False) per virus and drug (n, drugs): P(resistant) > 0.5,
-        the same answer as ``predict``'s call."""
-        return self.predict_proba(data) > 0.5
+        """The call I or R (True) or S (False) per virus and drug (n, drugs), by the rule of
+        ``predict``'s call (:func:`~.training.calibration.called_resistant`): the predicted fold
+        at the cutoff, or recalibrated P(resistant) > 0.5. ``evaluate`` checks it against
+        :meth:`predict_proba`."""
+        from .training.calibration import called_resistant, p_resistant
+
+        mu, sd = self.predict_distribution(data)
+        out = np.empty(mu.shape, dtype=bool)
+        for j, d in enumerate(self.drugs):
+            lower, r = self.cutoffs.for_drug(d)[0], self.recalibration(d)
+            p = None if r is None else p_resistant(mu[:, j], sd[:, j], lower, r)
+            out[:, j] = called_resistant(mu[:, j], lower, p)
+        return out
 
     def _fit_output(self, dataset, jobs: list, offset: int) -> None:
         """The output layer (:class:`~.training.output.OutputLayer`), from the members'

@@ -37,13 +37,12 @@ from scipy.special import ndtri
 
 from ..data.mutations import ParsedGenotype, encode, parse_genotype, resolve_gene
 from ..errors import ConfigError, ModelError
-from ..training.calibration import TOL, p_resistant
+from ..training.calibration import TOL, called_resistant, p_resistant
 from .inputs import Record, from_genotype
 
 RESEARCH_NOTE = ("For research use only: predictions of a statistical model trained on HIVDB "
                  "genotype-phenotype data, not for clinical decisions.")
 
-_TOL = TOL          # log10 tolerance at the cutoffs
 _P_DECIMALS = 6     # p_resistant equal to this many decimals is a tie in the ranking
 #: drivers kept per drug, and the smallest change (log10) worth showing
 N_DRIVERS, MIN_DRIVER = 3, 0.05
@@ -113,13 +112,9 @@ def call_sir(log10_fold: float, lower: float, upper: float, p: float | None = No
     """S if fold < lower, I if lower <= fold < upper, R if fold >= upper (log10 fold given).
     With ``p`` (a recalibrated P(resistant)): S when p <= 0.5, else R if fold >= upper, else I,
     so the call is I or R exactly when p > 0.5."""
-    if p is not None and p <= 0.5:
+    if not called_resistant(log10_fold, lower, p):
         return "S"
-    if log10_fold >= math.log10(upper) - _TOL:
-        return "R"
-    if p is not None or log10_fold >= math.log10(lower) - _TOL:
-        return "I"
-    return "S"
+    return "R" if log10_fold >= math.log10(upper) - TOL else "I"
 
 
 def rank_drugs(p: Sequence[float], fold: Sequence[float], lower: Sequence[float]) -> list[int]:

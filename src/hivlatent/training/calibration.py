@@ -101,3 +101,12 @@ def p_resistant(mu, sd, lower: float, recalibration: Recalibration | None = None
         return recalibration.p(z)
     at = np.abs(mu - math.log10(lower)) <= TOL
     return np.where(at, np.maximum(ndtr(z), 0.5 + 1e-12), ndtr(z))
+
+
+def called_resistant(mu, lower: float, p=None) -> np.ndarray:
+    """The call I or R (True) or S (False): ``p > 0.5`` for a recalibrated drug (``p`` given),
+    else the predicted log10 fold ``mu`` at or above the cutoff (within :data:`TOL`), which is
+    where :func:`p_resistant` without recalibration passes 0.5."""
+    if p is not None:
+        return np.asarray(p, dtype=float) > 0.5
+    return np.asarray(mu, dtype=float) >= math.log10(lower) - TOL
