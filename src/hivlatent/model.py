@@ -280,6 +280,10 @@ class VAEModel:
         limit."""
         return self._capped(self.predict_distribution(data)[0])
 
+    def log_fold_from(self, mu: np.ndarray) -> np.ndarray:
+        """:meth:`predict_log_fold` from a predictive mean already computed."""
+        return self._capped(mu)
+
     def recalibration(self, drug: str):
         """The drug's recalibration of P(resistant) chosen at fit time
         (:class:`~.training.calibration.Recalibration`), or None (P = Phi(z))."""
@@ -289,9 +293,12 @@ class VAEModel:
         """P(resistant) (n, drugs): the predictive probability that the log10 fold change is at
         or above the drug's lower cutoff, recalibrated for the drugs where the fit chose so
         (:mod:`~.training.calibration`)."""
+        return self.proba_from(*self.predict_distribution(data))
+
+    def proba_from(self, mu: np.ndarray, sd: np.ndarray) -> np.ndarray:
+        """:meth:`predict_proba` from a predictive distribution already computed."""
         from .training.calibration import p_resistant
 
-        mu, sd = self.predict_distribution(data)
         out = np.empty_like(mu)
         for j, d in enumerate(self.drugs):
             out[:, j] = p_resistant(mu[:, j], sd[:, j], self.cutoffs.for_drug(d)[0],
@@ -303,9 +310,12 @@ class VAEModel:
         ``predict``'s call (:func:`~.training.calibration.called_resistant`): the predicted fold
         at the cutoff, or recalibrated P(resistant) > 0.5. ``evaluate`` checks it against
         :meth:`predict_proba`."""
+        return self.resistant_from(*self.predict_distribution(data))
+
+    def resistant_from(self, mu: np.ndarray, sd: np.ndarray) -> np.ndarray:
+        """:meth:`predict_resistant` from a predictive distribution already computed."""
         from .training.calibration import called_resistant, p_resistant
 
-        mu, sd = self.predict_distribution(data)
         out = np.empty(mu.shape, dtype=bool)
         for j, d in enumerate(self.drugs):
             lower, r = self.cutoffs.for_drug(d)[0], self.recalibration(d)
