@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy.special import expit, ndtr
 
-from hivlatent.training.calibration import Recalibration, choose, p_resistant
+from hivlatent.training.calibration import Recalibration, choose, gain_bound, p_resistant
 from hivlatent.training.output import OutputLayer
 
 
@@ -39,12 +39,41 @@ def test_a_calibrated_p_is_left_alone_and_a_shifted_one_is_recalibrated():
     assert r is not None and r.p(np.array([-0.8]))[0] > 0.5 > ndtr(-0.8)
 
 
-def test_too_few_of_a_class_means_no_recalibration():
+def test_gain_bound_counts_each_class_half_and_its_bound_is_below_the_gain():
+    resistant = np.array([True] * 4 + [False] * 4)
+    call = np.zeros(8, dtype=bool)                       # all S: TPR 0, TNR 1
+    other = np.array([True, True, False, False] + [False] * 4)   # two more resistant found
+    gain, bound = gain_bound(resistant, call, other, seed=0)
+    assert gain == pytest.approx(0.25)
+    assert bound < gain
+    assert gain_bound(resistant, call, call) == (0.0, 0.0)
+    worse = np.array([False] * 4 + [True, False, False, False])  # one susceptible lost
+    assert gain_bound(resistant, call, worse)[0] == pytest.approx(-0.125)
+
+
+def test_noise_is_rarely_recalibrated_and_a_real_shift_on_a_rare_class_is():
+    # calibrated P on 150 viruses (RPV's size): the one-sided 5% test lets little through
+    chosen = 0
+    for seed in range(20):
+        rng = np.random.default_rng(100 + seed)
+        z = rng.normal(0, 1.5, 150)
+        chosen += choose(z, rng.random(150) < ndtr(z), seed) is not None
+    assert chosen <= 3
+    # a rare resistant class (about 8%, DRV-like) that sets in an sd below where z says
+    rng = np.random.default_rng(5)
+    z = rng.normal(-2.6, 1.0, 900)
+    truth = rng.random(900) < ndtr(3 * (z + 1.0))
+    assert 30 <= truth.sum() <= 120
+    r = choose(z, truth)
+    assert r is not None and r.p(np.array([-0.8]))[0] > 0.5
+
+
+def test_too_few_of_a_class_to_fit_means_no_recalibration():
     rng = np.random.default_rng(4)
     z = rng.normal(0, 1.5, 400)
-    shifted = rng.random(400) < ndtr(3 * (z + 1.0))      # would be recalibrated with more rows
-    assert 100 <= (~shifted).sum() and shifted.sum() >= 100 and choose(z, shifted) is not None
-    few = shifted & (np.cumsum(shifted) <= 99)           # 99 resistant: fewer than MIN_CLASS
+    shifted = rng.random(400) < ndtr(3 * (z + 1.0))
+    assert choose(z, shifted) is not None
+    few = shifted & (np.cumsum(shifted) <= 24)           # 24 resistant: fewer than 5 per part
     assert choose(z, few) is None
     resistant = np.zeros(200, dtype=bool)
     resistant[-4:] = True

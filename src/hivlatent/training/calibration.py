@@ -8,12 +8,13 @@ majority and that P is too low near the cutoff. Platt scaling on the probit scal
 ``P = expit(intercept + slope * z)``, fitted by an (unpenalised) logistic regression of
 "resistant" on ``z`` over the training rows' out-of-fold predictions, corrects it.
 
-It is used for a drug only when it clearly wins there: the training rows hold at least
-:data:`MIN_CLASS` resistant and as many susceptible viruses (Platt scaling on fewer is noise:
-on the 146 training viruses of RPV a recalibration that won inside lost 0.05 on the held-out
-ones), and the call ``P > 0.5`` with the recalibration cross-fitted (fitted on four fifths of the
-out-of-fold rows, scored on the fifth, stratified, seeded) has a balanced accuracy more than
-:data:`MIN_GAIN` above the call as given (``z >= 0``). Otherwise the drug keeps
+It is used for a drug only when it wins there beyond chance: the call ``P > 0.5`` with the
+recalibration cross-fitted (fitted on four fifths of the out-of-fold rows, scored on the fifth,
+stratified, seeded) must have a higher balanced accuracy than the call as given (``z >= 0``),
+and the lower one-sided 95% bound of that gain, by a paired bootstrap of the rows within each
+class, must be above 0. (An earlier rule asked for 100 viruses of each class and a gain above
+0.005: it kept RPV, 146 training viruses, from a recalibration that lost 0.05 on held-out
+viruses, but it also kept DRV from one that gained 0.05.) Otherwise the drug keeps
 ``P = Phi(z)``. Either way the call is I or R exactly when P > 0.5.
 """
 
@@ -25,9 +26,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import expit, ndtr
 
-#: the parts of the cross-fitted choice; the least rows of each class a fit needs, and the
-#: least the choice considers; the balanced accuracy the recalibrated call must gain
-PARTS, MIN_EACH, MIN_CLASS, MIN_GAIN = 5, 5, 100, 0.005
+#: the parts of the cross-fitted choice; the least rows of each class a fit needs; the
+#: bootstrap draws and the one-sided level of the test the gain must pass
+PARTS, MIN_EACH, DRAWS, LEVEL = 5, 5, 4000, 0.05
 #: a predicted log10 fold this close to the cutoff counts as at the cutoff (resistant)
 TOL = 1e-9
 
@@ -66,15 +67,40 @@ class Recalibration:
         return [self.slope, self.intercept]
 
 
+def gain_bound(resistant: np.ndarray, call: np.ndarray, other: np.ndarray, seed: int = 0,
+               draws: int = DRAWS, level: float = LEVEL) -> tuple[float, float]:
+    """The gain in balanced accuracy of the calls ``other`` over ``call`` on these rows, and the
+    ``level`` quantile of that gain over ``draws`` paired bootstrap samples of the rows, drawn
+    within each class (so each sample keeps the classes' sizes). Each row's difference is
+    -1, 0 or +1 (it lost, kept or gained a correct call), so a sample is drawn as the counts of
+    the three (multinomial), without materialising the rows."""
+    resistant = np.asarray(resistant, dtype=bool)
+    call, other = np.asarray(call, dtype=bool), np.asarray(other, dtype=bool)
+    rng = np.random.default_rng(seed)
+    gain, samples = 0.0, np.zeros(draws)
+    for cls in (True, False):
+        rows = resistant == cls
+        n = int(rows.sum())
+        if n == 0:
+            continue
+        right_other = other[rows] == cls
+        right_call = call[rows] == cls
+        d = right_other.astype(int) - right_call.astype(int)
+        p = np.array([(d == -1).mean(), (d == 0).mean(), (d == 1).mean()])
+        gain += 0.5 * d.mean()
+        counts = rng.multinomial(n, p, size=draws)
+        samples += 0.5 * (counts[:, 2] - counts[:, 0]) / n
+    return float(gain), float(np.quantile(samples, level))
+
+
 def choose(z: np.ndarray, resistant: np.ndarray, seed: int = 0) -> Recalibration | None:
-    """The recalibration fitted on all rows when its cross-fitted call beats ``z >= 0`` by more
-    than :data:`MIN_GAIN` in balanced accuracy on these rows (the training rows' out-of-fold
-    predictions, at least :data:`MIN_CLASS` of each class), else None."""
-    from sklearn.metrics import balanced_accuracy_score
+    """The recalibration fitted on all rows when its cross-fitted call beats ``z >= 0`` in
+    balanced accuracy on these rows (the training rows' out-of-fold predictions) with the lower
+    one-sided 95% bootstrap bound of the gain above 0 (:func:`gain_bound`), else None."""
     from sklearn.model_selection import StratifiedKFold
 
     z, resistant = np.asarray(z, dtype=float), np.asarray(resistant, dtype=bool)
-    if resistant.sum() < MIN_CLASS or (~resistant).sum() < MIN_CLASS:
+    if min(resistant.sum(), (~resistant).sum()) < PARTS * MIN_EACH:
         return None
     call = z >= 0
     recalibrated = call.copy()
@@ -83,9 +109,8 @@ def choose(z: np.ndarray, resistant: np.ndarray, seed: int = 0) -> Recalibration
         if r is None:
             return None
         recalibrated[held] = r.p(z[held]) > 0.5
-    gain = balanced_accuracy_score(resistant, recalibrated) - balanced_accuracy_score(resistant,
-                                                                                       call)
-    if gain <= MIN_GAIN:
+    gain, bound = gain_bound(resistant, call, recalibrated, seed)
+    if not (gain > 0 and bound > 0):
         return None
     return Recalibration.fit(z, resistant)
 
