@@ -357,3 +357,29 @@ def test_added_repeats_are_the_later_repeats_of_one_run():
     np.testing.assert_allclose(a["value"], b["value"], rtol=1e-4, atol=1e-5)
     lr = (a["method"] == "lr").to_numpy()
     np.testing.assert_array_equal(a["value"][lr], b["value"][lr])
+
+
+def test_semi_method_computes_a_test_sets_distribution_once(monkeypatch):
+    """P, fold, call and interval of the same test rows come from one predictive distribution,
+    and equal what the fitted model's own methods give."""
+    from hivlatent.evaluation.run import build_methods
+    from hivlatent.model import VAEModel
+
+    ds = synthetic(90)
+    (semi,) = [m for m in build_methods(["semi2"], epochs=2, members=1, seed=0, extra=None,
+                                        device="cpu") if hasattr(m, "predictor")]
+    fitted = semi.predictor.fit(ds.subset(np.arange(60)))
+    test = ds.subset(np.arange(60, 90))
+    calls = []
+    original = VAEModel.predict_distribution
+    monkeypatch.setattr(VAEModel, "predict_distribution",
+                        lambda self, data: calls.append(1) or original(self, data))
+    p, lf, r = fitted.predict_proba(test), fitted.predict_log_fold(test), fitted.predict_resistant(test)
+    lo, hi, _ = fitted.predict_interval(test, 0.9)
+    assert len(calls) == 1
+    np.testing.assert_array_equal(p, fitted.fitted.predict_proba(test))
+    np.testing.assert_array_equal(lf, fitted.fitted.predict_log_fold(test))
+    np.testing.assert_array_equal(r, fitted.fitted.predict_resistant(test))
+    assert np.all(lo <= lf + 1e-12) and np.all(lf <= hi + 1e-12)
+    fitted.predict_proba(ds.subset(np.arange(60, 90)))       # another data set: computed anew
+    assert len(calls) == 5
