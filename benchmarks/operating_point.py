@@ -87,14 +87,14 @@ def main(argv=None) -> int:
         mu_in, y_in = m.output.out_of_fold[f.drug]
         t = tuned_threshold(mu_in, y_in >= cut)
         test = ds.subset(f.test)
-        mu, sd = (a[:, j] for a in m.predict_distribution(test))
+        mu_all, sd_all = m.predict_distribution(test)
+        mu, sd = mu_all[:, j], sd_all[:, j]
         y = np.asarray(test.log_fold)[:, j]
         ok = np.isfinite(y)
         truth = y[ok] >= cut
         lower = ds.cutoffs.for_drug(f.drug)[0]
         p_plain = p_resistant(mu[ok], sd[ok], lower)
-        p_model = np.full(len(y), np.nan)       # the model's P: recalibrated where it chose so
-        p_model[ok] = p_resistant(mu[ok], sd[ok], lower, m.recalibration(f.drug))
+        p_model = m.proba_from(mu_all, sd_all)[:, j]   # recalibrated where the fit chose so
         per.setdefault(f.drug, []).append(dict(
             at_cutoff=balanced_accuracy_score(truth, p_plain > 0.5),
             model=balanced_accuracy_score(truth, p_model[ok] > 0.5),

@@ -267,13 +267,16 @@ class VAEModel:
         output = self.output or OutputLayer()
         return output.predict(self.drugs, folds, X)
 
+    def log_caps(self) -> np.ndarray:
+        """Each drug's reporting limit, log10 (inf where there is none)."""
+        return np.array([math.log10(self.fold_cap.get(d, math.inf)) for d in self.drugs])
+
     def _capped(self, log_fold):
         """Predicted log10 fold changes no higher than each drug's reporting limit: the data
         cannot tell values above it apart (they are censored there), nor can the model."""
         if not self.fold_cap:
             return log_fold
-        cap = np.array([math.log10(self.fold_cap.get(d, math.inf)) for d in self.drugs])
-        return np.minimum(log_fold, cap)
+        return np.minimum(log_fold, self.log_caps())
 
     def predict_log_fold(self, data) -> np.ndarray:
         """Predicted log10 fold change (n, drugs): the predictive mean, capped at the reporting
@@ -314,13 +317,14 @@ class VAEModel:
 
     def resistant_from(self, mu: np.ndarray, sd: np.ndarray) -> np.ndarray:
         """:meth:`predict_resistant` from a predictive distribution already computed."""
-        from .training.calibration import called_resistant, p_resistant
+        from .training.calibration import called_resistant
 
+        p = self.proba_from(mu, sd)
         out = np.empty(mu.shape, dtype=bool)
         for j, d in enumerate(self.drugs):
-            lower, r = self.cutoffs.for_drug(d)[0], self.recalibration(d)
-            p = None if r is None else p_resistant(mu[:, j], sd[:, j], lower, r)
-            out[:, j] = called_resistant(mu[:, j], lower, p)
+            recalibrated = self.recalibration(d) is not None
+            out[:, j] = called_resistant(mu[:, j], self.cutoffs.for_drug(d)[0],
+                                         p[:, j] if recalibrated else None)
         return out
 
     def _fit_output(self, dataset, jobs: list, offset: int) -> None:

@@ -135,12 +135,11 @@ class SemiSupervisedPredictor(_EngineMixin, BasePredictor):
     def predict_interval(self, ds, level: float = 0.9):
         """(low, high, caps): the central ``level`` interval of the predictive distribution of
         log10 fold change (n, drugs), capped at each drug's reporting limit (caps, log10)."""
-        from scipy.stats import norm
+        from ..training.output import capped_interval
 
-        mu, sd = self._distribution(ds)
-        z = norm.ppf(0.5 + level / 2)
-        caps = np.array([np.log10(self.fitted.fold_cap.get(d, np.inf)) for d in self.fitted.drugs])
-        return np.minimum(mu - z * sd, caps), np.minimum(mu + z * sd, caps), caps
+        caps = self.fitted.log_caps()
+        low, high = capped_interval(*self._distribution(ds), caps, level)
+        return low, high, caps
 
     def latent(self, name: str | None = None) -> "SharedLatent":
         """The same trained models as a representation (latent means of the first member), so

@@ -33,11 +33,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
-from scipy.special import ndtri
 
 from ..data.mutations import ParsedGenotype, encode, parse_genotype, resolve_gene
 from ..errors import ConfigError, ModelError
 from ..training.calibration import TOL, called_resistant, p_resistant
+from ..training.output import capped_interval
 from .inputs import Record, from_genotype
 
 RESEARCH_NOTE = ("For research use only: predictions of a statistical model trained on HIVDB "
@@ -144,7 +144,7 @@ def _class_answers(model, reference, records: list[Record], interval: float, exp
     drugs = list(model.drugs)
     bounds = [model.cutoffs.for_drug(d) for d in drugs]
     cap = np.array([math.log10(model.fold_cap.get(d, math.inf)) for d in drugs])
-    z = ndtri(0.5 + interval / 2)
+    low, high = capped_interval(mu, sd, cap, interval)
     deltas = _drivers(model, genotypes, X, mu, gene) if explain else None
     near = _neighbours(model, reference, X, k) if explain and reference is not None else None
     recal = [model.recalibration(d) for d in drugs]
@@ -159,7 +159,7 @@ def _class_answers(model, reference, records: list[Record], interval: float, exp
             neighbours = () if near is None else near[row][j]
             preds.append(DrugPrediction(
                 drug, model.drug_class, float(10 ** min(m, cap[j])),
-                float(10 ** min(m - z * s, cap[j])), float(10 ** min(m + z * s, cap[j])),
+                float(10 ** low[row, j]), float(10 ** high[row, j]),
                 p, call_sir(m, lower, upper, None if recal[j] is None else p),
                 drivers=drivers, neighbours=neighbours))
         out[i] = (preds, [f"{gene}:{n}" for n in recognized[row]], list(unrecognized[row]))

@@ -58,11 +58,17 @@ def censored_sd(resid: np.ndarray, censored: np.ndarray, between: np.ndarray) ->
     return best
 
 
+def capped_interval(mu, sd, cap, level: float) -> tuple[np.ndarray, np.ndarray]:
+    """The central ``level`` interval (low, high) of normal(mu, sd), capped at ``cap`` (the
+    reporting limit, log10; broadcast against mu)."""
+    zq = ndtri(0.5 + level / 2)
+    return np.minimum(mu - zq * sd, cap), np.minimum(mu + zq * sd, cap)
+
+
 def coverage(mu, sd, y, cap, level: float = TARGET_COVERAGE) -> float:
     """Coverage of the central ``level`` interval of normal(mu, sd) capped at ``cap``; a value
     at the cap counts as covered when the interval's upper end reaches it."""
-    zq = ndtri(0.5 + level / 2)
-    lo, hi = np.minimum(mu - zq * sd, cap), np.minimum(mu + zq * sd, cap)
+    lo, hi = capped_interval(mu, sd, cap, level)
     at_cap = y >= cap - 1e-6
     return float(np.mean(np.where(at_cap, hi >= cap - 1e-6, (y >= lo) & (y <= hi))))
 
