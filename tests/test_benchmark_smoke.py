@@ -161,3 +161,19 @@ def test_trust_adds_repeats_to_an_earlier_run(tmp_path):
                            "nnrti", "--first-repeat", "1", "--repeats", "1", "--out",
                            str(tmp_path)], capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert proc.returncode != 0 and "expected the 1 repeat(s) before repeat 1" in proc.stderr
+
+
+def test_trust_without_a_semi_method_writes_the_rows_and_says_so(tmp_path):
+    """A baseline-only run (to merge with a semi run's rows later) does not crash: it writes the
+    per-fold rows and says there are no targets to check."""
+    env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "trust.py"), "--data",
+                           "nrti-1246", "--methods", "ridge", "--folds", "2", "--repeats", "1",
+                           "--out", str(tmp_path)], capture_output=True, text=True, timeout=600,
+                          cwd=ROOT, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "no semi method among ridge" in proc.stdout
+    import pandas as pd
+
+    rows = pd.read_csv(tmp_path / "nrti-1246" / "per_fold.csv")
+    assert "ridge" in set(rows["method"]) and rows["fold"].nunique() == 2
