@@ -26,6 +26,12 @@ only (fold seeds ``seed + R`` ...; folds numbered from ``R * folds``) into
 0 .. R - 1 of the same methods, appends the new folds to it and reports the whole. Each fold's
 numbers depend only on its split and the seed, so the result is what one run of
 ``--repeats R + repeats`` gives, in less time.
+
+``--merge DIR [DIR ...]`` joins runs that evaluated different methods on the same folds (for
+example the baselines in one process and ``semi10`` in another, on two cores) into
+``OUT/<data>/per_fold.csv`` and reports the whole, as ``--reuse`` does. Every run must hold the
+same folds, and a method in more than one run (HIVdb is added to each) must have identical rows
+in each: a check that the runs split the data alike.
 """
 
 from __future__ import annotations
@@ -111,6 +117,37 @@ def _add_repeats(earlier: Path, new: pd.DataFrame, first: int, folds: int
     return both, both["fold"].nunique() // folds
 
 
+def _merge(sources: list[Path], target: Path) -> pd.DataFrame:
+    """The per-fold rows of ``sources`` (per_fold.csv files of runs of different methods on the
+    same folds) as one table, written to ``target``. Exits with one line naming the file when a
+    source is missing, holds other folds than the first, or gives a shared method other rows."""
+    runs = []
+    for src in sources:
+        if not src.is_file():
+            raise SystemExit(f"{src}: no such per-fold table to merge")
+        runs.append((src, pd.read_csv(src)))
+    key = ["method", "drug", "metric", "fold"]
+    first_src, first = runs[0]
+    merged = first
+    for src, rows in runs[1:]:
+        if set(rows["fold"]) != set(first["fold"]):
+            raise SystemExit(f"{src}: holds folds {sorted(set(rows['fold']))}, but {first_src} "
+                             f"holds {sorted(set(first['fold']))}; merge runs of the same folds")
+        rows = rows[merged.columns]
+        shared = set(rows["method"]) & set(merged["method"])
+        for method in sorted(shared):
+            a, b = (x[x["method"] == method].sort_values(key).reset_index(drop=True)
+                    for x in (merged, rows))
+            same = a[key].equals(b[key]) and ((a["value"] - b["value"]).abs().fillna(0) == 0).all()
+            if not same or a["value"].isna().ne(b["value"].isna()).any():
+                raise SystemExit(f"{src}: method {method} has other rows than in an earlier run; "
+                                 f"the runs did not split the data alike")
+        merged = pd.concat([merged, rows[~rows["method"].isin(shared)]], ignore_index=True)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    merged.to_csv(target, index=False)
+    return merged
+
+
 def _command(name: str, per_fold: pd.DataFrame, folds: int, reps: int, out: Path) -> str:
     """The command that gives ``per_fold``'s repeats: ``hivlatent evaluate`` when they start at
     the first repeat, else this script with ``--first-repeat`` (added repeats with no earlier
@@ -144,6 +181,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n-jobs", type=int, default=1)
     ap.add_argument("--reuse", action="store_true",
                     help="read OUT/<data>/per_fold.csv where it exists instead of rerunning")
+    ap.add_argument("--merge", nargs="+", type=Path, default=None, metavar="DIR",
+                    help="join DIR/<data>/per_fold.csv of runs of different methods on the same "
+                         "folds into OUT/<data>/per_fold.csv and report it")
     ap.add_argument("--smoke", action="store_true", help="seconds-long check of the script")
     ap.add_argument("--methods", default=None,
                     help="comma-separated methods instead of evaluate's defaults (hivdb is added "
@@ -160,16 +200,18 @@ def main(argv: list[str] | None = None) -> int:
 
     methods = _methods(args.smoke, args.methods)
     folds, repeats = (2, 1) if args.smoke else (args.folds, args.repeats)
-    # without a semi method there is no model to compare: the per-fold rows are still written
-    # (a baseline run, to be merged with a semiK run's rows and read back with --reuse)
-    latent = next((m for m in methods if m.startswith("semi")), None)
-    report = [f"# Trust targets: {folds}-fold CV, seed {args.seed} (repeats per data set below)",
-              f"methods: {', '.join(methods)}", ""]
+    report = [f"# Trust targets: {folds}-fold CV, seed {args.seed} (repeats and methods per "
+              f"data set below)", ""]
     missed_total = 0
     for name in args.data:
         out = args.out / name
         t0 = time.perf_counter()
-        if args.reuse and (out / "per_fold.csv").is_file():
+        if args.merge:
+            per_fold = _merge([d / name / "per_fold.csv" for d in args.merge],
+                              out / "per_fold.csv")
+            seconds, how = math.nan, "merged from " + ", ".join(map(str, args.merge))
+            reps = max(1, per_fold["fold"].nunique() // folds)
+        elif args.reuse and (out / "per_fold.csv").is_file():
             per_fold = pd.read_csv(out / "per_fold.csv")
             seconds, how = math.nan, "reused"
             reps = max(1, per_fold["fold"].nunique() // folds)   # as that run was made
@@ -189,9 +231,14 @@ def main(argv: list[str] | None = None) -> int:
             if first:
                 per_fold, reps = _add_repeats(out / "per_fold.csv", per_fold, first, folds)
         command = _command(name, per_fold, folds, reps, args.out)
+        # without a semi method there is no model to compare: the per-fold rows are still
+        # written (a baseline run, to be merged with a semiK run's rows by --merge)
+        latent = next((m.removesuffix("-heads") for m in per_fold["method"].unique()
+                       if m.startswith("semi") and m.endswith("-heads")), None)
         if latent is None:
             block = [f"## {name}", f"command: `{command}`", "",
-                     f"no semi method among {', '.join(methods)}: no targets to check; the "
+                     f"no semi method among {', '.join(sorted(per_fold['method'].unique()))}: "
+                     f"no targets to check; the "
                      f"per-fold rows are in {out / 'per_fold.csv'}", ""]
             print("\n".join(block), flush=True)
             report += block
@@ -201,6 +248,7 @@ def main(argv: list[str] | None = None) -> int:
         missed_total += len(misses)
         block = [f"## {name}", f"command: `{command}`" + (f"; run time {seconds:.0f} s"
                                                           if math.isfinite(seconds) else f" ({how})"),
+                 f"methods: {', '.join(sorted(per_fold['method'].unique()))}",
                  "", comparison_markdown(table), "",
                  f"targets met: {sum(bool(v) for k, _ in TARGETS for v in table[k])} of "
                  f"{len(TARGETS) * len(table)}", *misses, ""]

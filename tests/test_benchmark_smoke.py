@@ -172,8 +172,43 @@ def test_trust_without_a_semi_method_writes_the_rows_and_says_so(tmp_path):
                            "--out", str(tmp_path)], capture_output=True, text=True, timeout=600,
                           cwd=ROOT, env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "no semi method among ridge" in proc.stdout
+    said = next(line for line in proc.stdout.splitlines() if "no semi method among" in line)
+    assert "ridge" in said.split("among")[1].split(":")[0]
     import pandas as pd
 
     rows = pd.read_csv(tmp_path / "nrti-1246" / "per_fold.csv")
     assert "ridge" in set(rows["method"]) and rows["fold"].nunique() == 2
+
+
+def test_trust_merges_runs_of_different_methods_on_the_same_folds(tmp_path):
+    """trust.py --merge: a baseline run and a semi run on the same folds become one table
+    (a method in both, HIVdb, kept once); other folds or other rows of a shared method stop
+    it with one line naming the file."""
+    import importlib.util
+
+    import pandas as pd
+
+    spec = importlib.util.spec_from_file_location("trust", ROOT / "benchmarks" / "trust.py")
+    trust = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(trust)
+    rows = lambda methods, folds=range(5), value=0.9: pd.DataFrame(  # noqa: E731
+        [{"method": m, "drug": "ABC", "metric": "auc", "fold": f, "value": value}
+         for m in methods for f in folds])
+    for run, methods in (("base", ("lr", "rf", "hivdb")), ("semi", ("semi10-heads", "hivdb"))):
+        (tmp_path / run / "pi").mkdir(parents=True)
+        rows(methods).to_csv(tmp_path / run / "pi" / "per_fold.csv", index=False)
+    target = tmp_path / "out" / "pi" / "per_fold.csv"
+    merged = trust._merge([tmp_path / r / "pi" / "per_fold.csv" for r in ("base", "semi")],
+                          target)
+    assert sorted(merged["method"].unique()) == ["hivdb", "lr", "rf", "semi10-heads"]
+    assert len(merged) == 4 * 5 and pd.read_csv(target).equals(merged)
+    rows(("semi10-heads", "hivdb"), value=0.8).to_csv(tmp_path / "semi" / "pi" / "per_fold.csv",
+                                                      index=False)
+    with pytest.raises(SystemExit, match="method hivdb has other rows"):
+        trust._merge([tmp_path / r / "pi" / "per_fold.csv" for r in ("base", "semi")], target)
+    rows(("semi10-heads",), range(3)).to_csv(tmp_path / "semi" / "pi" / "per_fold.csv",
+                                             index=False)
+    with pytest.raises(SystemExit, match=r"holds folds \[0, 1, 2\]"):
+        trust._merge([tmp_path / r / "pi" / "per_fold.csv" for r in ("base", "semi")], target)
+    with pytest.raises(SystemExit, match="no such per-fold table"):
+        trust._merge([tmp_path / "nowhere" / "pi" / "per_fold.csv"], target)
