@@ -41,7 +41,7 @@ from .nn.summary import parameter_counts, summary
 from .training.bundle import load_bundle, save_bundle
 from .training.engine import Job, TrainData, TrainResult, train_many
 from .training.output import TENSOR_PREFIXES as OUTPUT_TENSORS
-from .training.output import OutputLayer
+from .training.output import OutputLayer, log_caps
 from .training.split import member_folds, resistance_strata, train_val_split
 
 
@@ -269,7 +269,7 @@ class VAEModel:
 
     def log_caps(self) -> np.ndarray:
         """Each drug's reporting limit, log10 (inf where there is none)."""
-        return np.array([math.log10(self.fold_cap.get(d, math.inf)) for d in self.drugs])
+        return log_caps(self.fold_cap, self.drugs)
 
     def _capped(self, log_fold):
         """Predicted log10 fold changes no higher than each drug's reporting limit: the data
@@ -347,7 +347,7 @@ class VAEModel:
         if not self.train_config.cv_members:            # one shared split: the ensemble mean
             have = np.isfinite(oof).any(1)
             oof[have] = folds.mean(0)[have]
-        cap = np.array([math.log10(self.fold_cap.get(d, math.inf)) for d in self.drugs])
+        cap = self.log_caps()
         y = np.asarray(dataset.log_fold, dtype=float)[rows]
         lower = np.array([math.log10(self.cutoffs.for_drug(d)[0]) for d in self.drugs])
         self.output = OutputLayer.fit(self.drugs, X[rows], y, oof, folds.var(0), cap,

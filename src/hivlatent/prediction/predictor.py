@@ -37,7 +37,7 @@ import numpy as np
 from ..data.mutations import ParsedGenotype, encode, parse_genotype, resolve_gene
 from ..errors import ConfigError, ModelError
 from ..training.calibration import TOL, called_resistant, p_resistant
-from ..training.output import capped_interval
+from ..training.output import capped_interval, log_caps
 from .inputs import Record, from_genotype
 
 RESEARCH_NOTE = ("For research use only: predictions of a statistical model trained on HIVDB "
@@ -143,7 +143,7 @@ def _class_answers(model, reference, records: list[Record], interval: float, exp
     _check(mu, sd, X.shape[0], len(model.drugs))
     drugs = list(model.drugs)
     bounds = [model.cutoffs.for_drug(d) for d in drugs]
-    cap = np.array([math.log10(model.fold_cap.get(d, math.inf)) for d in drugs])
+    cap = log_caps(model.fold_cap, drugs)
     low, high = capped_interval(mu, sd, cap, interval)
     deltas = _drivers(model, genotypes, X, mu, gene) if explain else None
     near = _neighbours(model, reference, X, k) if explain and reference is not None else None

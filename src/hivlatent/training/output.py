@@ -58,6 +58,12 @@ def censored_sd(resid: np.ndarray, censored: np.ndarray, between: np.ndarray) ->
     return best
 
 
+def log_caps(fold_cap, drugs) -> np.ndarray:
+    """Each drug's reporting limit, log10, from ``fold_cap`` (drug -> fold; inf where a drug
+    has none)."""
+    return np.array([math.log10(fold_cap.get(d, math.inf)) for d in drugs])
+
+
 def capped_interval(mu, sd, cap, level: float) -> tuple[np.ndarray, np.ndarray]:
     """The central ``level`` interval (low, high) of normal(mu, sd), capped at ``cap`` (the
     reporting limit, log10; broadcast against mu)."""
