@@ -61,18 +61,38 @@ def _methods(smoke: bool, chosen: str | None = None) -> list[str]:
     return out + (["hivdb"] if available() and "hivdb" not in out else [])
 
 
+def _absent(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _unchecked(row: dict, key: str) -> bool:
+    """Whether ``row`` lacks the comparison that target ``key`` needs (a run of the model
+    alone): such a target is counted as missed, and says why."""
+    if key == "met_ba":
+        return _absent(row.get("best_ba_method")) and _absent(row.get("hivdb_diff"))
+    if key == "met_r2":
+        return _absent(row.get("best_r2_method"))
+    if key == "met_probe":
+        return _absent(row.get("probe_diff"))
+    return False
+
+
 def _misses(table: pd.DataFrame) -> list[str]:
     lines = []
     for r in table.to_dict("records"):
         for key, what in TARGETS:
             if r.get(key):
                 continue
-            if key == "met_ba":
+            if _unchecked(r, key):
+                how = "not checked: no comparison method in these rows (merge a baseline run)"
+            elif key == "met_ba":
                 parts = []
                 if r.get("ba_diff", 0) < 0:
                     parts.append(f"{r['ba_diff']:+.3f} to {r['best_ba_method']}")
                 if r.get("hivdb_diff", 0) < 0:
                     parts.append(f"{r['hivdb_diff']:+.3f} to hivdb")
+                if _absent(r.get("best_ba_method")):
+                    parts.append("no tuned baseline in these rows to compare with")
                 how = ", ".join(parts)
             elif key == "met_r2":
                 how = f"{r.get('r2_diff', math.nan):+.3f} to {r.get('best_r2_method')}"

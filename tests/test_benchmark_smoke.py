@@ -212,3 +212,28 @@ def test_trust_merges_runs_of_different_methods_on_the_same_folds(tmp_path):
         trust._merge([tmp_path / r / "pi" / "per_fold.csv" for r in ("base", "semi")], target)
     with pytest.raises(SystemExit, match="no such per-fold table"):
         trust._merge([tmp_path / "nowhere" / "pi" / "per_fold.csv"], target)
+
+
+def test_trust_says_why_a_target_without_its_comparison_is_missed():
+    """A run of the model alone (no baseline rows) counts its comparative targets as missed and
+    says that nothing was there to compare with, instead of printing 'nan to None'."""
+    import importlib.util
+
+    import pandas as pd
+
+    spec = importlib.util.spec_from_file_location("trust", ROOT / "benchmarks" / "trust.py")
+    trust = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(trust)
+    alone = {"drug": "DRV", "best_ba_method": None, "best_r2_method": None,
+             "hivdb_diff": -0.01, "coverage90": 0.9, "incoherent": 0.0,
+             "met_ba": False, "met_r2": False, "met_probe": False, "met_coverage": True,
+             "met_coherent": True}
+    lines = trust._misses(pd.DataFrame([alone]))
+    assert len(lines) == 3 and not any("nan" in line or "None" in line for line in lines)
+    assert "-0.010 to hivdb, no tuned baseline" in lines[0]
+    assert all("not checked" in line for line in lines[1:])
+    both = {**alone, "best_ba_method": "rf", "ba_diff": -0.02, "best_r2_method": "lasso",
+            "r2_diff": -0.005, "probe_diff": -0.01}
+    lines = trust._misses(pd.DataFrame([both]))
+    assert lines[0].endswith("-0.020 to rf, -0.010 to hivdb") and "-0.005 to lasso" in lines[1]
+    assert "probe - lr -0.0100" in lines[2]
