@@ -380,3 +380,28 @@ def test_components_never_there_are_not_drawn_and_the_zoom_keeps_the_drawn_ones(
     assert "train_sup" not in gids and "val_sup" not in gids and "train_kl" in gids
     lo, hi = ax.get_ylim()
     assert lo < 0.5 and 10 < hi < 30                   # KL visible, the first epoch above
+
+
+def test_evaluation_metrics_show_hivdb_at_both_levels_beside_the_methods():
+    """evaluate's metrics.png: HIVdb's balanced accuracy (scored at level >= 3 and >= 4) is in
+    the balanced-accuracy panel as two series, with their own values; its AUC in the AUC panel."""
+    from hivlatent.evaluation.figures import plot_metrics
+
+    rows = []
+    for i, drug in enumerate(("DRV", "TPV")):
+        rows += [("lr", drug, "auc", 0.95 + i / 100), ("lr", drug, "balanced_accuracy", 0.90),
+                 ("hivdb", drug, "auc", 0.94), ("hivdb", drug, "balanced_accuracy_level3", 0.88),
+                 ("hivdb", drug, "balanced_accuracy_level4", 0.84 - i / 100),
+                 ("hivdb", drug, "mcc_level3", 0.7)]
+    summary = pd.DataFrame(rows, columns=["method", "drug", "metric", "mean"]).assign(std=0.01)
+    fig = plot_metrics(summary)
+    auc, ba = fig.axes[:2]
+    assert ba.get_ylabel() == "balanced accuracy" and len(fig.axes) == 2   # no r2 in the table
+    series = {c.get_label(): c for c in ba.containers}
+    assert set(series) == {"lr", "hivdb ≥3", "hivdb ≥4"}
+    y = series["hivdb ≥4"].lines[0].get_ydata()
+    np.testing.assert_allclose(y, [0.84, 0.83])
+    assert ba.get_ylim()[0] < 0.83 - 0.01                     # the lowest bar's sd is in view
+    assert {c.get_label() for c in auc.containers} == {"lr", "hivdb"}
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert legend == ["lr", "hivdb", "hivdb ≥3", "hivdb ≥4"]
