@@ -312,7 +312,23 @@ def measure_plain(ds, tr_idx, cfg: ModelConfig, batch: int, epochs: int, device,
 
 
 def measure_engine(data, tr_idx, cfg: ModelConfig, batch: int, epochs: int, K: int, device,
-                   mem: PeakMemory, n_params: int, ceiling: float) -> dict:
+                   mem: PeakMemory, n_params: int, ceiling: float, compiled: bool = False) -> dict:
+    """The engine's throughput over the timed epochs; ``compiled``: with its training step
+    (``loss_and_grads``) put through ``torch.compile`` (the compile time falls in the warm-up
+    epoch, reported in the row's name)."""
+    if compiled:
+        from hivlatent.training import engine
+        plain_step = engine.loss_and_grads
+        engine.loss_and_grads = torch.compile(plain_step, dynamic=False)
+        try:
+            t0 = time.perf_counter()
+            row = measure_engine(data, tr_idx, cfg, batch, epochs, K, device, mem, n_params,
+                                 ceiling)
+            warm = time.perf_counter() - t0 - row["timed_seconds"]
+        finally:
+            engine.loss_and_grads = plain_step
+        return {**row, "run": f"{row['run']}, step through torch.compile (warm-up epoch, "
+                f"compiling included: {warm:.1f} s)", "how": "train_many+compile"}
     jobs = [Job(cfg, TrainConfig(epochs=1 + epochs, batch_size=batch, seed=s), tr_idx, tr_idx[:0],
                 name=str(s)) for s in range(K)]
     marks: list[float] = []
@@ -494,6 +510,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=None,
                     help="torch.set_num_threads(THREADS) first (default: torch's own choice)")
     ap.add_argument("--rows", type=int, default=None, help="use only the first ROWS rows")
+    ap.add_argument("--compile", action="store_true",
+                    help="also measure each K with the engine's step put through torch.compile")
     ap.add_argument("--json", type=Path, default=None, help="also write the results as JSON")
     args = ap.parse_args(argv)
 
@@ -537,6 +555,10 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(measure_engine(data, tr_idx, cfg, args.batch, args.epochs, K, device, mem,
                                    n_params, ceiling["gflops"]))
         print(f"  measured {rows[-1]['run']}", file=sys.stderr, flush=True)
+        if args.compile:
+            rows.append(measure_engine(data, tr_idx, cfg, args.batch, args.epochs, K, device,
+                                       mem, n_params, ceiling["gflops"], compiled=True))
+            print(f"  measured {rows[-1]['run']}", file=sys.stderr, flush=True)
 
     res: dict = {
         "args": {**vars(args), "json": str(args.json) if args.json else None, "ks": ks},

@@ -63,6 +63,18 @@ def test_speed_smoke_prints_the_table(tmp_path):
         "study grid >= 5x faster than the plain loop", "K = 64 >= 40% of the matmul ceiling"}
 
 
+def test_speed_compile_rows_beside_the_plain_engine_and_out_of_the_targets(tmp_path):
+    """--compile measures each K a second time with the engine's step through torch.compile;
+    the 40% target still reads the engine as it ships."""
+    text, res = _run(tmp_path, "--no-grid", "--ks", "2", "--compile")
+    runs = [r["run"] for r in res["throughput"]]
+    assert runs[2] == "engine, K = 2" and runs[3].startswith(
+        "engine, K = 2, step through torch.compile (warm-up epoch, compiling included: ")
+    assert [r["how"] for r in res["throughput"][2:]] == ["train_many", "train_many+compile"]
+    assert all(r["samples_per_s"] > 0 for r in res["throughput"])
+    assert "NOT MET" in text or " MET" in text
+
+
 @pytest.mark.slow
 def test_trust_smoke_prints_every_target(tmp_path):
     """benchmarks/trust.py --smoke evaluates, compares and names each missed target by drug."""
