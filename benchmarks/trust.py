@@ -153,6 +153,9 @@ def _merge(sources: list[Path], target: Path) -> pd.DataFrame:
         if set(rows["fold"]) != set(first["fold"]):
             raise SystemExit(f"{src}: holds folds {sorted(set(rows['fold']))}, but {first_src} "
                              f"holds {sorted(set(first['fold']))}; merge runs of the same folds")
+        if set(rows.columns) != set(first.columns):
+            raise SystemExit(f"{src}: columns {sorted(rows.columns)}, but {first_src} has "
+                             f"{sorted(first.columns)}; merge per-fold tables of trust.py runs")
         rows = rows[merged.columns]
         shared = set(rows["method"]) & set(merged["method"])
         for method in sorted(shared):

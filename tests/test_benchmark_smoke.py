@@ -222,6 +222,10 @@ def test_trust_merges_runs_of_different_methods_on_the_same_folds(tmp_path):
                                              index=False)
     with pytest.raises(SystemExit, match=r"holds folds \[0, 1, 2\]"):
         trust._merge([tmp_path / r / "pi" / "per_fold.csv" for r in ("base", "semi")], target)
+    rows(("semi10-heads",)).drop(columns="metric").to_csv(
+        tmp_path / "semi" / "pi" / "per_fold.csv", index=False)
+    with pytest.raises(SystemExit, match="columns"):
+        trust._merge([tmp_path / r / "pi" / "per_fold.csv" for r in ("base", "semi")], target)
     with pytest.raises(SystemExit, match="no such per-fold table"):
         trust._merge([tmp_path / "nowhere" / "pi" / "per_fold.csv"], target)
 
