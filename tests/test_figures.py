@@ -403,5 +403,6 @@ def test_evaluation_metrics_show_hivdb_at_both_levels_beside_the_methods():
     np.testing.assert_allclose(y, [0.84, 0.83])
     assert ba.get_ylim()[0] < 0.83 - 0.01                     # the lowest bar's sd is in view
     assert {c.get_label() for c in auc.containers} == {"lr", "hivdb"}
+    assert auc.get_xlim() == ba.get_xlim() == (-0.5, 1.5)      # drug slots aligned
     legend = [t.get_text() for t in fig.legends[0].get_texts()]
     assert legend == ["lr", "hivdb", "hivdb ≥3", "hivdb ≥4"]

@@ -61,6 +61,7 @@ def plot_metrics(summary: pd.DataFrame, metrics=("auc", "balanced_accuracy", "r2
             pad = 0.05 * max(top - low, 0.01)
             ax.set_ylim(low - pad, top + pad)
             ax.set_xticks(xs, drugs)
+            ax.set_xlim(-0.5, len(drugs) - 0.5)     # the same drug slots in every panel
             ax.set_ylabel(LABELS.get(metric, metric))
             ax.set_title(f"{LABELS.get(metric, metric)} (mean ± sd over folds)")
             ax.grid(True, axis="y", alpha=0.3, linewidth=0.6)
