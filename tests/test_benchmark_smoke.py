@@ -15,6 +15,16 @@ ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "benchmarks" / "speed.py"
 
 
+def _trust_script():
+    """benchmarks/trust.py as a module, for its helpers."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("trust", ROOT / "benchmarks" / "trust.py")
+    trust = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(trust)
+    return trust
+
+
 def _run(tmp_path: Path, *extra: str) -> tuple[str, dict]:
     out = tmp_path / "speed.json"
     env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
@@ -138,13 +148,9 @@ def test_operating_point_smoke_prints_both_balanced_accuracies():
 def test_trust_adds_repeats_to_an_earlier_run(tmp_path):
     """trust.py --first-repeat: the new folds are appended to the earlier run's per_fold.csv
     only when that run holds exactly the repeats before, with the same methods."""
-    import importlib.util
-
     import pandas as pd
 
-    spec = importlib.util.spec_from_file_location("trust", ROOT / "benchmarks" / "trust.py")
-    trust = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(trust)
+    trust = _trust_script()
     rows = lambda folds, methods=("lr", "semi10-heads"): pd.DataFrame(  # noqa: E731
         [{"method": m, "drug": "ABC", "metric": "auc", "fold": f, "value": 0.9}
          for m in methods for f in folds])
@@ -196,13 +202,9 @@ def test_trust_merges_runs_of_different_methods_on_the_same_folds(tmp_path):
     """trust.py --merge: a baseline run and a semi run on the same folds become one table
     (a method in both, HIVdb, kept once); other folds or other rows of a shared method stop
     it with one line naming the file."""
-    import importlib.util
-
     import pandas as pd
 
-    spec = importlib.util.spec_from_file_location("trust", ROOT / "benchmarks" / "trust.py")
-    trust = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(trust)
+    trust = _trust_script()
     rows = lambda methods, folds=range(5), value=0.9: pd.DataFrame(  # noqa: E731
         [{"method": m, "drug": "ABC", "metric": "auc", "fold": f, "value": value}
          for m in methods for f in folds])
@@ -233,13 +235,9 @@ def test_trust_merges_runs_of_different_methods_on_the_same_folds(tmp_path):
 def test_trust_says_why_a_target_without_its_comparison_is_missed():
     """A run of the model alone (no baseline rows) counts its comparative targets as missed and
     says that nothing was there to compare with, instead of printing 'nan to None'."""
-    import importlib.util
-
     import pandas as pd
 
-    spec = importlib.util.spec_from_file_location("trust", ROOT / "benchmarks" / "trust.py")
-    trust = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(trust)
+    trust = _trust_script()
     alone = {"drug": "DRV", "best_ba_method": None, "best_r2_method": None,
              "hivdb_diff": -0.01, "coverage90": 0.9, "incoherent": 0.0,
              "met_ba": False, "met_r2": False, "met_probe": False, "met_coverage": True,
