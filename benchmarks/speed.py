@@ -341,6 +341,84 @@ def measure_engine(data, tr_idx, cfg: ModelConfig, batch: int, epochs: int, K: i
                           mem.peak_mib(), n_params, ceiling, "train_many", load.stop())
 
 
+# ----------------------------------------------------------------------------- step breakdown
+def copy_bandwidth(n_bytes: int, repeats: int = 5) -> float:
+    """GB/s (read + write) of copying a float32 buffer of ``n_bytes`` into another, best of
+    ``repeats``: what streaming the models' state through memory costs on this machine."""
+    a = torch.randn(max(1, n_bytes // 4))
+    b = torch.empty_like(a)
+    b.copy_(a)
+    best = float("inf")
+    for _ in range(repeats):
+        t = time.perf_counter()
+        b.copy_(a)
+        best = min(best, time.perf_counter() - t)
+    return 2 * a.numel() * 4 / best / 1e9
+
+
+def step_breakdown(data, tr_idx, cfg: ModelConfig, batch: int, K: int, steps: int,
+                   engine_row: dict | None, ceiling: float) -> dict:
+    """What one training step of K models costs, each part on its own: the engine's gradient
+    step (``loss_and_grads``) and its Adam update (``StackedAdam``), each repeated on one fixed
+    batch (its data hot in the caches), the two alternated (the training step on that batch),
+    and the engine's own steady-state step (its K row of the table), beside the time a step
+    would take at 40% of the ceiling and the copy bandwidth of a buffer the size of the
+    models' Adam state. Milliseconds per step, median of three runs of ``steps`` steps."""
+    from hivlatent.nn.gradients import loss_and_grads
+    from hivlatent.training.adam import StackedAdam
+    from hivlatent.training.engine import MissingCells, _gather
+
+    n_feat = data.X.shape[1]
+    lay = vae.layout(cfg, n_feat)
+    init = torch.stack([lay.init(torch.Generator().manual_seed(k)) for k in range(K)])
+    params = lay.split(init)
+    opt = StackedAdam(list(params.values()), [1e-3] * K)
+    bufs = {name: torch.empty_like(t) for name, t in params.items()}
+    rng = np.random.default_rng(0)
+    rows = np.stack([rng.choice(np.asarray(tr_idx), batch, replace=False) for _ in range(K)])
+    idx = torch.as_tensor(rows)
+    x = _gather(data.X, idx)
+    missing = None if data.observed is None else MissingCells(data.observed).batch(rows, "cpu")
+    eps = torch.randn(K, batch, cfg.latent, generator=torch.Generator().manual_seed(1))
+    beta, scale = torch.ones(K, 1), torch.full((K, batch), 1.0 / batch)
+    active = np.ones(K, dtype=bool)
+    grads = loss_and_grads(params, cfg, x, missing, eps, None, beta, scale, out=bufs)[1]
+
+    def gradients():
+        loss_and_grads(params, cfg, x, missing, eps, None, beta, scale, out=bufs)
+
+    def update():
+        opt.step(grads, active)
+
+    def both():
+        gradients()
+        update()
+
+    def median_ms(f) -> float:
+        f()
+        runs = []
+        for _ in range(3):
+            t = time.perf_counter()
+            for _ in range(steps):
+                f()
+            runs.append((time.perf_counter() - t) / steps * 1e3)
+        return float(np.median(runs))
+
+    with torch.no_grad():
+        out = {"models": K, "batch": batch, "steps": steps,
+               "gradients_ms": median_ms(gradients), "adam_ms": median_ms(update),
+               "step_ms": median_ms(both)}
+    n_params = lay.size * K
+    out["state_mib"] = 16 * n_params / 2 ** 20          # parameters, gradients, two moments
+    out["copy_gbs"] = copy_bandwidth(4 * 4 * n_params)
+    out["adam_bytes"] = 28 * n_params
+    out["adam_stream_ms"] = out["adam_bytes"] / (out["copy_gbs"] * 1e9) * 1e3
+    out["target_ms"] = 6 * lay.size * K * batch / (TARGET_K64_FRACTION * ceiling * 1e9) * 1e3
+    out["engine_ms"] = (engine_row["timed_seconds"] * 1e3
+                        / (engine_row["timed_samples"] / (K * batch))) if engine_row else float("nan")
+    return out
+
+
 # ----------------------------------------------------------------------------- study grid
 def grid_engine(ds, scfg: StudyConfig, device: str, workers: int = 0) -> dict:
     with tempfile.TemporaryDirectory(prefix="hivlatent-speed-") as tmp:
@@ -446,6 +524,23 @@ def render(res: dict) -> str:
             out.append(f"| plain per-model loop, {label}, sequential ({how}) | "
                        f"{fmt_time(pl['seconds'])} | {pl['seconds'] / g['engine_seconds']:.1f}x "
                        f"| {pl['others_cpu_cores']:.2f} |")
+    b = res.get("breakdown")
+    if b:
+        out += ["", f"One step of K = {b['models']} models, batch {b['batch']}, in ms (median of 3 "
+                f"runs of {b['steps']} steps): the gradients alone, repeated on one batch "
+                f"{b['gradients_ms']:.2f}; the Adam update alone {b['adam_ms']:.2f}; the two "
+                f"alternated on that batch {b['step_ms']:.2f}; the engine's own step (its row "
+                f"above) {b['engine_ms']:.2f}; a step at {100 * TARGET_K64_FRACTION:.0f}% of the "
+                f"ceiling {b['target_ms']:.2f}. Adam's state (parameters, gradients, two moments) "
+                f"is {b['state_mib']:.0f} MiB; copying a buffer that size runs at "
+                f"{b['copy_gbs']:.1f} GB/s (read + write). The gradients and Adam, each alone on data "
+                f"hot in the caches, take {b['gradients_ms'] + b['adam_ms']:.2f} ms together: "
+                f"{(b['gradients_ms'] + b['adam_ms']) / b['target_ms']:.2f} of the "
+                f"{100 * TARGET_K64_FRACTION:.0f}% step. Adam reads the parameters, gradients and "
+                f"both moments and writes three of them back (28 bytes per parameter, "
+                f"{b['adam_bytes'] / 2 ** 20:.0f} MiB a step): at that bandwidth "
+                f"{b['adam_stream_ms']:.2f} ms, so the hot gradients plus that stream take "
+                f"{b['gradients_ms'] + b['adam_stream_ms']:.2f} ms."]
     out += ["", "Targets:"]
     for t in res["targets"]:
         out.append(f"- {t['text']}")
@@ -512,6 +607,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rows", type=int, default=None, help="use only the first ROWS rows")
     ap.add_argument("--compile", action="store_true",
                     help="also measure each K with the engine's step put through torch.compile")
+    ap.add_argument("--breakdown", action="store_true",
+                    help="also time the largest K's step in parts: gradients, Adam, both, on one batch")
     ap.add_argument("--json", type=Path, default=None, help="also write the results as JSON")
     args = ap.parse_args(argv)
 
@@ -560,11 +657,18 @@ def main(argv: list[str] | None = None) -> int:
                                        mem, n_params, ceiling["gflops"], compiled=True))
             print(f"  measured {rows[-1]['run']}", file=sys.stderr, flush=True)
 
+    breakdown = None
+    if args.breakdown and device.type == "cpu":
+        K = max(ks)
+        row = next((r for r in rows if r["models"] == K and r["how"] == "train_many"), None)
+        breakdown = step_breakdown(data, tr_idx, cfg, args.batch, K, 5 if args.smoke else 30,
+                                   row, ceiling["gflops"])
+        print(f"  measured the step of K = {K} in parts", file=sys.stderr, flush=True)
     res: dict = {
         "args": {**vars(args), "json": str(args.json) if args.json else None, "ks": ks},
         "data": source, "notice": notice, "train_rows": int(len(tr_idx)), "n_params": n_params,
         "shape": f"{ds.n_features}-128-{2 * cfg.latent} / {cfg.latent}-128-{ds.n_features}",
-        "memory_kind": mem.kind, "throughput": rows,
+        "memory_kind": mem.kind, "throughput": rows, "breakdown": breakdown,
     }
     if not args.no_grid:
         eng = grid_engine(ds, scfg, args.device, args.workers)

@@ -85,6 +85,27 @@ def test_speed_compile_rows_beside_the_plain_engine_and_out_of_the_targets(tmp_p
     assert "NOT MET" in text or " MET" in text
 
 
+def test_speed_breakdown_times_the_largest_step_in_parts(tmp_path):
+    """--breakdown times the largest K's step in parts (gradients, Adam, both on one batch, the
+    engine's own step from its row) beside the step that 40% of the ceiling allows."""
+    text, res = _run(tmp_path, "--no-grid", "--ks", "1,4", "--breakdown")
+    b = res["breakdown"]
+    assert b["models"] == 4 and b["batch"] == 32
+    for key in ("gradients_ms", "adam_ms", "step_ms", "engine_ms", "target_ms", "copy_gbs"):
+        assert b[key] > 0, key
+    # the state: parameters, gradients and both moments of four 62,712-parameter models
+    assert abs(b["state_mib"] - 16 * 4 * 62712 / 2 ** 20) < 1e-9
+    assert b["adam_bytes"] == 28 * 4 * 62712
+    assert abs(b["adam_stream_ms"] - b["adam_bytes"] / (b["copy_gbs"] * 1e9) * 1e3) < 1e-9
+    # 40% of the ceiling, as a step: the step's model FLOPs over 0.4 x the ceiling
+    ceiling = res["machine"]["ceiling_gflops"]
+    assert abs(b["target_ms"] - 6 * 62712 * 4 * 32 / (0.4 * ceiling * 1e9) * 1e3) < 1e-9
+    line = next(x for x in text.splitlines() if x.startswith("One step of K = 4 models"))
+    assert f"{b['gradients_ms']:.2f}" in line and f"{b['target_ms']:.2f}" in line
+    # without the option nothing is timed in parts
+    assert _run(tmp_path, "--no-grid", "--ks", "2")[1]["breakdown"] is None
+
+
 @pytest.mark.slow
 def test_trust_smoke_prints_every_target(tmp_path):
     """benchmarks/trust.py --smoke evaluates, compares and names each missed target by drug."""

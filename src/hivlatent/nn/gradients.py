@@ -51,9 +51,11 @@ def _bias_grad(out, name: str, d: torch.Tensor) -> torch.Tensor:
 
 
 def _relu_back(d: torch.Tensor, pre: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
-    """The gradient at a hidden layer's pre-activation from the gradient at its output
-    ``relu(pre) * mask``."""
-    return torch.ops.aten.threshold_backward(d if mask is None else d * mask, pre, 0.0)
+    """The gradient at a hidden layer's pre-activation from the gradient ``d`` at its output
+    ``relu(pre) * mask``, written over ``d`` (a fresh product the caller does not keep)."""
+    if mask is not None:
+        d = d.mul_(mask)
+    return torch.ops.aten.threshold_backward.grad_input(d, pre, 0.0, grad_input=d)
 
 
 def missing_cells(observed: torch.Tensor | None) -> torch.Tensor | None:
@@ -97,20 +99,24 @@ def loss_and_grads(p: dict[str, torch.Tensor], cfg: ModelConfig, x: torch.Tensor
     logits = torch.baddbmm(p["dec_out.bias"], h, p["dec_out.weight"])
 
     w = scale[..., None]                                     # (K, B, 1)
+    # fresh (K, B, features) tensors cost more than the arithmetic on them, so the
+    # reconstruction works in place where a value is not needed again (the same values)
     if cfg.likelihood == "bernoulli":
         per = torch.nn.functional.binary_cross_entropy_with_logits(logits, x, reduction="none")
-        d_logits = torch.sigmoid(logits).sub_(x)
-    else:
-        s = torch.sigmoid(logits)
-        diff = s - x
-        per = diff * diff
-        d_logits = torch.ops.aten.sigmoid_backward(diff * (2.0 * w), s)
-    if missing is not None:     # few cells: zeroed in place rather than a mask multiplied in
-        per.view(-1).index_fill_(0, missing, 0.0)
-        d_logits.view(-1).index_fill_(0, missing, 0.0)
-    if cfg.likelihood == "bernoulli":
+        d_logits = logits.sigmoid_().sub_(x)
+        if missing is not None:  # few cells: zeroed in place rather than a mask multiplied in
+            per.view(-1).index_fill_(0, missing, 0.0)
+            d_logits.view(-1).index_fill_(0, missing, 0.0)
         d_logits = d_logits.mul_(w)
-    rec = per.sum(-1)
+        rec = per.sum(-1)
+    else:
+        s = logits.sigmoid_()
+        diff = s.sub(x)
+        if missing is not None:  # a zero error there zeroes both its loss and its gradient
+            diff.view(-1).index_fill_(0, missing, 0.0)
+        rec = torch.mul(diff, diff).sum(-1)
+        # d/dlogits of w * diff^2 = 2 w diff * s (1 - s), written over s
+        d_logits = torch.ops.aten.sigmoid_backward.grad_input(diff.mul_(2.0 * w), s, grad_input=s)
     var = logvar.exp()
     kl = vae.kl_divergence(mean, logvar)
 

@@ -227,7 +227,10 @@ def _pad(rows: list[np.ndarray], width: int, device):
 @torch.no_grad()
 def _keep_rows(store: list[torch.Tensor], current: list[torch.Tensor], rows: np.ndarray) -> None:
     """Copy the models ``rows`` (a (K,) bool array) of the current parameters into ``store``."""
-    if rows.any():
+    if rows.all():
+        for s, c in zip(store, current):
+            s.copy_(c)
+    elif rows.any():
         idx = torch.as_tensor(np.flatnonzero(rows), device=current[0].device)
         for s, c in zip(store, current):
             s.index_copy_(0, idx, c.index_select(0, idx))
