@@ -64,6 +64,13 @@ def test_speed_smoke_prints_the_table(tmp_path):
 
     # the JSON holds the same measurements
     assert [r["models"] for r in res["throughput"]] == [1, 1, 1, 8, 64]
+    # the ceiling is the higher of two measurements, before and after the training runs, and
+    # every fraction is of that one
+    m = res["machine"]
+    assert m["ceiling_gflops"] == max(m["ceiling_start_gflops"], m["ceiling_end_gflops"]) > 0
+    for r in res["throughput"]:
+        assert abs(r["fraction_of_ceiling"] - r["model_gflops"] / m["ceiling_gflops"]) < 1e-12
+    assert f"before the training runs and {m['ceiling_end_gflops']:.1f} after them" in text
     assert res["n_params"] == 62712
     g = res["grid"]
     assert g["configurations"] == 14 and g["seeds"] == 3 and g["models"] == 42
