@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 
 import numpy as np
@@ -78,16 +79,48 @@ def test_group_with_mixed_learning_rates_and_steps_per_epoch_equals_alone():
 
 def test_groups_in_worker_processes_equal_groups_in_this_process():
     data = _data()
+    observed = torch.ones_like(data.X)
+    observed[::7, 2] = 0.0                                       # a few cells not sequenced
+    data = TrainData(data.X, observed, data.log_fold, data.labels)
     jobs = _jobs(range(4), False)
     # other widths join the first group (zero-padded); another depth is a group of its own
     jobs += [Job(ModelConfig(latent=2, hidden=(6,)), j.train, j.train_idx, j.val_idx) for j in _jobs(range(2), False)]
     jobs += [Job(ModelConfig(latent=2, hidden=(6, 4)), j.train, j.train_idx, j.val_idx) for j in _jobs(range(3), False)]
     here = train_many(jobs, data, workers=1)
+    tensors = [data.X, data.observed, data.log_fold, data.labels]
+    where = [t.data_ptr() for t in tensors]
     pooled = train_many(jobs, data, workers=2)                   # two groups, two processes
     for a, b in zip(here, pooled):
         assert a.job.model == b.job.model and a.params.shape == b.params.shape
         assert (a.params - b.params).abs().max() / a.params.abs().max() < 1e-5
         np.testing.assert_allclose(a.history["val_loss"], b.history["val_loss"], rtol=1e-5)
+    # the workers got a copy: sending the caller's tensors would have moved them into shared
+    # memory from the pool's thread while this process trained on them
+    assert [t.data_ptr() for t in tensors] == where
+    assert not any(t.is_shared() for t in tensors)
+
+
+def _fails_here_sleeps_there(jobs, data, on_epoch, prefixes):
+    """A stand-in for train_group: fails in the calling process, takes a while in a worker."""
+    import multiprocessing
+    import time
+
+    if multiprocessing.current_process().name == "MainProcess":
+        raise ValueError("the group in this process failed")
+    time.sleep(0.3)
+    return [None] * len(jobs)
+
+
+def test_a_failed_group_stops_the_queue_and_its_error_reaches_the_caller(caplog):
+    from hivlatent.training.workers import run_groups
+
+    tasks = [(_jobs([s], False), [[]]) for s in range(4)]
+    with caplog.at_level(logging.ERROR):
+        with pytest.raises(ValueError, match="the group in this process failed"):
+            run_groups(tasks, _data(), _fails_here_sleeps_there, 2)
+    # the worker that finishes after the failure is handed nothing (before: a task submitted
+    # to the pool being shut down, logged as "exception calling callback")
+    assert not [r for r in caplog.records if r.name == "concurrent.futures"], caplog.text
 
 
 def test_models_differ_by_seed_and_repeat_exactly():

@@ -76,6 +76,15 @@ class TrainData:
         return TrainData(mv(self.X), mv(self.observed), mv(self.log_fold), mv(self.labels),
                          mv(self.fold_cap), self.flush_denormal)
 
+    def shared(self) -> "TrainData":
+        """A copy in shared memory (CPU), to hand to worker processes. Pickling a tensor for
+        another process moves its storage into shared memory in place, and a process pool
+        pickles in a thread of its own: done to tensors this process is training on, the swap
+        can land while a step reads them (freed memory read as data)."""
+        cp = lambda t: None if t is None else t.clone().share_memory_()  # noqa: E731
+        return TrainData(cp(self.X), cp(self.observed), cp(self.log_fold), cp(self.labels),
+                         cp(self.fold_cap), self.flush_denormal)
+
 
 @dataclass
 class Job:

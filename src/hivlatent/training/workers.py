@@ -162,16 +162,27 @@ def run_groups(tasks: Sequence[tuple[Sequence, Sequence]], data, train_group: Ca
                 _kept.executor.shutdown()
             _kept = _Pool(pool, n_spawned, threads)
 
+    def stop() -> None:
+        """No more tasks are handed out (one failed): a worker finishing later finds none."""
+        with lock:
+            waiting.clear()
+
+    # the workers get a copy of the data in shared memory, made here before any training:
+    # pickled as it is, ``data`` would be moved into shared memory by the pool's own thread
+    # while this process trains on it (TrainData.shared)
+    sent = data.shared()
+
     def feed(i: int | None) -> None:
         """Hand task ``i`` to a spawned process; when it is done, hand it the next one."""
         if i is None:
             return
-        fut = pool.submit(train_group, list(tasks[i][0]), data, None, tasks[i][1])
+        fut = pool.submit(train_group, list(tasks[i][0]), sent, None, tasks[i][1])
 
         def next_one(f, i=i) -> None:
             try:
                 finished(i, f.result())
             except BaseException as exc:     # re-raised in the calling thread below
+                stop()
                 errors.append(exc)
                 all_done.set()
                 return
@@ -190,6 +201,9 @@ def run_groups(tasks: Sequence[tuple[Sequence, Sequence]], data, train_group: Ca
         all_done.wait()
         if errors:
             raise errors[0]
+    except BaseException:
+        stop()
+        raise
     finally:
         if own:
             pool.shutdown()
