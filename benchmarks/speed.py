@@ -60,6 +60,7 @@ from hivlatent.nn import vae
 from hivlatent.study.grid import StudyConfig, stage1_points, stage2_points, unique_points
 from hivlatent.study.run import Study
 from hivlatent.training.engine import Job, shared_paths, train_many
+from hivlatent.training.workers import torch_threads
 
 TARGET_GRID_SPEEDUP = 5.0
 TARGET_K64_FRACTION = 0.40
@@ -359,6 +360,34 @@ def copy_bandwidth(n_bytes: int, repeats: int = 5) -> float:
     return 2 * a.numel() * 4 / best / 1e9
 
 
+def product_share(fn, steps: int, ceiling: float) -> dict:
+    """The matrix products' part of ``fn`` (one gradient step), from the PyTorch profiler: the
+    self time of every ``aten::bmm`` / ``aten::baddbmm`` call (the bias copy of ``baddbmm`` is
+    its child, so it counts as other work) and their FLOPs from the recorded shapes (2 x b x m
+    x k x n), beside the profiled step's whole time (the profiler adds its own cost to every
+    call, which weighs on the many small ones, not on the products). Milliseconds per step."""
+    from torch.profiler import ProfilerActivity, profile
+
+    fn()
+    t = time.perf_counter()
+    with profile(activities=[ProfilerActivity.CPU], record_shapes=True) as prof:
+        for _ in range(steps):
+            fn()
+    whole = (time.perf_counter() - t) / steps * 1e3
+    us, flops, calls = 0.0, 0.0, 0
+    for e in prof.key_averages(group_by_input_shape=True):
+        if e.key not in ("aten::bmm", "aten::baddbmm"):
+            continue
+        a, b = e.input_shapes[:2] if e.key == "aten::bmm" else e.input_shapes[1:3]
+        us += e.self_cpu_time_total
+        flops += 2.0 * a[0] * a[1] * a[2] * b[2] * e.count
+        calls += e.count
+    ms = us / steps / 1e3
+    gflops = flops / steps / (ms * 1e-3) / 1e9 if ms > 0 else float("nan")
+    return {"profiled_ms": whole, "products_ms": ms, "products_calls": calls // steps,
+            "products_gflops": gflops, "products_fraction": gflops / ceiling}
+
+
 def step_breakdown(data, tr_idx, cfg: ModelConfig, batch: int, K: int, steps: int,
                    engine_row: dict | None, ceiling: float) -> dict:
     """What one training step of K models costs, each part on its own: the engine's gradient
@@ -411,6 +440,11 @@ def step_breakdown(data, tr_idx, cfg: ModelConfig, batch: int, K: int, steps: in
         out = {"models": K, "batch": batch, "steps": steps,
                "gradients_ms": median_ms(gradients), "adam_ms": median_ms(update),
                "step_ms": median_ms(both)}
+        with torch_threads(1):
+            out["adam_1thread_ms"] = median_ms(update)
+        out.update(product_share(gradients, steps, ceiling))
+    # the rest of the gradient step, from its time without the profiler
+    out["other_ms"] = out["gradients_ms"] - out["products_ms"]
     n_params = lay.size * K
     out["state_mib"] = 16 * n_params / 2 ** 20          # parameters, gradients, two moments
     out["copy_gbs"] = copy_bandwidth(4 * 4 * n_params)
@@ -547,7 +581,18 @@ def render(res: dict) -> str:
                 f"both moments and writes three of them back (28 bytes per parameter, "
                 f"{b['adam_bytes'] / 2 ** 20:.0f} MiB a step): at that bandwidth "
                 f"{b['adam_stream_ms']:.2f} ms, so the hot gradients plus that stream take "
-                f"{b['gradients_ms'] + b['adam_stream_ms']:.2f} ms."]
+                f"{b['gradients_ms'] + b['adam_stream_ms']:.2f} ms. Adam on one thread takes "
+                f"{b['adam_1thread_ms']:.2f} ms ({b['adam_1thread_ms'] / b['adam_ms']:.2f}x its "
+                f"time on {torch.get_num_threads()}): each core's own bandwidth bounds it.",
+                "", f"Of the gradient step, the {b['products_calls']} matrix products take "
+                f"{b['products_ms']:.2f} ms ({b['products_gflops']:.1f} GFLOP/s, "
+                f"{100 * b['products_fraction']:.0f}% of the ceiling; their own time under the "
+                f"profiler, whose step took {b['profiled_ms']:.2f} ms) and everything else "
+                f"(element-wise work, reductions, the bias copies, operator dispatch) the other "
+                f"{b['other_ms']:.2f} ms. The products and Adam alone take "
+                f"{b['products_ms'] + b['adam_ms']:.2f} ms, "
+                f"{(b['products_ms'] + b['adam_ms']) / b['target_ms']:.2f} of the "
+                f"{100 * TARGET_K64_FRACTION:.0f}% step."]
     out += ["", "Targets:"]
     for t in res["targets"]:
         out.append(f"- {t['text']}")

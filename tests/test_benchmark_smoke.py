@@ -98,14 +98,21 @@ def test_speed_breakdown_times_the_largest_step_in_parts(tmp_path):
     text, res = _run(tmp_path, "--no-grid", "--ks", "1,4", "--breakdown")
     b = res["breakdown"]
     assert b["models"] == 4 and b["batch"] == 32
-    for key in ("gradients_ms", "adam_ms", "step_ms", "engine_ms", "target_ms", "copy_gbs"):
+    ceiling = res["machine"]["ceiling_gflops"]
+    for key in ("gradients_ms", "adam_ms", "step_ms", "engine_ms", "target_ms", "copy_gbs",
+                "adam_1thread_ms", "profiled_ms", "products_ms", "products_gflops"):
         assert b[key] > 0, key
+    # one hidden layer a side: four products forward; backward, a weight gradient and an input
+    # gradient for each layer but the first (no gradient of the input itself)
+    assert b["products_calls"] == 4 + 2 + 2 + 2 + 1
+    assert abs(b["other_ms"] - (b["gradients_ms"] - b["products_ms"])) < 1e-9
+    assert abs(b["products_fraction"] - b["products_gflops"] / ceiling) < 1e-9
+    assert f"{b['products_ms']:.2f} ms" in text
     # the state: parameters, gradients and both moments of four 62,712-parameter models
     assert abs(b["state_mib"] - 16 * 4 * 62712 / 2 ** 20) < 1e-9
     assert b["adam_bytes"] == 28 * 4 * 62712
     assert abs(b["adam_stream_ms"] - b["adam_bytes"] / (b["copy_gbs"] * 1e9) * 1e3) < 1e-9
     # 40% of the ceiling, as a step: the step's model FLOPs over 0.4 x the ceiling
-    ceiling = res["machine"]["ceiling_gflops"]
     assert abs(b["target_ms"] - 6 * 62712 * 4 * 32 / (0.4 * ceiling * 1e9) * 1e3) < 1e-9
     line = next(x for x in text.splitlines() if x.startswith("One step of K = 4 models"))
     assert f"{b['gradients_ms']:.2f}" in line and f"{b['target_ms']:.2f}" in line
