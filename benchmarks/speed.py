@@ -440,6 +440,7 @@ def step_breakdown(data, tr_idx, cfg: ModelConfig, batch: int, K: int, steps: in
         out = {"models": K, "batch": batch, "steps": steps,
                "gradients_ms": median_ms(gradients), "adam_ms": median_ms(update),
                "step_ms": median_ms(both)}
+        out["threads"] = torch.get_num_threads()
         with torch_threads(1):
             out["adam_1thread_ms"] = median_ms(update)
         out.update(product_share(gradients, steps, ceiling))
@@ -582,8 +583,9 @@ def render(res: dict) -> str:
                 f"{b['adam_bytes'] / 2 ** 20:.0f} MiB a step): at that bandwidth "
                 f"{b['adam_stream_ms']:.2f} ms, so the hot gradients plus that stream take "
                 f"{b['gradients_ms'] + b['adam_stream_ms']:.2f} ms. Adam on one thread takes "
-                f"{b['adam_1thread_ms']:.2f} ms ({b['adam_1thread_ms'] / b['adam_ms']:.2f}x its "
-                f"time on {torch.get_num_threads()}): each core's own bandwidth bounds it.",
+                f"{b['adam_1thread_ms']:.2f} ms, {b['adam_1thread_ms'] / b['adam_ms']:.2f}x its "
+                f"time on {b['threads']} (near {b['threads']}x when each core's own bandwidth bounds "
+                f"it, near 1x when the cores share one limit).",
                 "", f"Of the gradient step, the {b['products_calls']} matrix products take "
                 f"{b['products_ms']:.2f} ms ({b['products_gflops']:.1f} GFLOP/s, "
                 f"{100 * b['products_fraction']:.0f}% of the ceiling; their own time under the "

@@ -71,19 +71,21 @@ class TrainData:
                 torch.as_tensor(ds.labels, dtype=torch.float32), vae.fold_caps(ds.log_fold))
         return t.to(device)
 
+    def _map(self, f: Callable[[torch.Tensor], torch.Tensor]) -> "TrainData":
+        """The same data with ``f`` applied to every tensor."""
+        g = lambda t: None if t is None else f(t)  # noqa: E731
+        return TrainData(g(self.X), g(self.observed), g(self.log_fold), g(self.labels),
+                         g(self.fold_cap), self.flush_denormal)
+
     def to(self, device) -> "TrainData":
-        mv = lambda t: None if t is None else t.to(device)  # noqa: E731
-        return TrainData(mv(self.X), mv(self.observed), mv(self.log_fold), mv(self.labels),
-                         mv(self.fold_cap), self.flush_denormal)
+        return self._map(lambda t: t.to(device))
 
     def shared(self) -> "TrainData":
         """A copy in shared memory (CPU), to hand to worker processes. Pickling a tensor for
         another process moves its storage into shared memory in place, and a process pool
         pickles in a thread of its own: done to tensors this process is training on, the swap
         can land while a step reads them (freed memory read as data)."""
-        cp = lambda t: None if t is None else t.clone().share_memory_()  # noqa: E731
-        return TrainData(cp(self.X), cp(self.observed), cp(self.log_fold), cp(self.labels),
-                         cp(self.fold_cap), self.flush_denormal)
+        return self._map(lambda t: t.clone().share_memory_())
 
 
 @dataclass
