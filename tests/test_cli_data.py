@@ -91,7 +91,7 @@ def test_empty_file(run, tmp_path):
 
 
 @pytest.mark.parametrize("text, fragments", [
-    ("Name\t3TC\tP1\n1\t2\t-\n", ["line 1", "no 'SeqID' column"]),
+    ("Name\t3TC\tP1\n1\t2\t-\n", ["line 1", "no 'SeqID' (or 'IsolateID') column"]),
     ("SeqID\t3TC\tpos1\n1\t2\t-\n", ["line 1", "no position columns", "P1..Pn"]),
     ("SeqID\tFOO\tP1\n1\t2\t-\n", ["line 1", "no drug fold-change columns"]),
     ("SeqID\t3TC\tP1\n1\t2\t-\n2\tlots\t-\n", ["line 3", "column '3TC'", "expected a fold change",

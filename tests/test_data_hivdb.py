@@ -104,7 +104,7 @@ def test_full_tables_may_repeat_seqids(tmp_path):
     ([(1, ["1", "2"], ["-", "-", "K-", "-", "-"])], {}, "column 'P3': unknown cell 'K-'"),
     ([(1, ["1", "2"], ["-", "", "-", "-", "-"])], {}, "column 'P2': unknown cell ''"),
     ([(1, ["1", "2"], WT), (1, ["1", "2"], WT)], {}, "line 3, column 'SeqID': duplicate"),
-    ([(1, ["1", "2"], WT)], {"id_name": "Name"}, "line 1: no 'SeqID' column"),
+    ([(1, ["1", "2"], WT)], {"id_name": "Name"}, "line 1: no 'SeqID' (or 'IsolateID') column"),
     ([(1, ["1", "2"], WT)], {"pos_prefix": "Q"}, "line 1: no position columns"),
     ([(1, [], WT)], {"drugs": ()}, "line 1: no drug fold-change columns"),
     ([(1, ["1", "2"], WT)], {"drugs": ("3TC", "EFV")}, "more than one class"),

@@ -156,10 +156,22 @@ def test_values_at_the_reporting_limit_are_censored():
     pred = torch.tensor([[[2.8], [1.5], [1.5]]])
     truth = torch.tensor([[[2.3], [2.3], [1.0]]])
     no_label = torch.full_like(truth, float("nan"))
-    sup = vae.supervised_loss(pred, torch.zeros_like(pred), truth, no_label, caps[:1])
+    codes = vae.censor_codes(truth, caps[:1])
+    assert codes.flatten().tolist() == [1.0, 1.0, 0.0]
+    sup = vae.supervised_loss(pred, torch.zeros_like(pred), truth, no_label, codes)
     np.testing.assert_allclose(sup[0].numpy(), [0.0, 0.8 ** 2, 0.5 ** 2], rtol=1e-6)
     plain = vae.supervised_loss(pred, torch.zeros_like(pred), truth, no_label)   # without a cap
     np.testing.assert_allclose(plain[0].numpy(), [0.5 ** 2, 0.8 ** 2, 0.5 ** 2], rtol=1e-6)
+
+
+def test_marked_bounds_cost_nothing_on_their_censored_side():
+    # FoldMatch marks: "at least 1.0" (1), "at most 0.2" (-1), exact (0)
+    pred = torch.tensor([[[1.6], [0.4], [0.0], [-0.3], [0.5]]])
+    truth = torch.tensor([[[1.0], [1.0], [0.2], [0.2], [0.2]]])
+    codes = torch.tensor([[[1.0], [1.0], [-1.0], [-1.0], [0.0]]])
+    no_label = torch.full_like(truth, float("nan"))
+    sup = vae.supervised_loss(pred, torch.zeros_like(pred), truth, no_label, codes)
+    np.testing.assert_allclose(sup[0].numpy(), [0.0, 0.6 ** 2, 0.0, 0.0, 0.3 ** 2], atol=1e-6)
 
 
 def test_history_is_per_sample_and_validation_is_recomputable():

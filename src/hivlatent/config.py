@@ -37,6 +37,12 @@ SEMI_EPOCHS = 150
 SEMI_PATIENCE = 20
 SEMI_VAL_FRACTION = 0.1
 SEMI_MEMBERS = 5
+#: the fewest measured phenotypes, and resistant viruses among them, a drug needs in a model's
+#: training rows before the model answers for it (``benchmarks/too_few.py`` sets them: the
+#: smallest training size whose held-out answers were as good as with every phenotype); below
+#: either, ``predict`` says so for the drug and shows HIVdb's answer instead
+MIN_MEASURED = 40
+MIN_RESISTANT = 7
 
 
 def _check(cond: bool, message: str) -> None:
@@ -165,6 +171,50 @@ def default_train_config(model: ModelConfig, **overrides) -> TrainConfig:
     return replace(base, **overrides)
 
 
+#: per drug class, the semi model's settings where that class's evaluation chose others than
+#: the package-wide ones above (``benchmarks/class_defaults.py``): ModelConfig and TrainConfig
+#: fields; a class not listed uses the package-wide defaults
+CLASS_DEFAULTS: dict[str, dict[str, dict]] = {}
+
+
+def class_defaults(drug_class: str | None) -> tuple[ModelConfig, TrainConfig]:
+    """The semi model's default configuration for ``drug_class`` (``NRTI``, ``NNRTI``, ``PI``,
+    ``INSTI``; None or another name: the package-wide defaults)."""
+    own = CLASS_DEFAULTS.get(str(drug_class or "").upper(), {})
+    model = ModelConfig(supervised=True, **own.get("model", {}))
+    return model, default_train_config(model, **own.get("train", {}))
+
+
 def default_members(model: ModelConfig) -> int:
     """Ensemble size: :data:`SEMI_MEMBERS` for the semi model, 1 for the plain VAE."""
     return SEMI_MEMBERS if model.supervised else 1
+
+
+def phenotype_support(measured: int, resistant: int) -> str | None:
+    """Why a drug with ``measured`` phenotypes (``resistant`` of them resistant) in a model's
+    training rows gets no learned answer, or None when it has enough (:data:`MIN_MEASURED`,
+    :data:`MIN_RESISTANT`)."""
+    if measured >= MIN_MEASURED and resistant >= MIN_RESISTANT:
+        return None
+    return (f"too few phenotypes to learn from: {measured} measured, {resistant} resistant; a "
+            f"learned answer needs at least {MIN_MEASURED} measured and {MIN_RESISTANT} resistant")
+
+
+def withheld_drugs(drugs, log_fold, labels) -> dict[str, str]:
+    """The drugs with too few phenotypes (``log_fold``, ``labels`` (n, drugs) of the training
+    rows) for a learned answer, each with the reason (:func:`phenotype_support`)."""
+    import numpy as np
+
+    out = {}
+    for j, drug in enumerate(drugs):
+        why = phenotype_support(int(np.isfinite(log_fold[:, j]).sum()),
+                                int(np.nansum(labels[:, j])))
+        if why is not None:
+            out[drug] = why
+    return out
+
+
+def supported_drugs(dataset) -> list[str]:
+    """The drugs of ``dataset`` with enough phenotypes for a learned answer."""
+    skip = withheld_drugs(dataset.drugs, dataset.log_fold, dataset.labels)
+    return [d for d in dataset.drugs if d not in skip]

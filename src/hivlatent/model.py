@@ -33,6 +33,7 @@ from .config import (
     default_train_config,
     from_dict,
     to_dict,
+    withheld_drugs,
 )
 from .data.cutoffs import Cutoffs
 from .errors import ConfigError, ModelError
@@ -95,6 +96,9 @@ class VAEModel:
         self.cutoffs = Cutoffs()
         self.fold_cap: dict[str, float] = {}   # per drug, the assay's reporting limit (fold)
         self.output: OutputLayer | None = None  # per drug: forest, blend, residual sd
+        #: drugs with too few phenotypes in the training rows to answer for, and why
+        #: (:func:`hivlatent.config.phenotype_support`)
+        self.withheld: dict[str, str] = {}
         self.data_info: dict = {}
         self.histories: list[pd.DataFrame] = []
         self.statuses: list[str] = []
@@ -336,6 +340,8 @@ class VAEModel:
         X = _as_array(dataset)
         rows = np.unique(np.concatenate([np.concatenate([j.train_idx, j.val_idx])
                                          for j in jobs])) - offset
+        self.withheld = withheld_drugs(self.drugs, np.asarray(dataset.log_fold)[rows],
+                                       np.asarray(dataset.labels)[rows])
         folds = self._member_folds(X[rows]).double().numpy()     # (K, n, d), working members
         use = self.working_members
         pos = {r: i for i, r in enumerate(rows)}
@@ -349,9 +355,11 @@ class VAEModel:
             oof[have] = folds.mean(0)[have]
         cap = self.log_caps()
         y = np.asarray(dataset.log_fold, dtype=float)[rows]
+        marks = getattr(dataset, "censor", None)
         lower = np.array([math.log10(self.cutoffs.for_drug(d)[0]) for d in self.drugs])
         self.output = OutputLayer.fit(self.drugs, X[rows], y, oof, folds.var(0), cap,
-                                      self.model_config.forest, self.train_config.seed, lower)
+                                      self.model_config.forest, self.train_config.seed, lower,
+                                      None if marks is None else np.asarray(marks)[rows])
 
     def aligned_input(self, dataset) -> tuple[np.ndarray, list[str]]:
         """The data's features in the model's order (a feature the data lacks reads as 0), and
@@ -434,7 +442,7 @@ class VAEModel:
                   "n_members": int(self._flat.shape[0]), "feature_names": self.feature_names,
                   "drugs": self.drugs, "drug_class": self.drug_class, "gene": self.gene,
                   "cutoffs": {"lower": self.cutoffs.lower, "upper": self.cutoffs.upper},
-                  "fold_cap": self.fold_cap,
+                  "fold_cap": self.fold_cap, "withheld": self.withheld,
                   "output": None if self.output is None else self.output.config()}
         manifest = {**self.data_info,
                     "seeds": [self.train_config.seed + k for k in range(self._flat.shape[0])],
@@ -456,6 +464,7 @@ class VAEModel:
             obj.drug_class, obj.gene = config["drug_class"], config["gene"]
             obj.cutoffs = Cutoffs(dict(config["cutoffs"]["lower"]), dict(config["cutoffs"]["upper"]))
             obj.fold_cap = {str(d): float(v) for d, v in config.get("fold_cap", {}).items()}
+            obj.withheld = {str(d): str(v) for d, v in config.get("withheld", {}).items()}
             flat = _checked_weights(obj, tensors, Path(folder))
             if config.get("output") is not None:
                 obj.output = OutputLayer.from_bundle(config["output"], tensors,
@@ -487,9 +496,9 @@ def _checked_weights(model: "VAEModel", tensors: dict, folder: Path) -> torch.Te
         raise ModelError(f"{folder / 'config.json'}: a semi-supervised model needs its drugs")
     for d in drugs:
         model.cutoffs.for_drug(d)
-    stray = set(model.fold_cap) - set(drugs)
+    stray = (set(model.fold_cap) | set(model.withheld)) - set(drugs)
     if stray:
-        raise ModelError(f"{folder / 'config.json'}: fold_cap names drugs the model lacks: "
+        raise ModelError(f"{folder / 'config.json'}: fold_cap or withheld names drugs the model lacks: "
                          f"{', '.join(sorted(stray))}")
     expected = {name: (model.n_members, *shape) for name, shape in model.layout.entries}
     extra = sorted(k for k in set(tensors) - set(expected)

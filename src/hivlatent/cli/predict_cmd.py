@@ -45,7 +45,8 @@ def predict_cmd(
     neighbours: int = typer.Option(5, "--neighbours", min=0, max=50,
                                    help="Measured viruses shown nearest in the latent space."),
     drug_class: Optional[str] = typer.Option(
-        None, "--drug-class", help="Expected class of a single --model (NRTI, NNRTI or PI): an "
+        None, "--drug-class", help="Expected class of a single --model (NRTI, NNRTI, PI or "
+        "INSTI): an "
         "error when it is another.", show_default=False),
     workers: int = typer.Option(1, "--workers", min=1, help="Processes aligning FASTA records."),
     quiet: bool = QUIET_OPTION,
@@ -74,14 +75,15 @@ def predict_cmd(
     default_gene = next(iter(loaded.values()))[0].gene if len(loaded) == 1 else "RT"
     records = (from_file(file, default_gene, workers) if file is not None
                else from_arguments(genotypes, default_gene))
+    unavailable: dict = {}
     if not loaded:
-        loaded = _default_models(records, quiet)
+        loaded, unavailable = _default_models(records, quiet)
     if records and all(not r.ok for r in records):     # nothing to answer: a user error
         raise DataError(records[0].error if len(records) == 1 else
                         f"none of the {len(records)} records could be read; the first: "
                         f"{records[0].error}")
     answers = predict_records(records, loaded, interval, hivdb, neighbours=neighbours,
-                              explain=True)
+                              explain=True, unavailable=unavailable)
     if fmt == OutFormat.table:
         typer.echo(to_table(answers))
     else:
@@ -131,18 +133,26 @@ def _load_models(folders: list[Path], drug_class: str | None) -> dict:
     return out
 
 
-def _default_models(records, quiet: bool) -> dict:
+def _default_models(records, quiet: bool) -> tuple[dict, dict]:
     """The cached default model of each class whose gene some record covers (trained on first
-    use, with a progress bar and its run time on stderr)."""
+    use, with a progress bar and its run time on stderr), and the classes whose model cannot be
+    had because their table cannot be found (HIVDB serves only some tables for download), each
+    with why: their drugs get HIVdb's answer only. When no class's model can be had, the first
+    class's error stops the command."""
+    from ..errors import DataError
     from ..prediction import defaults
     from ..prediction.predictor import CLASS_GENES
 
     genes = {g for r in records if r.ok for g in r.genes}
-    out = {}
+    out, unavailable = {}, {}
     for c in defaults.CLASS_DATA:
         if CLASS_GENES[c] not in genes:
             continue
-        ready = defaults.status([c])[0].ready
+        try:
+            ready = defaults.status([c])[0].ready
+        except DataError as exc:
+            unavailable[c] = (f"no {c} model: {exc}", exc)
+            continue
         if not ready and not quiet:
             typer.echo(f"training the default {c} model on first use (once; see `hivlatent "
                        "models`)", err=True)
@@ -156,7 +166,11 @@ def _default_models(records, quiet: bool) -> dict:
         if not ready and not quiet:
             typer.echo(f"trained the default {c} model in {time.perf_counter() - t0:.0f} s",
                        err=True)
-    return out
+    if unavailable and not out:
+        raise next(iter(unavailable.values()))[1]
+    for why, _ in unavailable.values():
+        typer.echo(f"note: {why}", err=True)
+    return out, {c: why for c, (why, _) in unavailable.items()}
 
 
 @models_app.command("list")
@@ -174,7 +188,8 @@ def models_list() -> None:
 @models_app.command("train")
 def models_train(
     drug_class: Optional[list[str]] = typer.Option(
-        None, "--class", help="NRTI, NNRTI or PI; repeat (default: all).", show_default=False),
+        None, "--class", help="NRTI, NNRTI, PI or INSTI; repeat (default: all).",
+        show_default=False),
     quiet: bool = QUIET_OPTION,
 ) -> None:
     """Train the default models ahead of time (again, if they are there)."""
@@ -194,7 +209,8 @@ def models_train(
 @models_app.command("remove")
 def models_remove(
     drug_class: Optional[list[str]] = typer.Option(
-        None, "--class", help="NRTI, NNRTI or PI; repeat (default: all).", show_default=False),
+        None, "--class", help="NRTI, NNRTI, PI or INSTI; repeat (default: all).",
+        show_default=False),
 ) -> None:
     """Remove cached default models (every version); predict trains them again when needed."""
     from ..prediction import defaults

@@ -7,7 +7,11 @@ S if fold < lower, I if lower <= fold < upper, R if fold >= upper.
 Lower cutoffs are those of DESIGN.md (NRTI as in the MTPS vignette / HIVDB PNAS 2006).
 NRTI upper cutoffs are the ones implied by the `sir_*` columns of HIVDB's `NRTI_DATA.txt`
 (see the data folder's PROVENANCE.md); NNRTI and PI upper cutoffs are the commonly used
-HIVDB clinical cutoffs. Every value can be overridden (``Cutoffs.with_overrides`` or a CSV
+HIVDB clinical cutoffs. INSTI lower cutoffs (RAL 4, EVG 4, DTG 3.5, BIC 3.5) are the values
+published INSTI benchmarks on HIVDB's PhenoSense data use; CAB's lower cutoff (3.5) and every INSTI
+upper cutoff (10, one log10 unit above wild type, as for the NNRTIs) are this package's choice:
+HIVDB publishes neither, CAB shares DTG's and BIC's binding mode and assay, and the upper cutoff
+only splits I from R in a call (it changes no P(resistant) and no label). Every value can be overridden (``Cutoffs.with_overrides`` or a CSV
 file with columns ``drug,lower[,upper]``).
 """
 
@@ -25,9 +29,11 @@ DRUG_CLASSES: dict[str, tuple[str, ...]] = {
     "NRTI": ("3TC", "ABC", "AZT", "D4T", "DDI", "TDF"),
     "NNRTI": ("EFV", "NVP", "ETR", "RPV"),
     "PI": ("FPV", "ATV", "IDV", "LPV", "NFV", "SQV", "TPV", "DRV"),
+    "INSTI": ("RAL", "EVG", "DTG", "BIC", "CAB"),
 }
 #: gene each class targets, and its length in the HIVDB tables
-GENES: dict[str, tuple[str, int]] = {"NRTI": ("RT", 240), "NNRTI": ("RT", 240), "PI": ("PR", 99)}
+GENES: dict[str, tuple[str, int]] = {"NRTI": ("RT", 240), "NNRTI": ("RT", 240), "PI": ("PR", 99),
+                                     "INSTI": ("IN", 288)}
 #: positions per gene in the HIVDB genotype-phenotype tables (the genes are longer: RT 560)
 TABLE_LENGTHS: dict[str, int] = {gene: length for gene, length in GENES.values()}
 
@@ -36,17 +42,19 @@ _LOWER: dict[str, float] = {
     "EFV": 3.0, "NVP": 3.0, "ETR": 3.0, "RPV": 3.0, "DLV": 3.0,
     "FPV": 3.0, "ATV": 3.0, "IDV": 3.0, "LPV": 9.0, "NFV": 3.0, "SQV": 3.0, "TPV": 2.0,
     "DRV": 10.0, "APV": 3.0, "RTV": 3.0,
+    "RAL": 4.0, "EVG": 4.0, "DTG": 3.5, "BIC": 3.5, "CAB": 3.5,
 }
 _UPPER: dict[str, float] = {
     "3TC": 25.0, "ABC": 6.0, "AZT": 25.0, "D4T": 3.0, "DDI": 3.0, "TDF": 3.0,
     "EFV": 10.0, "NVP": 10.0, "ETR": 10.0, "RPV": 10.0, "DLV": 10.0,
     "FPV": 15.0, "ATV": 15.0, "IDV": 15.0, "LPV": 55.0, "NFV": 6.0, "SQV": 15.0, "TPV": 8.0,
     "DRV": 90.0, "APV": 15.0, "RTV": 15.0,
+    "RAL": 10.0, "EVG": 10.0, "DTG": 10.0, "BIC": 10.0, "CAB": 10.0,
 }
 
 
 def drug_class_of(drug: str) -> str:
-    """The class ("NRTI", "NNRTI", "PI") of a drug name; DataError for an unknown drug."""
+    """The class ("NRTI", "NNRTI", "PI", "INSTI") of a drug name; DataError for an unknown drug."""
     for cls, drugs in DRUG_CLASSES.items():
         if drug.upper() in drugs:
             return cls

@@ -27,6 +27,9 @@ class Dataset:
     - ``log_fold``: (n, d) float64 log10 fold change, NaN where the drug was not tested.
     - ``labels``: (n, d) float64, 1 = resistant (fold >= lower cutoff), 0 = not, NaN = missing.
     - ``groups``: optional (n,) ids (for example patient id) for grouped cross-validation.
+    - ``censor``: optional (n, d) int8, the table's censoring marks per value (1 = the fold change
+      is at least the value, -1 at most, 0 exact; :mod:`hivlatent.data.censoring`); None for
+      tables without marks, where a value at a drug's largest value is read as "at least".
     """
 
     name: str
@@ -44,6 +47,7 @@ class Dataset:
     sha256: str = ""
     groups: np.ndarray | None = None
     meta: pd.DataFrame | None = field(default=None, repr=False, compare=False)
+    censor: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @property
     def n_rows(self) -> int:
@@ -65,6 +69,7 @@ class Dataset:
             self, ids=self.ids[rows], X=self.X[rows], observed=self.observed[rows],
             log_fold=self.log_fold[rows], labels=self.labels[rows],
             groups=None if self.groups is None else self.groups[rows], meta=meta,
+            censor=None if self.censor is None else self.censor[rows],
         )
 
     @classmethod
@@ -73,8 +78,13 @@ class Dataset:
         name, cutoffs and sources; groups and metadata dropped)."""
         first = datasets[0]
         cat = lambda attr: np.concatenate([getattr(d, attr) for d in datasets])  # noqa: E731
+        marked = {d.censor is not None for d in datasets}
+        if len(marked) > 1:
+            raise DataError("cannot join data sets with censoring marks (FoldMatch) and data sets "
+                            "without: their fold changes are censored by different rules")
         return replace(first, ids=cat("ids"), X=cat("X"), observed=cat("observed"),
-                       log_fold=cat("log_fold"), labels=cat("labels"), groups=None, meta=None)
+                       log_fold=cat("log_fold"), labels=cat("labels"), groups=None, meta=None,
+                       censor=cat("censor") if marked == {True} else None)
 
     def select_drugs(self, drugs: list[str]) -> "Dataset":
         """Keep the drugs ``drugs`` (in that order); DataError for a drug the data set lacks."""
@@ -86,7 +96,8 @@ class Dataset:
                             f"expected one of {', '.join(self.drugs)}")
         idx = [self.drugs.index(d) for d in drugs]
         return replace(self, drugs=list(drugs), log_fold=self.log_fold[:, idx],
-                       labels=self.labels[:, idx])
+                       labels=self.labels[:, idx],
+                       censor=None if self.censor is None else self.censor[:, idx])
 
 
 # --------------------------------------------------------------------------------------------
@@ -115,14 +126,14 @@ def load_cutoffs(cutoffs: "Cutoffs | str | Path | None") -> Cutoffs:
     return Cutoffs.from_csv(cutoffs)
 
 
-def labels_from_folds(folds: np.ndarray, drugs: Sequence[str], cutoffs: Cutoffs) -> np.ndarray:
-    """1 = resistant (fold >= lower cutoff), 0 = not, NaN where the fold is missing."""
-    folds = np.asarray(folds, dtype=float)
+def labels_from_folds(folds: np.ndarray, drugs: Sequence[str], cutoffs: Cutoffs,
+                      censor: np.ndarray | None = None) -> np.ndarray:
+    """1 = resistant (fold >= lower cutoff), 0 = not, NaN where the fold is missing or where a
+    censored value leaves the label open (:func:`hivlatent.data.censoring.labels`)."""
+    from .censoring import labels
+
     lower = np.array([cutoffs.for_drug(d)[0] for d in drugs], dtype=float)
-    with np.errstate(invalid="ignore"):
-        lab = (folds >= lower[None, :]).astype(float)
-    lab[np.isnan(folds)] = np.nan
-    return lab
+    return labels(folds, censor, lower)
 
 
 #: tolerance in log10 units when labels come from log10 fold (10**log10(3) may be 2.9999999999999996)

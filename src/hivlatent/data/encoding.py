@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
@@ -118,8 +119,12 @@ def build_dataset(table: "GenoPhenoTable", min_count: int = 10, drugs: Sequence[
       1 = resistant = fold >= lower cutoff, NaN where not tested. ``log_fold`` = log10 fold.
     - ``observed`` is False where the cell at the feature's position is ``.`` or ``X``.
     - ``rows``: a boolean mask or 0-based indices of the table rows to keep (in that order).
-    - ``groups`` is the ``PtID`` column when the table has one; ``meta`` holds the table's
-      metadata plus ``row`` (1-based data row in the file) and ``line`` (1-based file line).
+    - ``groups`` is the ``PtID`` column when the table has one (:func:`patient_groups`: a row
+      without a PtID, such as the INSTI table's lab isolates, is grouped with the rows of the
+      same genotype); ``meta`` holds the table's metadata plus ``row`` (1-based data row in the
+      file) and ``line`` (1-based file line).
+    - ``censor``: the table's censoring marks (``<drug>FoldMatch``) for these rows and drugs, or
+      None; labels a bound leaves open are NaN.
     """
     cut = load_cutoffs(cutoffs)
     if drugs is None:
@@ -169,16 +174,37 @@ def build_dataset(table: "GenoPhenoTable", min_count: int = 10, drugs: Sequence[
     names = [feature_name(table.gene, *k) for k in keys]
 
     folds = table.folds[drug_list].to_numpy(dtype=float)[idx]
+    censor = (None if table.censor is None
+              else table.censor[drug_list].to_numpy(dtype=np.int8)[idx])
     meta = table.meta.iloc[idx].reset_index(drop=True)
     if "row" not in meta.columns:
         meta.insert(0, "row", idx + 1)
     if "line" not in meta.columns:
         meta.insert(1, "line", table.lines[idx])
-    ptid = [c for c in table.meta.columns if c.upper() == "PTID"]
-    groups = table.meta[ptid[0]].to_numpy(dtype=object)[idx].astype(str) if ptid else None
     return Dataset(
         name=name or table.path.name, drug_class=table.drug_class, gene=table.gene,
         ids=np.asarray(table.ids)[idx], X=X, observed=observed, feature_names=names,
-        drugs=drug_list, log_fold=log10_fold(folds), labels=labels_from_folds(folds, drug_list, cut),
-        cutoffs=cut, source=str(table.path), sha256=table.sha256, groups=groups, meta=meta,
+        drugs=drug_list, log_fold=log10_fold(folds),
+        labels=labels_from_folds(folds, drug_list, cut, censor), cutoffs=cut,
+        source=str(table.path), sha256=table.sha256, groups=patient_groups(table, idx), meta=meta,
+        censor=censor,
     )
+
+
+def patient_groups(table: "GenoPhenoTable", idx: np.ndarray) -> np.ndarray | None:
+    """The ``PtID`` of each row (None when the table has no such column), for cross-validation
+    folds that keep a patient's viruses together. A row without a PtID (the INSTI table's 383
+    lab isolates: site-directed mutants and passaged viruses) is grouped with every other row
+    of the same genotype (``lab:`` and its cells): the same mutant measured by several studies
+    must not sit on both sides of a split, while distinct mutants of one study may."""
+    ptid = [c for c in table.meta.columns if c.upper() == "PTID"]
+    if not ptid:
+        return None
+    groups = table.meta[ptid[0]].to_numpy(dtype=object)[idx].astype(str)
+    empty = np.flatnonzero(groups == "")
+    if len(empty):
+        groups = groups.astype(object)
+        cells = table.cells.iloc[idx[empty]].to_numpy(dtype=str)
+        groups[empty] = ["lab:" + hashlib.sha1("|".join(row).encode()).hexdigest()[:12]
+                         for row in cells]
+    return groups

@@ -83,14 +83,14 @@ _DEL = re.compile(r"^(?:del|~)$", re.IGNORECASE)
 
 def resolve_gene(gene: str) -> str:
     """``"PR"``, ``"RT"`` or ``"IN"`` from a gene (``protease``, ``integrase`` too) or a drug
-    class name (NRTI, NNRTI, PI)."""
+    class name (NRTI, NNRTI, PI, INSTI)."""
     key = str(gene).strip().upper()
     if key in _GENE_ALIASES:
         return _GENE_ALIASES[key]
     if key in GENES:
         return GENES[key][0]
     raise DataError(f"unknown gene {gene!r}; expected PR, RT or IN (or a drug class NRTI, NNRTI, "
-                    "PI)")
+                    "PI, INSTI)")
 
 
 def _residue_sort_key(consensus: str | None):

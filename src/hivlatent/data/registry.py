@@ -8,6 +8,8 @@ Names (case-insensitive):
 - ``nnrti``: ``NNRTI_stanford.csv`` (EFV, NVP, ETR, RPV).
 - ``pi``: ``PI_DataSet.txt`` (8 drugs).
 - ``pi-full``: ``PI_DataSet.Full.txt``, every assay method (rows repeat SeqIDs; groups = PtID).
+- ``insti``: ``INI_DataSet.Full.txt``, HIVDB's integrase-inhibitor phenotypes (RAL, EVG, DTG, BIC,
+  CAB; PhenoSense), with the table's censoring marks; groups = PtID, lab isolates by genotype.
 
 Anything else is read as a path: an R data file (``.rda``/``.RData``, MTPS's ``HIV.rda``) or an
 HIVDB table. The files behind the names are found by :func:`hivlatent.data.sources.find_file`.
@@ -21,6 +23,7 @@ from typing import Sequence
 
 from ..errors import ConfigError, DataError
 from . import nrti1246
+from .cutoffs import DRUG_CLASSES
 from .dataset import Dataset
 from .design_matrix import Y_SCALES, load_design_matrix
 from .encoding import build_dataset
@@ -45,6 +48,8 @@ DATASETS: dict[str, DatasetInfo] = {d.name: d for d in (
     DatasetInfo("pi", "PI table (1958 rows): FPV ATV IDV LPV NFV SQV TPV DRV", "PI_DataSet.txt"),
     DatasetInfo("pi-full", "PI table, all assay methods (4504 rows, one per measurement)",
                 "PI_DataSet.Full.txt"),
+    DatasetInfo("insti", "INSTI table (1103 isolates, PhenoSense): RAL EVG DTG BIC CAB",
+                "INI_DataSet.Full.txt"),
 )}
 _RDA_SUFFIXES = (".rda", ".rdata")
 
@@ -104,6 +109,8 @@ def _load_named(info: DatasetInfo, data_dir, min_count, drugs, cutoffs, mixture)
     rows = None
     if info.name == "nrti":
         rows = table.folds.notna().any(axis=1).to_numpy()
+    if info.name == "insti" and drugs is None:
+        drugs = [d for d in DRUG_CLASSES["INSTI"] if d in table.drugs]   # the class's order
     return build_dataset(table, min_count=10 if min_count is None else min_count, drugs=drugs,
                          cutoffs=cutoffs, mixture=mixture or "all", rows=rows, name=info.name)
 
@@ -111,7 +118,8 @@ def _load_named(info: DatasetInfo, data_dir, min_count, drugs, cutoffs, mixture)
 def load_dataset(name_or_path: str | Path, *, data_dir: str | Path | None = None,
                  min_count: int | None = None, drugs: Sequence[str] | None = None,
                  cutoffs=None, mixture: str | None = None) -> Dataset:
-    """A data set by name (``nrti-1246``, ``nrti``, ``nnrti``, ``pi``, ``pi-full``) or by path.
+    """A data set by name (``nrti-1246``, ``nrti``, ``nnrti``, ``pi``, ``pi-full``, ``insti``) or
+    by path.
 
     - ``nrti-1246`` is exactly MTPS's 1246 x 228 matrix (rows, row order, features, feature
       order; drugs ABC, 3TC, AZT, D4T, DDI; ``log_fold`` = log10 fold; ``ids`` = SeqID;

@@ -8,7 +8,11 @@ Formats read (the separator is taken from the header line, so the file name does
 - comma-separated exports of the same tables (UTF-8 byte-order mark and CRLF line ends are fine,
   fields may be quoted), for example ``NNRTI_stanford.csv``;
 - the lower-case genophenoPNAS2006 layout (``sequenceid``, ``fold_<drug>``, ``p1..p240``) of
-  ``NRTI_DATA.txt``; its other per-drug columns (``foldLog10_*``, ``sir_*``...) are kept as metadata.
+  ``NRTI_DATA.txt``; its other per-drug columns (``foldLog10_*``, ``sir_*``...) are kept as metadata;
+- HIVDB's phenotype-query exports such as the INSTI table ``INI_DataSet.Full.txt``: ``IsolateID``
+  instead of ``SeqID``, a ``<drug>FoldMatch`` column beside each fold change (``=`` exact, ``>``
+  the true fold is above the value, the assay's upper limit; ``<`` below it), read into
+  :attr:`GenoPhenoTable.censor`; fold changes may carry a thousands separator (``1,000``).
 
 A cell holds ``-`` (consensus B), ``.`` (not sequenced), one or more amino-acid letters (several
 letters = a mixture), ``#`` insertion, ``~`` deletion, ``*`` stop codon or ``X`` unknown. Lower case
@@ -54,7 +58,12 @@ _POSITION_RE = re.compile(r"[Pp](\d+)")
 _NA_TOKENS = frozenset({"", "NA", "N/A", "NAN"})
 #: drugs of the older HIVDB tables (PNAS 2006) that are no longer in the class lists
 _LEGACY_DRUGS = {"DLV": "NNRTI", "APV": "PI", "RTV": "PI"}
-_ID_NAMES = ("SEQID", "SEQUENCEID")
+_ID_NAMES = ("SEQID", "SEQUENCEID", "ISOLATEID")
+#: the censoring marks of a ``<drug>FoldMatch`` column: exact, at least (above the assay's upper
+#: limit: right-censored) and at most (below its lower limit: left-censored)
+CENSOR_MARKS = {"=": 0, ">": 1, "<": -1}
+_FOLD_MATCH = "FOLDMATCH"
+_THOUSANDS_RE = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d*)?")
 _EXPECTED_CELLS = (
     "'-' (consensus), '.' (not sequenced), amino-acid letters (several = mixture), "
     "'#' (insertion), '~' (deletion), '*' (stop) or 'X' (unknown)"
@@ -70,7 +79,10 @@ def known_drugs() -> dict[str, str]:
 
 #: metadata columns of the HIVDB tables (upper case), and prefixes of per-drug extras
 _META_NAMES = frozenset({"PTID", "SUBTYPE", "METHOD", "REFID", "TYPE", "ISOLATENAME", "SEQTYPE",
-                         "COMPMUTLIST", "AUTHOR", "SEQUENCEID", "SEQID", "ROW", "LINE"})
+                         "COMPMUTLIST", "AUTHOR", "SEQUENCEID", "SEQID", "ROW", "LINE",
+                         "ISOLATEID", "SPECIES", "REFYEAR", "MEDLINEID", "TITLE",
+                         "COMPLETEMUTATIONLISTAVAILABLE", "INIMAJORDRMS", "INIMINORDRMS",
+                         "NONDRMS"})
 _META_PREFIXES = ("FOLD_STD_", "FOLDLOG10_", "SIR_")
 #: other names of our drugs, for hints (a column under such a name is not read as the drug)
 DRUG_SYNONYMS = {"LAM": "3TC", "LMV": "3TC", "ZDV": "AZT", "TFV": "TDF", "ABV": "ABC",
@@ -263,6 +275,9 @@ def parse_numbers(raw: RawTable, columns: list[int], expected: str, nonnegative:
     for k, j in enumerate(columns):
         text = frame[j]
         na = text.str.upper().isin(_NA_TOKENS).to_numpy()
+        grouped = text.str.fullmatch(_THOUSANDS_RE).to_numpy(dtype=bool)
+        if grouped.any():            # "1,000" (HIVDB's phenotype exports): a thousands separator
+            text = text.where(~grouped, text.str.replace(",", "", regex=False))
         values = pd.to_numeric(text.where(~na, None), errors="coerce").to_numpy(dtype=float)
         ok = np.isfinite(values) & ((values >= 0) if nonnegative else True)
         bad[:, k] = ~na & ~ok
@@ -330,6 +345,10 @@ class GenoPhenoTable:
       ...), as strings, in file order.
     - ``lines``: (n,) int, the 1-based line of each row in the file (for error messages);
       ``header_line`` is the header's line (1 unless blank lines come first).
+    - ``censor``: (n, d) int8 per drug, from the table's ``<drug>FoldMatch`` columns: 0 the fold
+      change is exact, 1 the true value is at least it (above the assay's upper limit), -1 at
+      most it (below the lower limit); None when the table has no such columns (then a value at
+      a drug's largest value is read as right-censored, see :mod:`hivlatent.data.censoring`).
     """
 
     path: Path
@@ -344,6 +363,7 @@ class GenoPhenoTable:
     lines: np.ndarray
     lowercase: pd.DataFrame
     header_line: int = 1
+    censor: pd.DataFrame | None = None
 
     @property
     def n_rows(self) -> int:
@@ -367,14 +387,23 @@ def read_table(path: str | Path) -> GenoPhenoTable:
 
     id_cols = [j for j, h in enumerate(header) if h.upper() in _ID_NAMES]
     if not id_cols:
-        raise DataError(f"{p}: line {hl}: no 'SeqID' column; expected a header with SeqID, drug "
-                        f"fold-change columns and P1..Pn")
+        raise DataError(f"{p}: line {hl}: no 'SeqID' (or 'IsolateID') column; expected a header "
+                        f"with SeqID, drug fold-change columns and P1..Pn")
     id_col = id_cols[0]
     pos_cols: list[tuple[int, int]] = []
     drug_cols: list[tuple[int, str]] = []
     meta_cols: list[int] = []
+    match_cols: dict[str, int] = {}
     for j, h in enumerate(header):
         if j == id_col:
+            continue
+        if h.strip().upper().endswith(_FOLD_MATCH) and len(h.strip()) > len(_FOLD_MATCH):
+            drug = drug_of_column(h.strip()[:-len(_FOLD_MATCH)])
+            if drug is None:
+                raise DataError(f"{p}: line {hl}, column {h!r}: a FoldMatch column of an unknown "
+                                f"drug; expected <drug>FoldMatch for one of "
+                                f"{', '.join(known_drugs())}")
+            match_cols[drug] = j
             continue
         m = _POSITION_RE.fullmatch(h)
         if m:
@@ -390,7 +419,7 @@ def read_table(path: str | Path) -> GenoPhenoTable:
         meta_cols.append(j)
     if not pos_cols:
         raise DataError(f"{p}: line {hl}: no position columns; expected P1..Pn (P1..P240 for RT, "
-                        f"P1..P99 for protease)")
+                        f"P1..P99 for protease, P1..P288 for integrase)")
     positions = [q for q, _ in pos_cols]
     if len(set(positions)) != len(positions) or min(positions) < 1:
         dup = next(q for q in positions if positions.count(q) > 1 or q < 1)
@@ -404,7 +433,7 @@ def read_table(path: str | Path) -> GenoPhenoTable:
     if len(classes) > 1:
         desc = ", ".join(f"{d} ({known_drugs()[d]})" for _, d in drug_cols)
         raise DataError(f"{p}: line {hl}: drug columns of more than one class: {desc}; expected "
-                        f"the drugs of one class (NRTI, NNRTI or PI)")
+                        f"the drugs of one class (NRTI, NNRTI, PI or INSTI)")
     drug_class = classes.pop()
     gene, length = GENES[drug_class]
     top = max(positions)
@@ -445,6 +474,7 @@ def read_table(path: str | Path) -> GenoPhenoTable:
     check_phenotypes(raw, [j for j, _ in drug_cols], fold_values, "fold")
     drugs = [d for _, d in drug_cols]
     folds = pd.DataFrame(fold_values, columns=drugs)
+    censor = _censor_marks(raw, frame, drug_cols, match_cols, fold_values) if match_cols else None
 
     # cells, ordered by position
     pos_cols.sort()
@@ -470,4 +500,37 @@ def read_table(path: str | Path) -> GenoPhenoTable:
 
     return GenoPhenoTable(path=p, sha256=raw.sha256, drug_class=drug_class, gene=gene,
                           ids=ids, drugs=drugs, folds=folds, cells=cells, meta=meta,
-                          lines=lines, lowercase=lowercase, header_line=hl)
+                          lines=lines, lowercase=lowercase, header_line=hl, censor=censor)
+
+
+def _censor_marks(raw: RawTable, frame: pd.DataFrame, drug_cols: list[tuple[int, str]],
+                  match_cols: dict[str, int], folds: np.ndarray) -> pd.DataFrame:
+    """The ``<drug>FoldMatch`` columns as censoring codes (see :data:`CENSOR_MARKS`), checked:
+    one per drug column, a known mark beside every fold change, none where there is no value."""
+    p, hl, header = raw.path, raw.header_line, raw.header
+    drugs = [d for _, d in drug_cols]
+    stray = [d for d in match_cols if d not in drugs]
+    if stray:
+        raise DataError(f"{p}: line {hl}, column {header[match_cols[stray[0]]]!r}: no fold-change "
+                        f"column {stray[0]} beside it; expected a FoldMatch column for each drug "
+                        "column")
+    lacking = [d for d in drugs if d not in match_cols]
+    if lacking:
+        raise DataError(f"{p}: line {hl}: drug {lacking[0]} has no {lacking[0]}FoldMatch column "
+                        "while other drugs do; expected one per drug (=, > or < beside each "
+                        "fold change)")
+    out = np.zeros(folds.shape, dtype=np.int8)
+    for k, drug in enumerate(drugs):
+        j = match_cols[drug]
+        text = frame[j].to_numpy(dtype=object)
+        known = np.isfinite(folds[:, k])
+        codes = np.array([CENSOR_MARKS.get(t, 9) for t in text], dtype=np.int8)
+        bad = np.flatnonzero((known & (codes == 9)) | (~known & (text != "")))
+        if len(bad):
+            i = int(bad[0])
+            expected = ("'=', '>' or '<' beside the fold change" if known[i]
+                        else "nothing where the fold change is missing")
+            raise DataError(f"{p}: line {raw.lines[i]}, column {header[j]!r}: "
+                            f"{raw.rows[i][j].strip()!r}; expected {expected}")
+        out[:, k] = np.where(known, codes, 0)
+    return pd.DataFrame(out, columns=drugs)

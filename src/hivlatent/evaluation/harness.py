@@ -176,11 +176,17 @@ def _probe_fold(dataset: Dataset, method: ProbeMethod, fold: Fold, Z: np.ndarray
         if tr.size >= 2:
             model = clone(method.regressor).fit(Z[tr], log_fold[tr])
             pred = np.asarray(model.predict(Z[fold.test]), dtype=float).ravel()
-            _record(rows, method.name, fold, regression_metrics(log_fold[fold.test], pred))
+            _record(rows, method.name, fold, regression_metrics(log_fold[fold.test], pred,
+                                                                _marks(dataset, fold)))
             if method.classifier is None:
                 cutoff = dataset.cutoffs.for_drug(fold.drug)[0]
                 _record(rows, method.name, fold,
                         binary_metrics_from_log_fold(labels[fold.test], pred, cutoff))
+
+
+def _marks(dataset: Dataset, fold: Fold) -> np.ndarray | None:
+    """The censoring marks of the fold's test values (None for data without marks)."""
+    return None if dataset.censor is None else dataset.censor[fold.test, fold.drug_index]
 
 
 def _eval_predictor(dataset: Dataset, method: PredictorMethod, folds: list[Fold],
@@ -235,11 +241,13 @@ def _eval_predictor(dataset: Dataset, method: PredictorMethod, folds: list[Fold]
                         {"incoherent": float(np.mean((proba[fold.test, j] > 0.5) != called))})
             if interval is not None:
                 cover = interval_coverage(log_fold[fold.test], interval[0][fold.test, j],
-                                          interval[1][fold.test, j], interval[2][j])
+                                          interval[1][fold.test, j], interval[2][j],
+                                          _marks(dataset, fold))
                 _record(rows, method.name, fold, {"coverage90": cover})
             if lf is not None:
                 _record(rows, method.name, fold,
-                        regression_metrics(log_fold[fold.test], lf[fold.test, j]))
+                        regression_metrics(log_fold[fold.test], lf[fold.test, j],
+                                           _marks(dataset, fold)))
                 if proba is None:
                     cutoff = dataset.cutoffs.for_drug(fold.drug)[0]
                     _record(rows, method.name, fold,

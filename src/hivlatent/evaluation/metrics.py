@@ -24,6 +24,8 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
+from ..data import censoring
+
 #: metric names in display order; binary first, then regression, then calibration
 CLASSIFICATION_METRICS: tuple[str, ...] = ("auc", "balanced_accuracy", "mcc")
 REGRESSION_METRICS: tuple[str, ...] = ("r2", "mse")
@@ -80,17 +82,29 @@ def classification_metrics(y_true: np.ndarray, score: np.ndarray, threshold: flo
     return {"auc": auc, "balanced_accuracy": bacc, "mcc": mcc}
 
 
-def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
+def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray,
+                       codes: np.ndarray | None = None) -> dict[str, float]:
     """R^2 and MSE of predicted log10 fold change for one drug (NaN truth = untested, dropped).
 
     R^2 is relative to the mean of the test rows (sklearn's ``r2_score``); NaN with < 2 rows or
-    a constant truth.
+    a constant truth. ``codes``: the data's censoring marks (:mod:`hivlatent.data.censoring`):
+    a prediction on the censored side of a bound ("at least" a value and predicted above it)
+    is no error. Without marks every value counts as measured.
     """
-    y, p = _known(y_true, y_pred)
+    if codes is None:
+        y, p = _known(y_true, y_pred)
+    else:
+        y, p, codes = _known(y_true, y_pred, np.asarray(codes, dtype=float))
     if np.isnan(p).any():
         raise ValueError("predicted log10 fold contains NaN")
     if y.size == 0:
         return {"r2": math.nan, "mse": math.nan}
+    if codes is not None:
+        err = censoring.residual(p, y, codes)
+        mse = float(np.mean(err ** 2))
+        ss_tot = float(np.sum((y - y.mean()) ** 2))
+        r2 = 1.0 - float(np.sum(err ** 2)) / ss_tot if y.size >= 2 and ss_tot > 0 else math.nan
+        return {"r2": r2, "mse": mse}
     mse = float(mean_squared_error(y, p))
     r2 = float(r2_score(y, p)) if y.size >= 2 and np.ptp(y) > 0 else math.nan
     return {"r2": r2, "mse": mse}
@@ -137,10 +151,15 @@ def reliability(y_true: np.ndarray, p: np.ndarray, bins: int = ECE_BINS) -> np.n
     return out
 
 
-def interval_coverage(y_true: np.ndarray, low: np.ndarray, high: np.ndarray, cap: float
-                      ) -> float:
-    """The fraction of measured log10 fold changes inside [low, high]. A value at the reporting
-    limit ``cap`` (log10; "at least this") counts as covered when ``high`` reaches the cap."""
+def interval_coverage(y_true: np.ndarray, low: np.ndarray, high: np.ndarray, cap: float,
+                      codes: np.ndarray | None = None) -> float:
+    """The fraction of measured log10 fold changes inside [low, high]. With the data's
+    censoring marks (``codes``), a bound counts as covered when the interval reaches past it;
+    without marks, a value at the reporting limit ``cap`` (log10; "at least this") counts as
+    covered when ``high`` reaches the cap."""
+    if codes is not None:
+        y, lo, hi, c = _known(y_true, low, high, np.asarray(codes, dtype=float))
+        return float(censoring.covered(lo, hi, y, c).mean()) if y.size else math.nan
     y, lo, hi = _known(y_true, low, high)
     if y.size == 0:
         return math.nan

@@ -31,7 +31,8 @@ def align_extra(extra: Dataset, target: Dataset) -> Dataset:
     return replace(extra, ids=extra.ids[keep], X=extra.X[keep][:, cols],
                    observed=extra.observed[keep][:, cols], feature_names=list(target.feature_names),
                    drugs=list(target.drugs), log_fold=extra.log_fold[keep][:, drugs],
-                   labels=extra.labels[keep][:, drugs], cutoffs=target.cutoffs, groups=None, meta=None)
+                   labels=extra.labels[keep][:, drugs], cutoffs=target.cutoffs, groups=None, meta=None,
+                   censor=None if extra.censor is None else extra.censor[keep][:, drugs])
 
 
 class _EngineMixin:

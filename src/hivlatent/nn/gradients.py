@@ -71,7 +71,7 @@ def loss_and_grads(p: dict[str, torch.Tensor], cfg: ModelConfig, x: torch.Tensor
                    missing: torch.Tensor | None, eps: torch.Tensor, drop, beta: torch.Tensor,
                    scale: torch.Tensor, sup_weight: torch.Tensor | None = None,
                    log_fold: torch.Tensor | None = None, labels: torch.Tensor | None = None,
-                   fold_cap: torch.Tensor | None = None,
+                   censor: torch.Tensor | None = None,
                    out: dict[str, torch.Tensor] | None = None
                    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
     """Per-row loss terms and the gradients of the weighted loss, in layout order.
@@ -81,7 +81,8 @@ def loss_and_grads(p: dict[str, torch.Tensor], cfg: ModelConfig, x: torch.Tensor
     ``drop`` None or (encoder masks, decoder masks) per hidden layer (K, B, width) already
     scaled by 1/(1 - rate), ``beta`` (K, 1), ``scale`` (K, B); for the semi-supervised model
     ``sup_weight`` (K,), ``log_fold`` and ``labels`` (K, B, drugs) with NaN for missing, and
-    ``fold_cap`` (drugs,) the reporting limits (log10). ``out``: optional buffers, one per
+    ``censor`` (K, B, drugs) the censoring codes of ``log_fold`` (1 at least, -1 at most, 0 exact;
+    :func:`.vae.fold_error`). ``out``: optional buffers, one per
     parameter of its shape, the gradients are written into (and returned): a training loop that
     passes the same buffers every step allocates none of the large gradient arrays again (fresh
     ones can cost a page fault per 4 KiB page: 6-20% of a K = 64 step on this project's CPU)."""
@@ -128,7 +129,7 @@ def loss_and_grads(p: dict[str, torch.Tensor], cfg: ModelConfig, x: torch.Tensor
         fold_pred = torch.baddbmm(p["head_fold.bias"], z, p["head_fold.weight"])
         res_logit = torch.baddbmm(p["head_res.bias"], z, p["head_res.weight"])
         lmask = ~torch.isnan(labels)
-        err = vae.fold_error(fold_pred, log_fold, fold_cap)
+        err = vae.fold_error(fold_pred, log_fold, censor)
         lab = torch.nan_to_num(labels)
         bce = torch.nn.functional.binary_cross_entropy_with_logits(res_logit, lab, reduction="none")
         sup = (err * err).sum(-1) + torch.where(lmask, bce, 0.0).sum(-1)

@@ -83,26 +83,36 @@ def kl_divergence(mean, logvar):
 CAP_TOL = 1e-6
 
 
-def supervised_loss(fold_pred, res_logit, log_fold, labels, fold_cap=None):
+def supervised_loss(fold_pred, res_logit, log_fold, labels, censor=None):
     """Per-sample supervised loss (K, B): squared error of log10 fold change plus binary
     cross-entropy of the resistance label, summed over drugs; missing values (NaN) are masked.
-    ``fold_cap`` (drugs,): the assay's reporting limit per drug (log10); a value at the limit
-    means "at least this much" (right-censored), so a prediction above it is no error."""
+    ``censor`` (broadcast against ``log_fold``): per value 1 where the measured fold change is
+    "at least this much" (right-censored: a prediction above it is no error), -1 where it is "at
+    most" (left-censored: a prediction below it is no error), 0 where exact
+    (:mod:`hivlatent.data.censoring`; :func:`censor_codes` makes them from reporting limits)."""
     lmask = ~torch.isnan(labels)
-    fold_err = fold_error(fold_pred, log_fold, fold_cap) ** 2
+    fold_err = fold_error(fold_pred, log_fold, censor) ** 2
     bce = F.binary_cross_entropy_with_logits(res_logit, torch.nan_to_num(labels), reduction="none")
     return fold_err.sum(-1) + torch.where(lmask, bce, 0.0).sum(-1)
 
 
-def fold_error(fold_pred, log_fold, fold_cap=None):
+def fold_error(fold_pred, log_fold, censor=None):
     """Predicted minus measured log10 fold change, 0 where the value is missing (NaN) and where
-    a value at the reporting limit ``fold_cap`` is exceeded (right-censored: no error above)."""
+    the prediction lies on the censored side of a bound (``censor``: see
+    :func:`supervised_loss`)."""
     y = torch.nan_to_num(log_fold)
     diff = fold_pred - y
-    if fold_cap is not None:
-        diff = torch.where(y >= fold_cap - CAP_TOL, diff.clamp(max=0.0), diff)
+    if censor is not None:
+        diff = torch.where(censor > 0, diff.clamp(max=0.0), diff)
+        diff = torch.where(censor < 0, diff.clamp(min=0.0), diff)
     return torch.where(~torch.isnan(log_fold), diff, 0.0)
 
+
+def censor_codes(log_fold, fold_cap) -> "torch.Tensor":
+    """The censoring codes of data without marks: 1 where a value reaches its drug's reporting
+    limit ``fold_cap`` (log10, (drugs,)), else 0; float32 like the data."""
+    y = torch.nan_to_num(torch.as_tensor(log_fold, dtype=torch.float32), nan=-float("inf"))
+    return (y >= torch.as_tensor(fold_cap, dtype=torch.float32) - CAP_TOL).to(torch.float32)
 
 
 def fold_caps(log_fold) -> "torch.Tensor":

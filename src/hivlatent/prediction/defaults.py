@@ -2,7 +2,7 @@
 
 Each is the semi-supervised model with the package's defaults (:mod:`hivlatent.config`: the
 configuration the README's evaluation reports), trained on every virus of the class's HIVDB table
-(``nrti``, ``nnrti``, ``pi``) on first use, and cached in the user cache
+(``nrti``, ``nnrti``, ``pi``, ``insti``) on first use, and cached in the user cache
 (``$HIVLATENT_CACHE_DIR/models``, default ``~/.cache/hivlatent/models``) under a name holding the
 class, the first 12 hex digits of the table's sha256 and the package version. A cached model is
 used only when it loads, checks (every tensor against its config; its reference viruses) and
@@ -26,7 +26,7 @@ from ..errors import ConfigError, HivLatentError
 from .reference import Reference
 
 #: drug class -> the data set its default model is trained on
-CLASS_DATA = {"NRTI": "nrti", "NNRTI": "nnrti", "PI": "pi"}
+CLASS_DATA = {"NRTI": "nrti", "NNRTI": "nnrti", "PI": "pi", "INSTI": "insti"}
 
 
 @dataclass(frozen=True)
@@ -61,8 +61,7 @@ def check_classes(classes) -> list[str]:
     chosen = [c.strip().upper() for c in (classes or CLASS_DATA)]
     bad = [c for c in chosen if c not in CLASS_DATA]
     if bad:
-        raise ConfigError(f"drug class {bad[0]!r}: expected one of {', '.join(CLASS_DATA)} "
-                          "(INSTI has no phenotype data here: HIVdb only)")
+        raise ConfigError(f"drug class {bad[0]!r}: expected one of {', '.join(CLASS_DATA)}")
     return chosen
 
 
@@ -116,7 +115,7 @@ def _locked():
 
 def train(drug_class: str, progress: Progress | None = None) -> Path:
     """Train the default model of ``drug_class`` and cache it (replacing what is there)."""
-    from ..config import ModelConfig
+    from ..config import class_defaults
     from ..data import load_dataset, read_table
     from ..model import VAEModel
 
@@ -125,7 +124,7 @@ def train(drug_class: str, progress: Progress | None = None) -> Path:
     folder = folder_for(drug_class)
     dataset = load_dataset(CLASS_DATA[drug_class])
     t0 = time.perf_counter()
-    model = VAEModel(ModelConfig(supervised=True))
+    model = VAEModel(*class_defaults(drug_class))
     model.fit(dataset, progress=(None if progress is None else
                                  lambda d, n, _="": progress(d, n, f"training the {drug_class} model")))
     reference = Reference.build(model, dataset, read_table(path))

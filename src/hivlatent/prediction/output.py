@@ -13,8 +13,8 @@ from .predictor import RESEARCH_NOTE, DrugPrediction, VirusPrediction
 #: columns of :func:`to_csv`, in order
 CSV_COLUMNS = ["id", "error", "drug_class", "drug", "fold_change", "fold_change_low",
                "fold_change_high", "p_resistant", "call", "rank", "hivdb_score", "hivdb_level",
-               "hivdb_text", "hivdb_version", "agree", "drivers", "neighbours", "mutations",
-               "unrecognized", "coverage", "warnings", "not_covered"]
+               "hivdb_text", "hivdb_version", "agree", "drivers", "neighbours", "note",
+               "mutations", "unrecognized", "coverage", "warnings", "not_covered"]
 
 
 def _drug(d: DrugPrediction) -> dict:
@@ -25,7 +25,8 @@ def _drug(d: DrugPrediction) -> dict:
             "hivdb_text": d.hivdb_text, "agree": d.agree,
             "drivers": [{"mutation": x.mutation, "delta_log10": x.delta} for x in d.drivers],
             "neighbours": [{"id": n.id, "fold_change": n.fold_change, "distance": n.distance}
-                           for n in d.neighbours]}
+                           for n in d.neighbours],
+            "note": d.note}
 
 
 def to_records(predictions: Sequence[VirusPrediction]) -> list[dict]:
@@ -78,7 +79,8 @@ def to_csv(predictions: Sequence[VirusPrediction]) -> str:
                     "hivdb_level": d.hivdb_level or "", "hivdb_text": d.hivdb_text or "",
                     "agree": "" if d.agree is None else ("yes" if d.agree else "no"),
                     "drivers": "; ".join(f"{x.mutation} {x.delta:+.2f}" for x in d.drivers),
-                    "neighbours": "; ".join(f"{n.id} {n.fold_change:.3g}" for n in d.neighbours)})
+                    "neighbours": "; ".join(f"{n.id} {n.fold_change:.3g}" for n in d.neighbours),
+                    "note": d.note or ""})
             writer.writerow([row.get(c, "") for c in CSV_COLUMNS])
     return buf.getvalue()
 
@@ -120,15 +122,18 @@ def to_table(predictions: Sequence[VirusPrediction], width: int = 120,
             row = [str(d.rank or ""), d.drug_class, escape(d.drug), fold_text(d.fold_change),
                    f"{fold_text(d.fold_change_low)}-{fold_text(d.fold_change_high)}"
                    if d.predicted else "", "" if d.p_resistant is None else f"{d.p_resistant:.3f}",
-                   f"[{styles[d.call]}]{d.call}[/]" if d.call else "no model"]
+                   f"[{styles[d.call]}]{d.call}[/]" if d.call
+                   else ("too few data" if d.note else "no model")]
             if hivdb:
                 row += ["" if d.hivdb_level is None else f"{d.hivdb_level} ({d.hivdb_score:g})",
                         "" if d.agree is None else ("yes" if d.agree else "no")]
             row.append(escape(", ".join(f"{x.mutation} {x.delta:+.2f}" for x in d.drivers)))
             table.add_row(*row)
         console.print(table)
+        withheld = [f"{d.drug}: {d.note}" for d in v.ranked() if d.note]
         for label, items in (("coverage", [f"{g} {a}-{b}" for g, (a, b) in v.coverage.items()]),
                              ("not in the model (ignored)", v.unrecognized),
+                             ("no learned answer", withheld),
                              ("not covered", v.not_covered), ("warning", v.notes)):
             if items:
                 console.print(escape(f"  {label}: {'; '.join(items)}"), soft_wrap=True)

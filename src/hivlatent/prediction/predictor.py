@@ -20,7 +20,10 @@ gives everything:
 - ``neighbours``: the measured viruses nearest to the record in the model's latent space, with
   their measured fold change for the drug;
 - with the ``hivdb`` extra: the Stanford HIVdb algorithm's score and level beside the model, and
-  whether the two agree (model S and HIVdb level 1-2, or model I/R and HIVdb level 3-5).
+  whether the two agree (model S and HIVdb level 1-2, or model I/R and HIVdb level 3-5);
+- ``note``: for a drug the model does not answer because its training rows held too few
+  phenotypes (cabotegravir; :func:`hivlatent.config.phenotype_support`), why; such a drug
+  carries HIVdb's answer only.
 
 Nothing depends on a record's place in a batch: the same genotype gives the same answer.
 Predictions are for research use, not for clinical decisions (:data:`RESEARCH_NOTE`).
@@ -46,7 +49,7 @@ RESEARCH_NOTE = ("For research use only: predictions of a statistical model trai
 _P_DECIMALS = 6     # p_resistant equal to this many decimals is a tie in the ranking
 #: drivers kept per drug, and the smallest change (log10) worth showing
 N_DRIVERS, MIN_DRIVER = 3, 0.05
-#: genes of each drug class (INSTI: HIVdb only, no phenotype data to train on here)
+#: genes of each drug class
 CLASS_GENES = {"PI": "PR", "NRTI": "RT", "NNRTI": "RT", "INSTI": "IN"}
 
 
@@ -79,6 +82,7 @@ class DrugPrediction:
     agree: bool | None = None
     drivers: tuple[Driver, ...] = ()
     neighbours: tuple[Neighbour, ...] = ()
+    note: str | None = None     # why the model gives no answer (too few phenotypes)
 
     @property
     def predicted(self) -> bool:
@@ -148,10 +152,14 @@ def _class_answers(model, reference, records: list[Record], interval: float, exp
     deltas = _drivers(model, genotypes, X, mu, gene) if explain else None
     near = _neighbours(model, reference, X, k) if explain and reference is not None else None
     recal = [model.recalibration(d) for d in drugs]
+    withheld = getattr(model, "withheld", {})
     out = {}
     for row, i in enumerate(todo):
         preds = []
         for j, drug in enumerate(drugs):
+            if drug in withheld:
+                preds.append(DrugPrediction(drug, model.drug_class, note=withheld[drug]))
+                continue
             m, s = float(mu[row, j]), float(sd[row, j])
             lower, upper = bounds[j]
             p = float(p_resistant(m, s, lower, recal[j]))
@@ -228,9 +236,12 @@ def _neighbours(model, reference, X, k: int) -> list[list[tuple[Neighbour, ...]]
 
 def predict_records(records: Sequence[Record], models: Mapping[str, tuple], interval: float = 0.9,
                     hivdb: bool | None = None, explain: bool = True,
-                    neighbours: int = 5) -> list[VirusPrediction]:
+                    neighbours: int = 5, unavailable: Mapping[str, str] | None = None
+                    ) -> list[VirusPrediction]:
     """Answer every record with the models of its genes (``models``: drug class -> (model,
-    reference or None)), HIVdb beside them (``hivdb``: None = when the extra is installed)."""
+    reference or None)), HIVdb beside them (``hivdb``: None = when the extra is installed).
+    ``unavailable``: drug class -> why its model could not be had (its drugs then get HIVdb's
+    answer only, and each record covering its gene says why)."""
     if not 0.0 < float(interval) < 1.0:
         raise ConfigError(f"interval must lie strictly between 0 and 1, got {interval}")
     records = list(records)
@@ -257,14 +268,14 @@ def predict_records(records: Sequence[Record], models: Mapping[str, tuple], inte
             else:
                 not_covered.append(f"{c}: the input does not cover "
                                    f"{CLASS_GENES.get(c, model.gene)}")
-        if "IN" in rec.genes:
-            not_covered.append("INSTI: no phenotype data to train a model on"
-                               + ("; HIVdb only" if calls else ""))
+        for c, why in (unavailable or {}).items():
+            if c not in models and CLASS_GENES.get(c) in rec.genes:
+                not_covered.append(f"{c}: {why}" + ("; HIVdb only" if calls else ""))
         drugs = _ranked(drugs, lower)
         if calls:
             # HIVdb beside the model's drugs; alone only for drugs of a class a model answers
-            # (FTC, DOR) and for INSTI, which has no model
-            keep = {c for c in models} | {"INSTI"}
+            # (FTC, DOR, CAB) and of a class whose model could not be had
+            keep = set(models) | set(unavailable or {})
             drugs = _with_hivdb(drugs, {d: c for d, c in calls[i].items()
                                         if c.drug_class in keep})
         mutations: dict[str, list[str]] = {}
@@ -276,11 +287,14 @@ def predict_records(records: Sequence[Record], models: Mapping[str, tuple], inte
 
 
 def _ranked(drugs: list[DrugPrediction], lower: dict[str, float]) -> list[DrugPrediction]:
-    if not drugs:
+    """The drugs with their rank among those the models answer (withheld ones: no rank)."""
+    answered = [d for d in drugs if d.predicted]
+    if not answered:
         return drugs
-    ranks = rank_drugs([d.p_resistant for d in drugs], [d.fold_change for d in drugs],
-                       [lower[d.drug] for d in drugs])
-    return [replace(d, rank=r) for d, r in zip(drugs, ranks)]
+    ranks = rank_drugs([d.p_resistant for d in answered], [d.fold_change for d in answered],
+                       [lower[d.drug] for d in answered])
+    rank_of = {id(d): r for d, r in zip(answered, ranks)}
+    return [replace(d, rank=rank_of[id(d)]) if id(d) in rank_of else d for d in drugs]
 
 
 def _hivdb_calls(records: list[Record], hivdb: bool | None):

@@ -57,7 +57,7 @@ def _drug_table(v: VirusPrediction) -> pd.DataFrame:
                    f"{fold_text(d.fold_change_low)}-{fold_text(d.fold_change_high)}"
                    if d.predicted else "",
                "P(resistant)": "" if d.p_resistant is None else f"{d.p_resistant:.3f}",
-               "call": d.call or "no model"}
+               "call": d.call or ("too few data" if d.note else "no model")}
         if v.hivdb_version:
             row["HIVdb level (score)"] = ("" if d.hivdb_level is None
                                           else f"{d.hivdb_level} ({d.hivdb_score:g})")
@@ -171,6 +171,8 @@ def write_prediction_report(answers: list[VirusPrediction], models: dict, path: 
         sec.add_table(_drug_table(v), "Drugs, most likely to work first.", index=False)
         for label, items in (("Nearest measured viruses (drugs called I or R)",
                               _neighbour_lines(v)),
+                             ("No learned answer", [f"{d.drug}: {d.note}" for d in v.ranked()
+                                                    if d.note]),
                              ("Not in the model (ignored)", v.unrecognized),
                              ("Not covered", v.not_covered), ("Warnings", v.notes)):
             if items:

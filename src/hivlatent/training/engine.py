@@ -57,7 +57,9 @@ class TrainData:
     observed: torch.Tensor | None
     log_fold: torch.Tensor
     labels: torch.Tensor
-    fold_cap: torch.Tensor | None = None   # (drugs,) reporting limit, log10: values there are censored
+    #: (n, drugs) censoring code of each value: 1 at least, -1 at most, 0 exact
+    #: (:mod:`hivlatent.data.censoring`); None: nothing censored
+    censor: torch.Tensor | None = None
     #: train with denormal floats flushed to zero (``torch.set_flush_denormal``): values below
     #: 1.2e-38 become 0, which leaves the models the same but for those values and makes a small
     #: step up to 1.7x faster (Adam's moments of rarely-seen mutations decay into denormals)
@@ -66,16 +68,20 @@ class TrainData:
     @classmethod
     def from_dataset(cls, ds, device: str | torch.device = "cpu") -> "TrainData":
         obs = None if ds.observed.all() else torch.as_tensor(ds.observed, dtype=torch.float32)
-        t = cls(torch.as_tensor(ds.X, dtype=torch.float32), obs,
-                torch.as_tensor(ds.log_fold, dtype=torch.float32),
-                torch.as_tensor(ds.labels, dtype=torch.float32), vae.fold_caps(ds.log_fold))
+        log_fold = torch.as_tensor(ds.log_fold, dtype=torch.float32)
+        if getattr(ds, "censor", None) is not None:          # the table's own marks
+            censor = torch.as_tensor(ds.censor, dtype=torch.float32)
+        else:                                                # a value at the largest is ">="
+            censor = vae.censor_codes(log_fold, vae.fold_caps(log_fold))
+        t = cls(torch.as_tensor(ds.X, dtype=torch.float32), obs, log_fold,
+                torch.as_tensor(ds.labels, dtype=torch.float32), censor)
         return t.to(device)
 
     def _map(self, f: Callable[[torch.Tensor], torch.Tensor]) -> "TrainData":
         """The same data with ``f`` applied to every tensor."""
         g = lambda t: None if t is None else f(t)  # noqa: E731
         return TrainData(g(self.X), g(self.observed), g(self.log_fold), g(self.labels),
-                         g(self.fold_cap), self.flush_denormal)
+                         g(self.censor), self.flush_denormal)
 
     def to(self, device) -> "TrainData":
         return self._map(lambda t: t.to(device))
@@ -351,7 +357,8 @@ def _train_group(jobs: Sequence[Job], data: TrainData,
         if not cfg.supervised:
             return torch.stack((rec + beta * kl, rec, kl))
         fold_pred, res_logit = vae.heads(p, z)
-        sup = vae.supervised_loss(fold_pred, res_logit, data.log_fold[ib], data.labels[ib], data.fold_cap)
+        sup = vae.supervised_loss(fold_pred, res_logit, data.log_fold[ib], data.labels[ib],
+                                  None if data.censor is None else data.censor[ib])
         return torch.stack((rec + beta * kl + sup_w[:, None] * sup, rec, kl, sup))
 
     def split_drop(d):
@@ -402,7 +409,8 @@ def _train_group(jobs: Sequence[Job], data: TrainData,
                 t, grads = loss_and_grads(
                     params, cfg, _gather(data.X, ib, x_buf), missing, noise[:, sl], drop, beta_col,
                     scale[:, sl], *((sup_w, _gather(data.log_fold, ib), _gather(data.labels, ib),
-                                     data.fold_cap) if cfg.supervised else ()), out=grad_bufs)
+                                     None if data.censor is None else _gather(data.censor, ib))
+                                    if cfg.supervised else ()), out=grad_bufs)
             opt.step(grads, step_active[:, s])
             terms.append(t)
         # per-model means over the epoch's rows of (total, rec, kl[, sup])

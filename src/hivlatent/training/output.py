@@ -8,10 +8,12 @@ by a 5-fold split for the ridge):
    mutations, and the weights ``w_h, w_f, w_r`` (non-negative, summing to 1, steps of 0.05) of
    the blend ``w_h * heads + w_f * forest + w_r * ridge`` with the least (censored) squared
    error;
-2. per drug, the residual sd ``s`` of the blend: the maximum-likelihood sd of a normal whose
-   values at the assay's reporting limit are right-censored (Tobit);
+2. per drug, the residual sd ``s`` of the blend: the maximum-likelihood sd of a normal with
+   censored values (Tobit): a value marked "at least" contributes P(fold >= it), one marked "at
+   most" P(fold <= it) (the table's marks, or for tables without marks a value at the drug's
+   largest value read as "at least"; :mod:`hivlatent.data.censoring`);
 3. per drug, a scale ``k`` that makes the central 90% interval cover 90% of the out-of-fold
-   values (a censored value is covered when the interval reaches the limit);
+   values (a censored value is covered when the interval reaches past its bound);
 4. per drug, P(resistant) recalibrated on the same out-of-fold predictions when that makes
    better calls there (:mod:`.calibration`; kept only where it wins, cross-fitted).
 
@@ -29,6 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.special import log_ndtr, ndtri
 
+from ..data import censoring
 from .calibration import Recalibration, choose
 from .forest import Forest
 from .linear import Linear
@@ -39,20 +42,24 @@ BLEND_STEP = 0.05
 TENSOR_PREFIXES = ("forest.", "linear.")
 #: the interval whose coverage the scale targets, and the range of the scale
 TARGET_COVERAGE = 0.90
-SCALES = np.round(np.arange(0.5, 2.001, 0.01), 2)
+SCALES = np.round(np.arange(0.2, 2.001, 0.01), 2)
 #: the least residual sd (log10), and the sd of a drug with too few rows to measure one
 MIN_SD, FALLBACK_SD = 0.05, 0.3
 _LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
 
 
-def censored_sd(resid: np.ndarray, censored: np.ndarray, between: np.ndarray) -> float:
-    """The maximum-likelihood residual sd ``s`` (log10) of residuals y - mu, with variance
-    ``between + s²`` per row; a censored row contributes P(y >= its value)."""
+def censored_sd(resid: np.ndarray, codes: np.ndarray, between: np.ndarray) -> float:
+    """The maximum-likelihood residual sd ``s`` (log10) of residuals ``y - mu``, with variance
+    ``between + s²`` per row; a row coded "at least" (:data:`~hivlatent.data.censoring.AT_LEAST`)
+    contributes P(Y >= y) = Phi(-z), one coded "at most" P(Y <= y) = Phi(z), an exact one the
+    normal density."""
     best, ll_best = FALLBACK_SD, -np.inf
     for s in np.exp(np.linspace(np.log(MIN_SD), np.log(3.0), 120)):
         sd = np.sqrt(between + s * s)
         z = resid / sd
-        ll = np.where(censored, log_ndtr(z), -0.5 * z * z - _LOG_SQRT_2PI - np.log(sd)).sum()
+        ll = np.where(codes == censoring.AT_LEAST, log_ndtr(-z),
+                      np.where(codes == censoring.AT_MOST, log_ndtr(z),
+                               -0.5 * z * z - _LOG_SQRT_2PI - np.log(sd))).sum()
         if ll > ll_best:
             best, ll_best = float(s), ll
     return best
@@ -71,27 +78,30 @@ def capped_interval(mu, sd, cap, level: float) -> tuple[np.ndarray, np.ndarray]:
     return np.minimum(mu - zq * sd, cap), np.minimum(mu + zq * sd, cap)
 
 
-def coverage(mu, sd, y, cap, level: float = TARGET_COVERAGE) -> float:
-    """Coverage of the central ``level`` interval of normal(mu, sd) capped at ``cap``; a value
-    at the cap counts as covered when the interval's upper end reaches it."""
+def coverage(mu, sd, y, cap, level: float = TARGET_COVERAGE, codes=None) -> float:
+    """Coverage of the central ``level`` interval of normal(mu, sd) capped at ``cap``; a censored
+    value (``codes``, default: a value at the cap is "at least") counts as covered when the
+    interval reaches past its bound."""
     lo, hi = capped_interval(mu, sd, cap, level)
-    at_cap = y >= cap - 1e-6
-    return float(np.mean(np.where(at_cap, hi >= cap - 1e-6, (y >= lo) & (y <= hi))))
+    if codes is None:
+        codes = censoring.from_caps(np.reshape(y, (-1, 1)), np.reshape(cap, (1,))).ravel()
+    return float(np.mean(censoring.covered(lo, hi, y, codes)))
 
 
-def blend_weights(parts: list[np.ndarray], y: np.ndarray, cap: float) -> tuple[float, ...]:
+def blend_weights(parts: list[np.ndarray], y: np.ndarray, cap: float,
+                  codes: np.ndarray | None = None) -> tuple[float, ...]:
     """The weights (non-negative, summing to 1, in steps of ``BLEND_STEP``) of the predictions
-    ``parts`` (each (n,)) whose blend has the least squared error to ``y``, a value at the
-    reporting limit ``cap`` counting as "at least this" (no error above it). Ties go to the
-    earlier parts (the heads first)."""
+    ``parts`` (each (n,)) whose blend has the least squared error to ``y``, a censored value
+    (``codes``, default: a value at the reporting limit ``cap`` is "at least") costing nothing
+    on its censored side. Ties go to the earlier parts (the heads first)."""
     steps = int(round(1 / BLEND_STEP))
     P = np.stack(parts)                                         # (m, n)
-    censored = y >= cap - 1e-6
+    if codes is None:
+        codes = censoring.from_caps(y[:, None], np.array([cap])).ravel()
     best, err = (1.0,) + (0.0,) * (len(parts) - 1), np.inf
     for combo in _simplex(len(parts), steps):
         w = np.array(combo) / steps
-        d = np.minimum(w @ P, cap) - y
-        e = float(np.mean(np.where(censored, np.minimum(d, 0.0), d) ** 2))
+        e = float(np.mean(censoring.residual(np.minimum(w @ P, cap), y, codes) ** 2))
         if e < err - 1e-12:
             best, err = tuple(float(v) for v in w), e
     return best
@@ -128,13 +138,16 @@ class OutputLayer:
 
     @classmethod
     def fit(cls, drugs, X: np.ndarray, y: np.ndarray, oof: np.ndarray, between: np.ndarray,
-            caps: np.ndarray, forest: bool, seed: int = 0, lower: np.ndarray | None = None
-            ) -> "OutputLayer":
+            caps: np.ndarray, forest: bool, seed: int = 0, lower: np.ndarray | None = None,
+            censor: np.ndarray | None = None) -> "OutputLayer":
         """``X`` (n, p) training rows, ``y`` (n, d) their log10 fold changes (NaN = untested),
         ``oof`` (n, d) the heads' out-of-fold predictions (NaN where none), ``between`` (n, d)
         the members' variance, ``caps`` (d,) the reporting limits (log10), ``lower`` (d,) the
-        lower cutoffs (log10; None: no recalibration of P(resistant))."""
+        lower cutoffs (log10; None: no recalibration of P(resistant)), ``censor`` (n, d) the
+        censoring codes of ``y`` (None: a value at its cap is "at least";
+        :mod:`hivlatent.data.censoring`)."""
         out = cls()
+        codes_all = censoring.effective(y, censor, caps)
         for j, drug in enumerate(drugs):
             rows = np.isfinite(y[:, j])
             out.forests[drug], out.linears[drug] = None, None
@@ -142,7 +155,7 @@ class OutputLayer:
             if rows.sum() < 10:
                 out.sd[drug], out.scale[drug] = FALLBACK_SD, 1.0
                 continue
-            yj, cap = y[rows, j], float(caps[j])
+            yj, cap, cj = y[rows, j], float(caps[j]), codes_all[rows, j]
             heads, var = oof[rows, j], between[rows, j]
             have = np.isfinite(heads)
             mu = heads
@@ -150,7 +163,7 @@ class OutputLayer:
                 f, f_oof = Forest.fit(X[rows], yj, seed)
                 r, r_oof = Linear.fit(X[rows], yj, seed)
                 w_h, w_f, w_r = blend_weights([heads[have], f_oof[have], r_oof[have]],
-                                              yj[have], cap)
+                                              yj[have], cap, cj[have])
                 out.forests[drug] = f if w_f > 0 else None
                 out.linears[drug] = r if w_r > 0 else None
                 out.weight[drug], out.linear_weight[drug] = w_h, w_r
@@ -160,18 +173,20 @@ class OutputLayer:
             if ok.sum() < 10:        # no held-out predictions (e.g. trained without validation
                 out.sd[drug], out.scale[drug] = FALLBACK_SD, 1.0   # rows): nothing to measure
                 continue
-            mu, yk, vk = np.minimum(mu[ok], cap), yj[ok], (w * w) * var[ok]
-            censored = yk >= cap - 1e-6
-            s = censored_sd(yk - mu, censored, vk)
+            mu, yk, vk, ck = np.minimum(mu[ok], cap), yj[ok], (w * w) * var[ok], cj[ok]
+            s = censored_sd(yk - mu, ck, vk)
             sd = np.sqrt(vk + s * s)
-            covers = [coverage(mu, k * sd, yk, cap) for k in SCALES]
+            covers = [coverage(mu, k * sd, yk, cap, codes=ck) for k in SCALES]
             k = next((float(k) for k, c in zip(SCALES, covers) if c >= TARGET_COVERAGE),
                      float(SCALES[-1]))
             out.sd[drug], out.scale[drug] = s, k
             out.out_of_fold[drug] = (mu, yk)
             if lower is not None:
                 cut = float(lower[j])
-                r = choose((mu - cut) / (k * sd), yk >= cut - 1e-9, seed)
+                resistant = yk >= cut - 1e-9
+                known = ~(((ck == censoring.AT_LEAST) & ~resistant)     # a bound that leaves
+                          | ((ck == censoring.AT_MOST) & resistant))    # the label open
+                r = choose(((mu - cut) / (k * sd))[known], resistant[known], seed)
                 if r is not None:
                     out.recalibration[drug] = r
         return out
