@@ -200,7 +200,7 @@ def test_json_schema_exactly():
         for d in obj["drugs"]:
             assert list(d) == ["drug", "class", "fold_change", "fold_change_low",
                                "fold_change_high", "p_resistant", "call", "rank", "hivdb_score",
-                               "hivdb_level", "hivdb_text", "agree", "drivers", "neighbours"]
+                               "hivdb_level", "hivdb_text", "agree", "drivers", "neighbours", "note"]
             assert d["call"] in ("S", "I", "R") and isinstance(d["rank"], int)
             assert d["fold_change_low"] <= d["fold_change"] <= d["fold_change_high"]
             assert 0 <= d["p_resistant"] <= 1

@@ -31,7 +31,11 @@ def evaluate_cmd(
                                 help="Repetitions of the cross-validation (fold seeds seed, "
                                      "seed+1, ...)."),
     seed: int = typer.Option(0, "--seed"),
-    group_by: Optional[str] = typer.Option(None, "--group-by", help="Column (e.g. PtID) whose values never straddle folds."),
+    group_by: Optional[str] = typer.Option(
+        None, "--group-by", show_default=False,
+        help="Column (e.g. PtID) whose values never straddle folds; 'none' for ungrouped folds. "
+             "Default: the data set's patients when it has them (pi-full, insti; the INSTI "
+             "table's lab isolates by genotype)."),
     epochs: Optional[int] = typer.Option(
         None, "--epochs", min=1, show_default=False,
         help="Epochs of the VAE and semi models (default: each model's own, 100 and 150)."),
@@ -46,14 +50,16 @@ def evaluate_cmd(
     """Cross-validated per-drug metrics of tuned baselines, latents, the model and HIVdb, and
     the model against the strongest comparison per drug."""
     from .. import hivdb
-    from ..evaluation.run import evaluation_folder, run_evaluation
+    from ..evaluation.run import evaluation_folder, run_evaluation, supported_only
     from ..model import check_device
 
     chosen = [m.strip() for m in (methods or DEFAULT_METHODS + (",hivdb" if hivdb.available()
                                                                  else "")).split(",") if m.strip()]
     _check_methods(chosen)
     check_device(device)
-    ds = data_opts.load()
+    ds, skipped = supported_only(data_opts.load())
+    for drug, why in skipped.items():
+        typer.echo(f"note: {drug} is not evaluated: {why}", err=True)
     evaluation_folder(ds, out, chosen, folds, repeats, seed).check()
     prog, update = progress_bar(quiet, "evaluate")
     kwargs = dict(methods=chosen, folds=folds, repeats=repeats, seed=seed, group_by=group_by,

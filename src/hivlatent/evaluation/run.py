@@ -145,10 +145,11 @@ def run_evaluation(ds: Dataset, out: str | Path, methods: list[str], folds: int 
     ``first_repeat``: run repeats ``first_repeat`` .. ``first_repeat + repeats - 1`` only, to add
     repeats to an earlier run (:func:`.cv.repeated_folds`)."""
     out = Path(out)
+    ds, skipped = supported_only(ds)
     with evaluation_folder(ds, out, methods, folds, repeats, seed, first_repeat):
         return _run_evaluation(ds, out, methods, folds, repeats, seed, group_by, epochs,
                                members, extra, n_jobs, device, progress, latent_figures,
-                               first_repeat)
+                               first_repeat, skipped)
 
 
 def evaluation_folder(ds: Dataset, out: str | Path, methods, folds: int, repeats: int,
@@ -161,8 +162,36 @@ def evaluation_folder(ds: Dataset, out: str | Path, methods, folds: int, repeats
     return RunFolder(out, "evaluate", what, replace=True)
 
 
+def _grouping(ds: Dataset, group_by: str | None):
+    """What the folds are grouped by: ``group_by`` (a metadata column), none (``"none"``), or by
+    default the data set's own groups when it has them (patients, for ``pi-full`` and ``insti``;
+    the INSTI table's lab isolates by genotype)."""
+    if group_by is None:
+        return None
+    if str(group_by).strip().lower() == "none":
+        return False
+    return group_by
+
+
+def supported_only(ds: Dataset) -> tuple[Dataset, dict[str, str]]:
+    """``ds`` without the drugs that have too few phenotypes for a learned answer
+    (:func:`hivlatent.config.phenotype_support`; no method is evaluated on them), and those drugs
+    with the reason. A ConfigError when no drug is left."""
+    from ..config import withheld_drugs
+
+    skipped = withheld_drugs(ds.drugs, ds.log_fold, ds.labels)
+    if not skipped:
+        return ds, {}
+    keep = [d for d in ds.drugs if d not in skipped]
+    if not keep:
+        first = next(iter(skipped.items()))
+        raise ConfigError(f"no drug of {ds.name} can be evaluated: {first[0]}: {first[1]}")
+    return ds.select_drugs(keep), skipped
+
+
 def _run_evaluation(ds, out, methods, folds, repeats, seed, group_by, epochs, members, extra,
-                    n_jobs, device, progress, latent_figures, first_repeat=0) -> EvaluationResult:
+                    n_jobs, device, progress, latent_figures, first_repeat=0,
+                    skipped=None) -> EvaluationResult:
     import time
 
     from .compare import compare, comparison_markdown
@@ -173,7 +202,8 @@ def _run_evaluation(ds, out, methods, folds, repeats, seed, group_by, epochs, me
     t0 = time.perf_counter()
     extra_ds = extra_rows(ds, extra) if any(m.startswith("semi") for m in methods) else None
     objs = build_methods(methods, epochs, members, seed, extra_ds, device)
-    fold_list = repeated_folds(ds, folds, repeats, seed, groups=group_by if group_by else False,
+    grouping = _grouping(ds, group_by)
+    fold_list = repeated_folds(ds, folds, repeats, seed, groups=grouping,
                                first_repeat=first_repeat)
     collected: dict = {}
     per_fold = evaluate(ds, objs, folds=fold_list, seed=seed, n_jobs=n_jobs, progress=progress,
@@ -187,7 +217,9 @@ def _run_evaluation(ds, out, methods, folds, repeats, seed, group_by, epochs, me
     model = f"semi{latents[0]}-heads" if latents else None
     comparison = compare(per_fold, model, f"semi{latents[0]}-latent") if model else None
     what = (f"{folds}-fold cross-validation x {repeats} repeat(s)"
-            + (f", grouped by {group_by}" if group_by else "") + f" on {ds.name}")
+            + (f", grouped by {group_by}" if isinstance(grouping, str)
+               else ", grouped by patient (lab isolates by genotype)" if grouping is None
+               and ds.groups is not None else "") + f" on {ds.name}")
     fig_dir = out / "figures"
     rep = Report(f"Cross-validated evaluation on {ds.name}",
                  f"{ds.n_rows} viruses x {ds.n_features} features; {what}; fold seeds "
@@ -208,6 +240,8 @@ def _run_evaluation(ds, out, methods, folds, repeats, seed, group_by, epochs, me
     if hivdb is not None:
         rep.add_text(f"HIVdb: the Stanford algorithm, {hivdb.version} ({NOT_INDEPENDENT}). Its "
                      "balanced accuracy is the better of level >= 3 and level >= 4.")
+    for drug, why in (skipped or {}).items():
+        rep.add_text(f"{drug} is not evaluated: {why}.")
     rep.add_section("Results")
     if comparison is not None:
         write_csv(comparison, out / "comparison.csv")
