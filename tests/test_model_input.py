@@ -109,3 +109,21 @@ def test_encode_frame_still_reads_absent_features_as_absent_with_notes(semi, dat
         X = semi.model_input(mtps, missing="absent")
     np.testing.assert_array_equal(frame[["z1", "z2", "z3"]].to_numpy(),
                                   semi.get_latent_representation(X))
+
+
+def test_decoder_sensitivity_is_the_mean_jacobian_of_the_decoded_probabilities(semi, data):
+    """The vectorised jacobian gives each mutation's d P / d z_k averaged over the rows, as a
+    plain backward pass per mutation does."""
+    import torch
+
+    from hivlatent.nn import vae
+
+    nrti, _ = data
+    rows = nrti.subset(np.arange(40))
+    got = semi.decoder_sensitivity(rows)
+    assert got.shape == (213, 3) and list(got.index) == semi.feature_names
+    z = torch.as_tensor(semi.get_latent_representation(rows)).requires_grad_(True)
+    probs = torch.sigmoid(vae.decode(semi.weights(semi._member(None)), semi.model_config, z[None]))[0]
+    want = np.stack([torch.autograd.grad(probs[:, f].sum(), z, retain_graph=True)[0].mean(0).numpy()
+                     for f in range(probs.shape[1])])
+    np.testing.assert_allclose(got.to_numpy(), want, rtol=1e-5, atol=1e-7)

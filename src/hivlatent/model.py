@@ -405,7 +405,8 @@ class VAEModel:
             return torch.sigmoid(vae.decode(p, cfg, zz[None]))[0].sum(0)
 
         with torch.enable_grad():
-            jac = torch.autograd.functional.jacobian(probs, z)      # (features, n, latent)
+            # (features, n, latent); vectorized: the same values, one batched backward
+            jac = torch.autograd.functional.jacobian(probs, z, vectorize=True)
         sens = (jac.sum(1) / z.shape[0]).numpy()
         return pd.DataFrame(sens, index=self.feature_names,
                             columns=[f"z{k + 1}" for k in range(cfg.latent)])
