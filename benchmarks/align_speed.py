@@ -11,6 +11,8 @@ Stanford HIVDB program's local port (GPL-3, a separate install, never imported) 
 records. The records: PR 1-99 + RT 1-335 cut at random ends (mid-codon allowed), 8% of codons
 with a random synonymous change, 1-12 random amino-acid substitutions (one in five a two-residue
 mixture), and in one record in five an RT 67 deletion, an RT 69 insertion or a codon deletion.
+The table is written under the run's header into docs/results/align_speed.md (``--results
+FILE`` elsewhere, ``--no-results`` for none).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from hivlatent.sequences import FastaRecord, align_records, make_sequence, to_mu
 from hivlatent.sequences import align as align_module
 from hivlatent.sequences.codons import codons_for
 from hivlatent.sequences.reference import gene
+from results_file import add_results_option, dist_version, results_for
 
 AMINO_ACIDS = "ACDEFGHIKLMNPQRSTVWY"
 SITES = [("PR", p) for p in range(1, 100)] + [("RT", p) for p in range(1, 336)]
@@ -163,7 +166,10 @@ def main(argv=None) -> None:
     ap.add_argument("--compare", action="store_true")
     ap.add_argument("--sierralocal", default=None)
     ap.add_argument("--fasta", default=None, help="also write the records to this FASTA file")
+    add_results_option(ap, "align_speed")
     args = ap.parse_args(argv)
+    results = results_for(args, "align_speed", "Sequence alignment: speed and accuracy of the "
+                          "calls", argv)
     data = synthetic_set(args.n)
     truth = {i: t for i, _, t in data}
     mean_len = sum(len(s) for _, s, _ in data) / len(data)
@@ -174,7 +180,8 @@ def main(argv=None) -> None:
     rows = []
     for w in args.workers:
         seconds, calls = run_ours(data, w)
-        rows.append((f"parasail (hivlatent), {w} worker(s)", seconds, accuracy(calls, truth)))
+        rows.append((f"parasail {dist_version('parasail')} (hivlatent), {w} worker(s)", seconds,
+                     accuracy(calls, truth)))
     if args.compare:
         for kind in ("biopython", "mappy"):
             try:
@@ -185,18 +192,30 @@ def main(argv=None) -> None:
             try:
                 subset = data if kind == "mappy" else data[: max(50, args.n // 10)]
                 seconds, calls = run_ours(subset, 1)
-                rows.append((f"{kind} + same codon pipeline, 1 worker", seconds * len(data) / len(subset),
+                timed = "" if len(subset) == len(data) else f", timed on {len(subset)}, scaled"
+                rows.append((f"{kind} {dist_version(kind)} + same codon pipeline, 1 worker"
+                             f"{timed}", seconds * len(data) / len(subset),
                              accuracy(calls, {i: t for i, _, t in subset})))
             finally:
                 restore()
     if args.sierralocal:
         seconds, calls = run_sierralocal(args.sierralocal, data)
-        rows.append(("sierralocal 0.4.3 (postalign + minimap2)", seconds, accuracy(calls, truth)))
+        rows.append(("sierralocal (postalign + minimap2; HIVDB's pipeline, oracle only)", seconds,
+                     accuracy(calls, truth)))
     print(f"{'aligner':48} {'s/1000':>8} {'rec/s':>8} {'exact':>7} {'recall':>7} {'precision':>9}")
+    table = ["| aligner (+ the same codon pipeline) | s per 1,000 records | records/s | exact "
+             "records | recall | precision |", "|---|---:|---:|---:|---:|---:|"]
     for name, seconds, acc in rows:
         per1000 = seconds * 1000 / len(data)
         print(f"{name:48} {per1000:8.2f} {1000 / per1000:8.0f} {acc['records_exact']:7.1%} "
               f"{acc['recall']:7.1%} {acc['precision']:9.1%}")
+        table.append(f"| {name} | {per1000:.2f} | {1000 / per1000:.0f} | "
+                     f"{acc['records_exact']:.1%} | {acc['recall']:.1%} | {acc['precision']:.1%} |")
+    if results:
+        results.write(f"{len(data)} synthetic PR+RT records, mean length {mean_len:.0f} nt "
+                      "(how they are made: the script's docstring). A record is exact when its "
+                      "mutation list equals the truth the generator put in; recall and "
+                      "precision are over all mutations.\n\n" + "\n".join(table))
     sys.stdout.flush()
 
 

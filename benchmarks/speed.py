@@ -29,8 +29,10 @@ Everything is measured in this one process run, on this machine, so the ratios a
 The data come from ``hivlatent.data.load_dataset("nrti-1246")`` ($HIVLATENT_DATA_DIR, default
 ../shared/data/hivdb beside the checkout); without it, random sparse 0/1 data of the same shape
 are used and a notice says so. The likelihood is the study's (mse, ``--likelihood`` to change).
-Prints a markdown table for benchmarks/README.md and whether the targets are met: the study grid
-at least 5x faster than the plain loop, and K = 64 at least 40% of the matmul ceiling.
+Prints the tables and whether the targets are met (the study grid at least 5x faster than the
+plain loop, and K = 64 at least 40% of the matmul ceiling), and writes them under the run's
+header (command, date, machine, load, version) into docs/results/speed.md (``--results FILE``
+elsewhere; a ``--smoke`` run writes none unless given one).
 """
 
 from __future__ import annotations
@@ -61,6 +63,7 @@ from hivlatent.study.grid import StudyConfig, stage1_points, stage2_points, uniq
 from hivlatent.study.run import Study
 from hivlatent.training.engine import Job, shared_paths, train_many
 from hivlatent.training.workers import torch_threads
+from results_file import add_results_option, cpu_model, results_for
 
 TARGET_GRID_SPEEDUP = 5.0
 TARGET_K64_FRACTION = 0.40
@@ -89,16 +92,6 @@ def matmul_ceiling(device: torch.device, sizes: tuple[int, ...], repeats: int) -
             if rate > best:
                 best, best_n = rate, n
     return {"gflops": best, "size": best_n, "sizes": list(sizes), "repeats": repeats}
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def load_average() -> str:
@@ -529,13 +522,16 @@ def render(res: dict) -> str:
     omp = f", OMP_WAIT_POLICY={m['omp_wait_policy']}" if m.get("omp_wait_policy") else ""
     out = [f"Machine: {m['cpu']}, device {m['device']}, {m['threads']} threads{omp}, torch {m['torch']}; "
            f"load average at start {m['load_start']}, at end {m['load_end']}",
+           "",
            f"Ceiling: fp32 matmul {m['ceiling_gflops']:.1f} GFLOP/s (best of {m['ceiling_repeats']} "
            f"x torch.mm, sizes {m['ceiling_sizes']}; the higher of {m['ceiling_start_gflops']:.1f} "
            f"before the training runs and {m['ceiling_end_gflops']:.1f} after them) = "
            f"{m['ceiling_gflops'] * 1e9 / (6 * res['n_params']):,.0f} samples/s of this model",
+           "",
            f"Data: {res['data']}; {res['train_rows']} training rows; VAE {res['shape']} "
            f"({res['n_params']:,} parameters, likelihood {a['likelihood']}), batch {a['batch']}; "
            f"{a['epochs']} timed epochs after 1 warm-up epoch; model FLOPs = 6 x parameters x samples",
+           "",
            f"Memory: {res['memory_kind']}; others' CPU = cores used by other processes during the "
            "measurement (/proc/stat busy time minus this process's CPU time): above ~0.2 the "
            "numbers are disturbed", ""]
@@ -664,7 +660,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--breakdown", action="store_true",
                     help="also time the largest K's step in parts: gradients, Adam, both, on one batch")
     ap.add_argument("--json", type=Path, default=None, help="also write the results as JSON")
+    add_results_option(ap, "speed", default_on=False)
     args = ap.parse_args(argv)
+    results = results_for(args, "speed", "Training speed: the batched engine against a plain "
+                          "PyTorch loop", argv, smoke=args.smoke)
 
     if args.device == "cuda" and not torch.cuda.is_available():
         ap.error("--device cuda: no CUDA device is available here")
@@ -748,7 +747,7 @@ def main(argv: list[str] | None = None) -> int:
             "model_epochs": eng["model_epochs"], "trained_model_epochs": eng["trained_model_epochs"],
             "plain": plains,
         }
-    res["machine"] = {"cpu": cpu_name() if device.type == "cpu" else torch.cuda.get_device_name(device),
+    res["machine"] = {"cpu": cpu_model() if device.type == "cpu" else torch.cuda.get_device_name(device),
                       "device": str(device), "threads": torch.get_num_threads(),
                       "torch": torch.__version__, "python": platform.python_version(),
                       "ceiling_gflops": ceiling["gflops"], "ceiling_sizes": ceiling["sizes"],
@@ -759,6 +758,8 @@ def main(argv: list[str] | None = None) -> int:
                       "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "")}
     res["targets"] = evaluate_targets(res)
     print(render(res))
+    if results:
+        results.write(render(res))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(res, indent=2, default=str))

@@ -10,6 +10,9 @@ and ``--help`` under 0.5 s, without importing torch). Rows:
 - ``hivlatent data list`` and ``hivlatent summary``: small commands doing real work;
 - ``import hivlatent.model``: what every training or prediction command imports before it
   starts (torch, the model, the engine), against ``import torch`` alone as the floor.
+
+The table and the targets are written under the run's header into docs/results/startup.md
+(``--results FILE`` elsewhere, ``--no-results`` for none).
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+from results_file import add_results_option, results_for
 
 TARGET = 0.5
 COMMANDS = ["summary", "train", "encode", "study", "evaluate", "predict", "sweep", "data",
@@ -54,7 +59,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--json", type=Path, default=None)
+    add_results_option(ap, "startup")
     args = ap.parse_args(argv)
+    results = results_for(args, "startup", "Command-line start-up", argv)
     py = sys.executable
     cli = [py, "-m", "hivlatent"]
     rows = [("hivlatent --version", cli + ["--version"], True),
@@ -71,18 +78,17 @@ def main(argv: list[str] | None = None) -> int:
         out.append({"command": label, **r, "target": target})
     load1 = os.getloadavg()[0]
     free = {a: _torch_free(py, [a]) for a in ("--version", "--help")}
-    print(f"{os.cpu_count()} cores; load average (1 min) {load0:.2f} before, {load1:.2f} after; "
-          f"{args.runs} runs per command\n")
-    print("| command | median (s) | best (s) |\n|---|---:|---:|")
-    for r in out:
-        print(f"| `{r['command']}` | {r['median']:.3f} | {r['best']:.3f} |")
-    print()
-    for r in out:
-        if r["target"]:
-            verdict = "met" if r["median"] < TARGET else "MISSED"
-            print(f"target: {r['command']} under {TARGET} s: {verdict} ({r['median']:.3f} s median)")
-    for a, ok in free.items():
-        print(f"target: hivlatent {a} without importing torch: {'met' if ok else 'MISSED'}")
+    lines = [f"{os.cpu_count()} cores; load average (1 min) {load0:.2f} before, {load1:.2f} "
+             f"after; {args.runs} runs per command", "",
+             "| command | median (s) | best (s) |", "|---|---:|---:|"]
+    lines += [f"| `{r['command']}` | {r['median']:.3f} | {r['best']:.3f} |" for r in out]
+    targets = [f"{r['command']} under {TARGET} s: {'met' if r['median'] < TARGET else 'MISSED'}"
+               f" ({r['median']:.3f} s median)" for r in out if r["target"]]
+    targets += [f"hivlatent {a} without importing torch: {'met' if ok else 'MISSED'}"
+                for a, ok in free.items()]
+    print("\n".join(lines + [""] + [f"target: {t}" for t in targets]))
+    if results:
+        results.write("\n".join(lines + ["", "Targets:", ""] + [f"- {t}" for t in targets]))
     if args.json:
         args.json.write_text(json.dumps({"rows": out, "torch_free": free,
                                          "loadavg": [load0, load1]}, indent=1))

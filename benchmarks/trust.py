@@ -17,8 +17,16 @@ line per target saying met or missed by how much:
 - P(resistant) and the S/I/R call never disagree;
 - the 90% interval covers 85-95% of held-out fold changes.
 
-It writes ``trust.md`` (the same tables) into ``--out`` and each evaluation into a subfolder.
-``--smoke`` is the seconds-long version for the test suite (2 folds, 1 repeat, a few methods).
+It writes each evaluation into a subfolder of ``--out`` (with ``provenance.json``: the version,
+date, command and methods that made its per-fold rows) and the tables, under the run's header
+(command, date, machine, load, version), into ``OUT/trust.md``; with ``--out
+benchmarks/results``, the published per-fold rows, into ``docs/results/trust.md`` instead,
+always with every data set found there (``--results FILE`` chooses another file). So
+
+    python benchmarks/trust.py --reuse --out benchmarks/results
+
+rebuilds the published tables from the per-fold rows without training. ``--smoke`` is the
+seconds-long version for the test suite (2 folds, 1 repeat, a few methods).
 
 ``--first-repeat R`` adds repeats to an earlier run: it evaluates repeats R .. R + repeats - 1
 only (fold seeds ``seed + R`` ...; folds numbered from ``R * folds``) into
@@ -37,6 +45,7 @@ in each: a check that the runs split the data alike.
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import sys
@@ -47,6 +56,10 @@ import pandas as pd
 
 DEFAULT_DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "hivdb"
 GROUPED = {"pi-full": "PtID"}
+ALL_DATA = ["nrti-1246", "nrti", "nnrti", "pi", "pi-full"]
+ROOT = Path(__file__).resolve().parents[1]
+PUBLISHED = ROOT / "benchmarks" / "results"      # the per-fold rows behind the published tables
+RESULTS = ROOT / "docs" / "results" / "trust.md"
 TARGETS = [("met_ba", "BA >= best baseline and HIVdb"), ("met_r2", "R² >= best regressor"),
            ("met_probe", "probe AUC >= lr AUC - 0.005"), ("met_coherent", "P and call agree"),
            ("met_coverage", "90% interval covers 85-95%")]
@@ -102,7 +115,7 @@ def _misses(table: pd.DataFrame) -> list[str]:
                 how = f"{r['incoherent']:.3%} of held-out viruses"
             else:
                 how = f"coverage {r['coverage90']:.3f}"
-            lines.append(f"  MISSED {r['drug']}: {what}: {how}")
+            lines.append(f"- MISSED {r['drug']}: {what}: {how}")
     return lines
 
 
@@ -171,6 +184,25 @@ def _merge(sources: list[Path], target: Path) -> pd.DataFrame:
     return merged
 
 
+def _provenance(folder: Path) -> list[dict]:
+    """What made the per-fold rows in ``folder`` (one entry per run: version, date, command,
+    methods), as this script recorded it; [] when not recorded."""
+    path = folder / "provenance.json"
+    return json.loads(path.read_text()) if path.is_file() else []
+
+
+def _record(folder: Path, entries: list[dict]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "provenance.json").write_text(json.dumps(entries, indent=1) + "\n")
+
+
+def _made_by(entries: list[dict]) -> str:
+    if not entries:
+        return "rows made by: not recorded (rows older than the provenance file)"
+    return "rows made by: " + "; ".join(
+        f"hivlatent {e['hivlatent']} on {e['date']} ({', '.join(e['methods'])})" for e in entries)
+
+
 def _command(name: str, per_fold: pd.DataFrame, folds: int, reps: int, out: Path) -> str:
     """The command that gives ``per_fold``'s repeats: ``hivlatent evaluate`` when they start at
     the first repeat, else this script with ``--first-repeat`` (added repeats with no earlier
@@ -211,27 +243,50 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--methods", default=None,
                     help="comma-separated methods instead of evaluate's defaults (hivdb is added "
                          "when the extra is installed)")
+    ap.add_argument("--results", type=Path, default=None, metavar="FILE",
+                    help="where to write the tables (default: docs/results/trust.md when --out "
+                         "is benchmarks/results, the published rows; else OUT/trust.md)")
     ap.add_argument("--progress", action="store_true",
                     help="one line per finished step on stderr (data set, step, elapsed seconds)")
     args = ap.parse_args(argv)
     if "HIVLATENT_DATA_DIR" not in os.environ and DEFAULT_DATA_DIR.is_dir():
         os.environ["HIVLATENT_DATA_DIR"] = str(DEFAULT_DATA_DIR)
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from results_file import ResultsFile, command_line
 
-    from hivlatent import load_dataset
+    published = args.out.resolve() == PUBLISHED and not args.smoke
+    names = list(args.data)
+    if published:       # the published file holds every data set with rows there, never a part
+        names = [d for d in ALL_DATA if d in names or (PUBLISHED / d / "per_fold.csv").is_file()] \
+            + [d for d in names if d not in ALL_DATA]
+    reused_only = args.reuse and not args.merge
+    results = ResultsFile("trust", "Trust targets per drug class (repeated cross-validation)",
+                          argv, args.results or (RESULTS if published else args.out / "trust.md"),
+                          timed=not reused_only)
+
+    from hivlatent import __version__, load_dataset
     from hivlatent.evaluation.compare import compare, comparison_markdown
     from hivlatent.evaluation.run import run_evaluation
 
     methods = _methods(args.smoke, args.methods)
     folds, repeats = (2, 1) if args.smoke else (args.folds, args.repeats)
-    report = [f"# Trust targets: {folds}-fold CV, seed {args.seed} (repeats and methods per "
-              f"data set below)", ""]
-    missed_total = 0
-    for name in args.data:
+    report = [f"{folds}-fold CV, seed {args.seed}; the repeats and methods of each data set, and "
+              "what made its rows, are under its heading. Differences are the model minus the "
+              "comparison over the same folds (mean ± sd over folds; folds where the model is "
+              "ahead); `*` HIVdb is not independent of these data (its rules were partly derived "
+              "from them).", "", "Targets per drug: " + "; ".join(w for _, w in TARGETS) + ".", ""]
+    missed_total = met_total = all_total = 0
+    for name in names:
         out = args.out / name
         t0 = time.perf_counter()
-        if args.merge:
+        if name not in args.data:
+            per_fold = pd.read_csv(out / "per_fold.csv")
+            seconds, how = math.nan, "reused"
+            reps = max(1, per_fold["fold"].nunique() // folds)
+        elif args.merge:
             per_fold = _merge([d / name / "per_fold.csv" for d in args.merge],
                               out / "per_fold.csv")
+            _record(out, [e for d in args.merge for e in _provenance(d / name)])
             seconds, how = math.nan, "merged from " + ", ".join(map(str, args.merge))
             reps = max(1, per_fold["fold"].nunique() // folds)
         elif args.reuse and (out / "per_fold.csv").is_file():
@@ -251,15 +306,23 @@ def main(argv: list[str] | None = None) -> int:
                                  latent_figures=not args.smoke, progress=log, first_repeat=first)
             per_fold, seconds, how = res.per_fold, time.perf_counter() - t0, "run"
             reps = repeats
+            made = {"hivlatent": __version__, "date": time.strftime("%Y-%m-%d"),
+                    "command": command_line("trust", argv),
+                    "methods": sorted(per_fold["method"].unique())}
             if first:
+                earlier = _provenance(out) if (out / "per_fold.csv").is_file() else []
                 per_fold, reps = _add_repeats(out / "per_fold.csv", per_fold, first, folds)
+                _record(out, earlier + [made])
+            else:
+                _record(out, [made])
         command = _command(name, per_fold, folds, reps, args.out)
+        made_by = _made_by(_provenance(out))
         # without a semi method there is no model to compare: the per-fold rows are still
         # written (a baseline run, to be merged with a semiK run's rows by --merge)
         latent = next((m.removesuffix("-heads") for m in per_fold["method"].unique()
                        if m.startswith("semi") and m.endswith("-heads")), None)
         if latent is None:
-            block = [f"## {name}", f"command: `{command}`", "",
+            block = [f"## {name}", f"command: `{command}`", "", made_by, "",
                      f"no semi method among {', '.join(sorted(per_fold['method'].unique()))}: "
                      f"no targets to check; the "
                      f"per-fold rows are in {out / 'per_fold.csv'}", ""]
@@ -269,17 +332,19 @@ def main(argv: list[str] | None = None) -> int:
         table = compare(per_fold, f"{latent}-heads", f"{latent}-latent")
         misses = _misses(table)
         missed_total += len(misses)
-        block = [f"## {name}", f"command: `{command}`" + (f"; run time {seconds:.0f} s"
-                                                          if math.isfinite(seconds) else f" ({how})"),
-                 f"methods: {', '.join(sorted(per_fold['method'].unique()))}",
+        met = sum(bool(v) for k, _ in TARGETS for v in table[k])
+        met_total, all_total = met_total + met, all_total + len(TARGETS) * len(table)
+        block = [f"## {name}", "", f"command: `{command}`" + (
+                     f"; run time {seconds:.0f} s" if math.isfinite(seconds) else f" ({how})"), "",
+                 f"methods: {', '.join(sorted(per_fold['method'].unique()))}", "", made_by,
                  "", comparison_markdown(table), "",
-                 f"targets met: {sum(bool(v) for k, _ in TARGETS for v in table[k])} of "
-                 f"{len(TARGETS) * len(table)}", *misses, ""]
+                 f"targets met: {met} of {len(TARGETS) * len(table)}", "", *misses, ""]
         print("\n".join(block), flush=True)
         report += block
+    report += [f"In all: {met_total} of {all_total} targets met, {missed_total} missed.", ""]
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "trust.md").write_text("\n".join(report) + "\n")
-    print(f"{missed_total} target(s) missed; tables in {args.out / 'trust.md'}")
+    path = results.write("\n".join(report))
+    print(f"{missed_total} target(s) missed; tables in {path}")
     return 0
 
 

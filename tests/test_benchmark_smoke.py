@@ -25,6 +25,65 @@ def _trust_script():
     return trust
 
 
+def _header(md: str) -> dict[str, str]:
+    """The results file's header table as {field: value}."""
+    rows = [line.split("|")[1:-1] for line in md.split("\n\n")[2].splitlines()[2:]]
+    return {k.strip(): v.strip() for k, v in rows}
+
+
+def test_results_file_header_names_command_machine_load_version_and_disturbance(tmp_path,
+                                                                               monkeypatch):
+    import hivlatent
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import results_file
+
+    loads = iter([0.1, 0.2, 2.5, 3.0])
+    monkeypatch.setattr(results_file, "load1", lambda: next(loads))
+    quiet = results_file.ResultsFile("demo", "A demo", ["--n", "5"], tmp_path / "demo.md")
+    quiet.write("| a |\n|---|\n| 1 |")
+    md = (tmp_path / "demo.md").read_text()
+    head = _header(md)
+    assert md.startswith("# A demo\n") and md.endswith("| a |\n|---|\n| 1 |\n")
+    assert head["command"] == "`python benchmarks/demo.py --n 5`"
+    assert head["hivlatent"] == hivlatent.__version__
+    assert head["1-minute load"] == "0.10 before, 0.20 after"
+    assert f"{os.cpu_count()} cores" in head["machine"] and "torch" in head["machine"]
+    assert head["disturbed"].startswith("no (1-minute load before the run at most 0.5)")
+    busy = results_file.ResultsFile("demo", "A demo", [], tmp_path / "busy.md")
+    assert busy.disturbed
+    busy.write("x")
+    assert _header((tmp_path / "busy.md").read_text())["disturbed"].startswith(
+        "**yes**: the 1-minute load was 2.50 before the run, above 0.5")
+    # a smoke run never replaces the real results unless told where to write
+    import argparse
+
+    monkeypatch.setattr(results_file, "load1", lambda: 0.0)
+    ap = argparse.ArgumentParser()
+    results_file.add_results_option(ap, "demo")
+    assert results_file.results_for(ap.parse_args([]), "demo", "t", [], smoke=True) is None
+    assert results_file.results_for(ap.parse_args(["--no-results"]), "demo", "t", []) is None
+    assert results_file.results_for(ap.parse_args([]), "demo", "t", []).path == \
+        ROOT / "docs" / "results" / "demo.md"
+
+
+def test_the_published_trust_tables_are_the_per_fold_rows(tmp_path):
+    """docs/results/trust.md is what `trust.py --reuse --out benchmarks/results` makes of the
+    per-fold rows kept in benchmarks/results (every data set there; no training): stale tables
+    fail here."""
+    out = tmp_path / "trust.md"
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "trust.py"), "--reuse",
+                           "--data", "pi", "--out", "benchmarks/results", "--results", str(out)],
+                          capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    body = lambda md: md.split("\n\n", 3)[3]      # noqa: E731  (after title, note, header)
+    made = out.read_text()
+    for name in ("nrti-1246", "nrti", "nnrti", "pi", "pi-full"):
+        assert f"\n## {name}\n" in made
+    assert _header(made)["disturbed"] == "not applicable: no times in this file"
+    assert body(made) == body((ROOT / "docs" / "results" / "trust.md").read_text())
+
+
 def _run(tmp_path: Path, *extra: str) -> tuple[str, dict]:
     out = tmp_path / "speed.json"
     env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
@@ -35,8 +94,11 @@ def _run(tmp_path: Path, *extra: str) -> tuple[str, dict]:
 
 
 def test_speed_smoke_prints_the_table(tmp_path):
-    text, res = _run(tmp_path)
+    text, res = _run(tmp_path, "--results", str(tmp_path / "speed.md"))
     lines = text.splitlines()
+    md = (tmp_path / "speed.md").read_text()             # written only because it was asked
+    assert md.startswith("# Training speed") and md.rstrip().endswith(text.rstrip())
+    assert _header(md)["command"].startswith("`python benchmarks/speed.py --smoke --json ")
     assert any(line.startswith("Ceiling: fp32 matmul") and "GFLOP/s" in line for line in lines)
     header = ("| training run | models | samples/s | model GFLOP/s | % of matmul ceiling "
               "| peak memory (MiB) | others' CPU (cores) |")
@@ -135,7 +197,7 @@ def test_trust_smoke_prints_every_target(tmp_path):
         assert f"| {drug} |" in text
     met = next(line for line in text.splitlines() if line.startswith("targets met: "))
     n_met, n_all = int(met.split()[2]), int(met.split()[4])
-    missed = [line for line in text.splitlines() if line.strip().startswith("MISSED")]
+    missed = [line for line in text.splitlines() if line.startswith("- MISSED")]
     assert n_all == 25 and n_met + len(missed) == n_all
     assert (tmp_path / "trust" / "trust.md").read_text().count("| DDI |") == 1
     assert (tmp_path / "trust" / "nrti-1246" / "comparison.csv").is_file()
@@ -143,9 +205,10 @@ def test_trust_smoke_prints_every_target(tmp_path):
 
 def test_startup_benchmark_times_every_command(tmp_path):
     out = tmp_path / "startup.json"
+    results = tmp_path / "startup.md"
     proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "startup.py"), "--runs", "1",
-                           "--json", str(out)], capture_output=True, text=True, timeout=300,
-                          cwd=ROOT)
+                           "--json", str(out), "--results", str(results)], capture_output=True,
+                          text=True, timeout=300, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr[-3000:]
     lines = proc.stdout.splitlines()
     assert "| command | median (s) | best (s) |" in lines
@@ -157,6 +220,11 @@ def test_startup_benchmark_times_every_command(tmp_path):
     res = json.loads(out.read_text())
     assert res["torch_free"] == {"--version": True, "--help": True}   # the CLI keeps torch out
     assert {r["command"] for r in res["rows"]} >= {"hivlatent --version", "hivlatent --help"}
+    # the results file: the run's header, then the same table and the targets as a list
+    md = results.read_text()
+    assert md.startswith("# Command-line start-up\n")
+    assert f"| command | `python benchmarks/startup.py --runs 1 --json {out} --results {results}` |" in md
+    assert all(row in md for row in rows) and md.count("\n- ") == 4
 
 
 @pytest.mark.slow

@@ -1,5 +1,6 @@
-"""The package's layout: every submodule imports, the README's public names are what it says,
-no import cycle (imports inside functions included), small files, few top-level modules."""
+"""The package's layout: every submodule imports, the public names the README and the API page
+use are what they say, no import cycle (imports inside functions included), small files, few
+top-level modules."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import hivlatent
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "src" / "hivlatent"
 README = ROOT / "README.md"
+API_PAGE = ROOT / "docs" / "api.md"
 
 
 def _modules() -> list[str]:
@@ -27,7 +29,7 @@ def _modules() -> list[str]:
 def test_every_submodule_imports_and_the_readme_names_are_what_it_says():
     for name in _modules():                 # importing everything first: nothing may shadow
         importlib.import_module(name)
-    text = README.read_text()
+    text = README.read_text() + API_PAGE.read_text()
     names = set()
     for block in re.findall(r"```python\n(.*?)```", text, flags=re.S):
         for m in re.finditer(r"from hivlatent import ([^\n#]+)", block):

@@ -1,9 +1,10 @@
 """Model and training configurations (frozen dataclasses, validated at construction) and every
 default in one place.
 
-The defaults of the semi-supervised model are the configuration the README's evaluation
-reports (``hivlatent evaluate``): the CLI (``train``, ``evaluate``, ``sweep``), the Python API
-(``VAEModel``, the evaluation's methods) and the sweep's space read them from here. The plain VAE's
+The defaults of the semi-supervised model are the configuration the published evaluation
+measures (``hivlatent evaluate``; docs/results/trust.md): the CLI (``train``, ``evaluate``,
+``sweep``), the Python API (``VAEModel``, the evaluation's methods) and the sweep's space read
+them from here. The plain VAE's
 defaults are the study's (Keras-like: 100 epochs, batch 32, 20% validation).
 """
 

@@ -16,6 +16,7 @@ would.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -36,6 +37,7 @@ from .config import (
     withheld_drugs,
 )
 from .data.cutoffs import Cutoffs
+from .data.features import MISSING, align_features, feature_names_of
 from .errors import ConfigError, ModelError
 from .nn import vae
 from .nn.summary import parameter_counts, summary
@@ -209,18 +211,35 @@ class VAEModel:
         return slice(int(member), int(member) + 1)
 
 
-    def _input(self, data) -> torch.Tensor:
-        X = _as_array(data)
-        if X.ndim != 2 or X.shape[1] != len(self.feature_names):
-            raise ModelError(f"input has {X.shape[-1]} features; the model expects "
-                             f"{len(self.feature_names)}")
-        return torch.as_tensor(X)
+    def model_input(self, data, missing: str = "error") -> np.ndarray:
+        """``data`` as the model reads it (n, features): a Dataset or DataFrame matched to the
+        model's features by name, an array as it is (its width checked). Every method taking
+        data reads it through here. A mutation the model never saw is not used (a warning names
+        it); a feature the model needs and the data lack stops with a ModelError naming it, or,
+        with ``missing="absent"``, is read as absent in every row."""
+        self._check_fitted()
+        names = feature_names_of(data)
+        if names is None or names == self.feature_names:
+            X = _as_array(data)
+            if X.ndim != 2 or X.shape[1] != len(self.feature_names):
+                raise ModelError(f"input has {X.shape[-1]} features; the model expects "
+                                 f"{len(self.feature_names)} (an array is read as it is: give a "
+                                 "Dataset or DataFrame to match features by name)")
+            return X
+        if missing not in MISSING:
+            raise ConfigError(f"missing={missing!r}: expected one of {', '.join(MISSING)}")
+        aligned = align_features(data, self.feature_names)
+        if aligned.absent and missing == "error":
+            raise ModelError(aligned.lacking(getattr(data, "name", "") or "the data"))
+        if aligned.unused:
+            warnings.warn(aligned.notes()[-1], stacklevel=2)
+        return aligned.X
 
     @torch.no_grad()
     def encode(self, data, member: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Latent means and log-variances (n, latent) of one ensemble member."""
         p = self.weights(self._member(member))
-        mean, logvar = vae.encode(p, self.model_config, self._input(data)[None])
+        mean, logvar = vae.encode(p, self.model_config, torch.as_tensor(self.model_input(data))[None])
         return mean[0].numpy(), logvar[0].numpy()
 
     def get_latent_representation(self, data, member: int | None = None) -> np.ndarray:
@@ -233,7 +252,7 @@ class VAEModel:
     def reconstruct(self, data, member: int | None = None) -> np.ndarray:
         """Reconstructed mutation probabilities (n, features) decoded from the latent means."""
         p = self.weights(self._member(member))
-        mean, _ = vae.encode(p, self.model_config, self._input(data)[None])
+        mean, _ = vae.encode(p, self.model_config, torch.as_tensor(self.model_input(data))[None])
         return torch.sigmoid(vae.decode(p, self.model_config, mean))[0].numpy()
 
     @torch.no_grad()
@@ -255,7 +274,7 @@ class VAEModel:
         self._check_supervised()
         use = self.working_members
         p = self.weights(use)
-        x = self._input(data)[None].expand(len(use), -1, -1)
+        x = torch.as_tensor(self.model_input(data))[None].expand(len(use), -1, -1)
         mean, _ = vae.encode(p, self.model_config, x)
         return vae.heads(p, mean)[0]
 
@@ -266,7 +285,7 @@ class VAEModel:
         (:mod:`hivlatent.training.output`). Everything a prediction reports comes from these
         two (see :mod:`hivlatent.prediction.predictor`); values above a drug's reporting limit
         mean "at least the limit"."""
-        X = _as_array(data)
+        X = self.model_input(data)
         folds = self._member_folds(X).double().numpy()
         output = self.output or OutputLayer()
         return output.predict(self.drugs, folds, X)
@@ -362,29 +381,14 @@ class VAEModel:
                                       None if marks is None else np.asarray(marks)[rows])
 
     def aligned_input(self, dataset) -> tuple[np.ndarray, list[str]]:
-        """The data's features in the model's order (a feature the data lacks reads as 0), and
-        notes on what did not match: nothing is dropped silently."""
+        """The data's features in the model's order, a feature the data lack read as absent, and
+        notes on what did not match (nothing is dropped silently): :meth:`encode_frame` returns
+        them beside its table, where :meth:`model_input` stops instead."""
         self._check_fitted()
-        names = list(getattr(dataset, "feature_names", []))
-        X = _as_array(dataset)
-        if not names or names == self.feature_names:
-            return X, []
-        where = {f: i for i, f in enumerate(names)}
-        out = np.zeros((X.shape[0], len(self.feature_names)), dtype=np.float32)
-        for j, f in enumerate(self.feature_names):
-            if f in where:
-                out[:, j] = X[:, where[f]]
-        notes = []
-        absent = [f for f in self.feature_names if f not in where]
-        if absent:
-            notes.append(f"{len(absent)} of the model's features are not in the data and read as "
-                         f"absent: {', '.join(absent[:10])}{' ...' if len(absent) > 10 else ''}")
-        known = set(self.feature_names)
-        unused = [f for f in names if f not in known and X[:, where[f]].any()]
-        if unused:
-            notes.append(f"{len(unused)} mutations of the data are unknown to the model and not "
-                         f"used: {', '.join(unused[:10])}{' ...' if len(unused) > 10 else ''}")
-        return out, notes
+        if feature_names_of(dataset) in (None, self.feature_names):
+            return _as_array(dataset), []
+        aligned = align_features(dataset, self.feature_names)
+        return aligned.X, aligned.notes()
 
     def encode_frame(self, dataset, member: int | None = None) -> tuple[pd.DataFrame, list[str]]:
         """Latent means as a table: ``id`` then ``z1..zk``; plus notes from feature alignment."""
@@ -409,7 +413,8 @@ class VAEModel:
             return torch.sigmoid(vae.decode(p, cfg, zz[None]))[0].sum(0)
 
         with torch.enable_grad():
-            jac = torch.autograd.functional.jacobian(probs, z)      # (features, n, latent)
+            # (features, n, latent); vectorized: the same values, one batched backward
+            jac = torch.autograd.functional.jacobian(probs, z, vectorize=True)
         sens = (jac.sum(1) / z.shape[0]).numpy()
         return pd.DataFrame(sens, index=self.feature_names,
                             columns=[f"z{k + 1}" for k in range(cfg.latent)])

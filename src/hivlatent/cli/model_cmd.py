@@ -90,7 +90,7 @@ def train_cmd(
 ) -> None:
     """Train one model (or an ensemble trained as one) and save it as a bundle.
 
-    With no options, --model semi is the configuration the README's evaluation reports."""
+    With no options, --model semi is the evaluated configuration (docs/results/trust.md)."""
     from ..files import check_bundle_target
     from ..model import VAEModel, check_device
 

@@ -1,7 +1,7 @@
 """Default models, one per drug class, so that ``predict`` needs no setup.
 
-Each is the semi-supervised model with the package's defaults (:mod:`hivlatent.config`: the
-configuration the README's evaluation reports), trained on every virus of the class's HIVDB table
+Each is the semi-supervised model with the class's defaults (:func:`hivlatent.config.class_defaults`:
+the configuration docs/results/trust.md evaluates), trained on every virus of the class's HIVDB table
 (``nrti``, ``nnrti``, ``pi``, ``insti``) on first use, and cached in the user cache
 (``$HIVLATENT_CACHE_DIR/models``, default ``~/.cache/hivlatent/models``) under a name holding the
 class, the first 12 hex digits of the table's sha256 and the package version. A cached model is

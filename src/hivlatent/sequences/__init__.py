@@ -11,7 +11,7 @@ frameshifts; :mod:`.codons` translates codons with IUPAC mixtures; :mod:`.calls`
 mutations against consensus B (HIVDB notation, e.g. ``RT:M184V``, ``RT:T215FY``, ``RT:T69ins``,
 ``RT:D67del``); :mod:`.qc` adds warnings (stop codons, frameshifts, APOBEC hypermutation,
 ambiguity, coverage). :mod:`.synthetic` makes test sequences. Reference data and provenance:
-``data/PROVENANCE.md``; aligner choice and measurements: ``ALIGNMENT.md``.
+``data/PROVENANCE.md``; aligner choice and measurements: ``docs/methods/alignment.md``.
 """
 
 from .calls import AlignedRecord, GeneCall, Hypermutation, Mutation, to_mutation_strings

@@ -8,7 +8,8 @@ PairwiseAligner made the same calls in 48.6 s (its raw alignment is 40x slower);
 record it cannot seed (so no score or identity to report for non-HIV records); the HIVDB
 pipeline itself (sierralocal, oracle only) took 89 s with 98.9% exact records. parasail always
 returns a scored local alignment, takes a custom matrix (IUPAC ambiguity codes score as partial
-matches) and aligns amino-acid records with BLOSUM62 too. Table and reasons: ``ALIGNMENT.md``. The nucleotide alignment is made codon-aware afterwards by
+matches) and aligns amino-acid records with BLOSUM62 too. Table and reasons:
+``docs/methods/alignment.md``. The nucleotide alignment is made codon-aware afterwards by
 :mod:`.codon_align` (gaps moved to codon boundaries, frameshifts isolated and reported).
 
 Before aligning, a k-mer index of the template picks the strand (forward or reverse complement)

@@ -146,7 +146,7 @@ def _p(name: str, type: str, low=None, high=None, log=False, step=None, choices=
     return Param(name, type, low, high, log, step, tuple(choices), value)
 
 
-#: the default search space (documented in the README table; ``hivlatent sweep --help``)
+#: the default search space (documented in docs/tutorials/sweep.md; ``hivlatent sweep --help``)
 DEFAULT_SPACE: dict[str, Param] = {p.name: p for p in (
     _p("model", "categorical", choices=("vae", "semi")),
     _p("latent", "int", 2, 32, log=True),
@@ -168,7 +168,7 @@ def default_space() -> dict[str, Param]:
 
 
 def space_table(space: Mapping[str, Param]) -> list[tuple[str, str, str]]:
-    """(name, range, meaning) rows, for --help, the report and the README."""
+    """(name, range, meaning) rows, for --help, the report and the docs."""
     return [(name, p.describe(), KNOWN[name].help) for name, p in space.items()]
 
 
