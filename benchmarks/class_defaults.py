@@ -19,16 +19,15 @@ Writes the table and the choice to ``docs/results/class_defaults_<data>.md``.
 from __future__ import annotations
 
 import argparse
-import datetime
 import os
-import platform
 import sys
-import time
 from dataclasses import replace
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from results_file import RESULTS_DIR, add_results_option, results_for  # noqa: E402
+
 DEFAULT_DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "hivdb"
-RESULTS = Path(__file__).resolve().parents[1] / "docs" / "results"
 #: the candidates: (latent, hidden, supervised weight); the first is the package's default
 CANDIDATES = [(10, (128,), 50.0), (5, (64,), 50.0), (10, (64,), 50.0), (20, (128,), 50.0),
               (10, (128,), 20.0)]
@@ -45,12 +44,12 @@ def main(argv=None) -> int:
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--seed", type=int, default=100)
     ap.add_argument("--smoke", action="store_true", help="2 folds, 3 epochs, 2 members")
+    add_results_option(ap, "class_defaults_<data>")
     args = ap.parse_args(argv)
     if "HIVLATENT_DATA_DIR" not in os.environ and DEFAULT_DATA_DIR.is_dir():
         os.environ["HIVLATENT_DATA_DIR"] = str(DEFAULT_DATA_DIR)
-    import numpy as np
 
-    from hivlatent import ModelConfig, __version__, load_dataset
+    from hivlatent import ModelConfig, load_dataset
     from hivlatent.config import default_train_config, supported_drugs
     from hivlatent.evaluation import evaluate
     from hivlatent.evaluation.cv import make_folds
@@ -68,9 +67,11 @@ def main(argv=None) -> int:
         if args.smoke:
             tc, members = replace(tc, epochs=3, patience=0), 2
         methods.append(SemiSupervisedPredictor(mc, tc, n_members=members, name=label(c)))
-    load0, t0 = os.getloadavg()[0], time.perf_counter()
+    if args.results is None and not args.smoke:
+        args.results = RESULTS_DIR / f"class_defaults_{args.data}.md"
+    results = results_for(args, "class_defaults", f"The semi model's configuration for "
+                          f"{args.data}", argv, smoke=args.smoke, timed=False)
     per_fold = evaluate(ds, methods, folds=folds, per_fold=True)
-    seconds = time.perf_counter() - t0
     wide = (per_fold[per_fold.metric.isin(["balanced_accuracy", "r2", "auc", "coverage90"])]
             .groupby(["method", "drug", "metric"]).value.mean().unstack("metric"))
     rows, scores = [], {}
@@ -88,21 +89,14 @@ def main(argv=None) -> int:
     near = [m for m in scores if scores[m][0] >= top - 0.001]
     if len(near) > 1:
         best = max(near, key=lambda m: (scores[m][1], m == methods[0].name))
-    command = "python benchmarks/class_defaults.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    text = (f"# The semi model's configuration for {args.data}\n\n"
-            f"Command: `{command.strip()}`  \n"
-            f"Date: {datetime.date.today().isoformat()}; hivlatent {__version__}; "
-            f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores; load "
-            f"{load0:.2f} before, {os.getloadavg()[0]:.2f} after; {seconds / 60:.1f} min.\n\n"
-            f"{len(folds) // len(drugs)}-fold cross-validation (fold seed {args.seed}, grouped), "
+    text = (f"{len(folds) // len(drugs)}-fold cross-validation (fold seed {args.seed}, grouped), "
             f"drugs {', '.join(drugs)}; means over drugs of the per-drug means over folds.\n\n"
             "| configuration | balanced accuracy | R² | 90% coverage | balanced accuracy per drug |\n"
             "|---|---:|---:|---:|---|\n" + "\n".join(rows) +
             f"\n\nChosen (highest mean balanced accuracy; within 0.001 the higher R²): **{best}**.\n")
     print(text)
-    if not args.smoke:
-        RESULTS.mkdir(parents=True, exist_ok=True)
-        (RESULTS / f"class_defaults_{args.data}.md").write_text(text)
+    if results is not None:
+        results.write(text)
     return 0
 
 

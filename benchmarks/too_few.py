@@ -26,10 +26,7 @@ resistance sets it). Prints a table per drug and size and the rule's result, and
 from __future__ import annotations
 
 import argparse
-import datetime
-import math
 import os
-import platform
 import sys
 import time
 from dataclasses import replace
@@ -37,8 +34,10 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from results_file import add_results_option, results_for  # noqa: E402
+
 DEFAULT_DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "hivdb"
-OUT = Path(__file__).resolve().parents[1] / "docs" / "results" / "too_few.md"
 #: the rule (see the module doc): balanced accuracy within this of the reference, and coverage
 BA_MARGIN = 0.05
 MIN_COVERAGE = 0.80
@@ -150,10 +149,6 @@ def summarise(rows: list[dict], drugs: list[str], sizes: list[int]) -> tuple[str
     return "\n".join(lines), rule
 
 
-def load_average() -> float:
-    return os.getloadavg()[0]
-
-
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", default="insti")
@@ -161,36 +156,27 @@ def main(argv=None) -> int:
     ap.add_argument("--sizes", default="10,20,40,80,160")
     ap.add_argument("--folds", type=int, default=3)
     ap.add_argument("--repeats", type=int, default=2)
-    ap.add_argument("--out", type=Path, default=OUT)
     ap.add_argument("--smoke", action="store_true", help="4 epochs, 2 members, for the tests")
+    add_results_option(ap, "too_few")
     args = ap.parse_args(argv)
     args.drugs = [d.strip().upper() for d in args.drugs.split(",") if d.strip()]
     args.sizes = sorted(int(s) for s in args.sizes.split(","))
     if "HIVLATENT_DATA_DIR" not in os.environ and DEFAULT_DATA_DIR.is_dir():
         os.environ["HIVLATENT_DATA_DIR"] = str(DEFAULT_DATA_DIR)
-    from hivlatent import __version__
-
-    load0, t0 = load_average(), time.perf_counter()
+    results = results_for(args, "too_few", "Too few phenotypes to learn from", argv,
+                          smoke=args.smoke, timed=False)
     rows = run(args)
     table, rule = summarise(rows, args.drugs, args.sizes)
-    seconds = time.perf_counter() - t0
     verdict = ("no size on the grid is supported for every drug" if rule["min_measured"] is None
                else f"a learned answer needs at least {rule['min_measured']} measured and "
                     f"{rule['min_resistant']} resistant viruses in the training rows")
-    command = "python benchmarks/too_few.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    text = (f"# Too few phenotypes to learn from\n\n"
-            f"Command: `{command.strip()}`  \n"
-            f"Date: {datetime.date.today().isoformat()}; hivlatent {__version__}; "
-            f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
-            f"load {load0:.2f} before, {load_average():.2f} after; {seconds / 60:.1f} min.\n\n"
-            f"Rule (fixed before the run): supported at a size when, for every drug, the mean "
+    text = (f"Rule (fixed before the run): supported at a size when, for every drug, the mean "
             f"held-out balanced accuracy is within {BA_MARGIN} of its reference (all phenotypes) "
             f"and the 90% interval covers at least {MIN_COVERAGE:.0%} of held-out values.\n\n"
             f"{table}\n\nResult: {verdict}.\n")
     print(text)
-    if not args.smoke:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text)
+    if results is not None:
+        results.write(text)
     return 0
 
 

@@ -5,7 +5,6 @@ INSTI model on the real data (known resistance patterns, FASTA records end to en
 from __future__ import annotations
 
 import json
-import math
 
 import numpy as np
 import pytest

@@ -29,7 +29,7 @@ def _modules() -> list[str]:
 def test_every_submodule_imports_and_the_readme_names_are_what_it_says():
     for name in _modules():                 # importing everything first: nothing may shadow
         importlib.import_module(name)
-    text = README.read_text() + API_PAGE.read_text()
+    text = README.read_text() + "".join(p.read_text() for p in sorted(API_PAGE.parent.rglob("*.md")))
     names = set()
     for block in re.findall(r"```python\n(.*?)```", text, flags=re.S):
         for m in re.finditer(r"from hivlatent import ([^\n#]+)", block):

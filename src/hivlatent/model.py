@@ -41,9 +41,8 @@ from .data.features import MISSING, align_features, feature_names_of
 from .errors import ConfigError, ModelError
 from .nn import vae
 from .nn.summary import parameter_counts, summary
-from .training.bundle import load_bundle, save_bundle
+from .training.bundle import checked_weights, load_bundle, save_bundle
 from .training.engine import Job, TrainData, TrainResult, train_many
-from .training.output import TENSOR_PREFIXES as OUTPUT_TENSORS
 from .training.output import OutputLayer, log_caps
 from .training.split import member_folds, resistance_strata, train_val_split
 
@@ -470,7 +469,7 @@ class VAEModel:
             obj.cutoffs = Cutoffs(dict(config["cutoffs"]["lower"]), dict(config["cutoffs"]["upper"]))
             obj.fold_cap = {str(d): float(v) for d, v in config.get("fold_cap", {}).items()}
             obj.withheld = {str(d): str(v) for d, v in config.get("withheld", {}).items()}
-            flat = _checked_weights(obj, tensors, Path(folder))
+            flat = checked_weights(obj, tensors, Path(folder))
             if config.get("output") is not None:
                 obj.output = OutputLayer.from_bundle(config["output"], tensors,
                                                      len(obj.feature_names), str(folder))
@@ -486,45 +485,6 @@ class VAEModel:
                              f"{obj.n_members} members")
         obj.train_seconds = list(manifest.get("train_seconds", [float("nan")] * obj.n_members))
         return obj
-
-
-def _checked_weights(model: "VAEModel", tensors: dict, folder: Path) -> torch.Tensor:
-    """The bundle's tensors as a flat (members, P) buffer, after checking every tensor's name and
-    shape against the config (a config edited by hand, or another model's weights file, is a
-    one-line ModelError naming the tensor), and the config's own lists against each other."""
-    where = folder / "weights.safetensors"
-    names, drugs = model.feature_names, model.drugs
-    if len(set(names)) != len(names) or not names:
-        raise ModelError(f"{folder / 'config.json'}: feature_names must be a non-empty list of "
-                         "distinct mutations")
-    if model.model_config.supervised and not drugs:
-        raise ModelError(f"{folder / 'config.json'}: a semi-supervised model needs its drugs")
-    for d in drugs:
-        model.cutoffs.for_drug(d)
-    stray = (set(model.fold_cap) | set(model.withheld)) - set(drugs)
-    if stray:
-        raise ModelError(f"{folder / 'config.json'}: fold_cap or withheld names drugs the model lacks: "
-                         f"{', '.join(sorted(stray))}")
-    expected = {name: (model.n_members, *shape) for name, shape in model.layout.entries}
-    extra = sorted(k for k in set(tensors) - set(expected)
-                   if not k.startswith(OUTPUT_TENSORS))
-    missing = sorted(set(expected) - set(tensors))
-    if missing or extra:
-        raise ModelError(f"{where}: tensors {', '.join(missing) or 'none'} missing and "
-                         f"{', '.join(extra) or 'none'} unexpected for the config "
-                         f"({model.model_config.label}, {len(names)} features, {len(drugs)} drugs, "
-                         f"{model.n_members} member(s)); the weights belong to another model")
-    for name, shape in expected.items():
-        got = tuple(tensors[name].shape)
-        if got != shape:
-            raise ModelError(f"{where}: tensor {name!r} has shape {got}, the config "
-                             f"({model.model_config.label}, {len(names)} features, {len(drugs)} "
-                             f"drugs, {model.n_members} member(s)) expects {shape}; the weights "
-                             "belong to another model")
-        if not torch.isfinite(tensors[name]).all():
-            raise ModelError(f"{where}: tensor {name!r} holds NaN or infinite values")
-    return torch.cat([tensors[name].reshape(model.n_members, -1).float()
-                      for name in expected], 1)
 
 
 @dataclass

@@ -20,6 +20,7 @@ from safetensors.torch import load_file, save_file
 from .. import __version__
 from ..errors import ModelError
 from ..files import BUNDLE_FORMAT, UMASK, check_bundle_target, chmod_dir, write_text
+from .output import TENSOR_PREFIXES as OUTPUT_TENSORS
 
 FORMAT = BUNDLE_FORMAT
 
@@ -92,3 +93,42 @@ def load_bundle(folder: str | Path) -> tuple[dict, dict[str, torch.Tensor], list
     for path in sorted(folder.glob("history*.csv"), key=lambda p: (len(p.name), p.name)):
         histories.append(pd.read_csv(path))
     return config, tensors, histories, manifest
+
+
+def checked_weights(model, tensors: dict, folder: Path) -> torch.Tensor:
+    """The bundle's tensors as a flat (members, P) buffer, after checking every tensor's name and
+    shape against the config (a config edited by hand, or another model's weights file, is a
+    one-line ModelError naming the tensor), and the config's own lists against each other."""
+    where = folder / "weights.safetensors"
+    names, drugs = model.feature_names, model.drugs
+    if len(set(names)) != len(names) or not names:
+        raise ModelError(f"{folder / 'config.json'}: feature_names must be a non-empty list of "
+                         "distinct mutations")
+    if model.model_config.supervised and not drugs:
+        raise ModelError(f"{folder / 'config.json'}: a semi-supervised model needs its drugs")
+    for d in drugs:
+        model.cutoffs.for_drug(d)
+    stray = (set(model.fold_cap) | set(model.withheld)) - set(drugs)
+    if stray:
+        raise ModelError(f"{folder / 'config.json'}: fold_cap or withheld names drugs the model lacks: "
+                         f"{', '.join(sorted(stray))}")
+    expected = {name: (model.n_members, *shape) for name, shape in model.layout.entries}
+    extra = sorted(k for k in set(tensors) - set(expected)
+                   if not k.startswith(OUTPUT_TENSORS))
+    missing = sorted(set(expected) - set(tensors))
+    if missing or extra:
+        raise ModelError(f"{where}: tensors {', '.join(missing) or 'none'} missing and "
+                         f"{', '.join(extra) or 'none'} unexpected for the config "
+                         f"({model.model_config.label}, {len(names)} features, {len(drugs)} drugs, "
+                         f"{model.n_members} member(s)); the weights belong to another model")
+    for name, shape in expected.items():
+        got = tuple(tensors[name].shape)
+        if got != shape:
+            raise ModelError(f"{where}: tensor {name!r} has shape {got}, the config "
+                             f"({model.model_config.label}, {len(names)} features, {len(drugs)} "
+                             f"drugs, {model.n_members} member(s)) expects {shape}; the weights "
+                             "belong to another model")
+        if not torch.isfinite(tensors[name]).all():
+            raise ModelError(f"{where}: tensor {name!r} holds NaN or infinite values")
+    return torch.cat([tensors[name].reshape(model.n_members, -1).float()
+                      for name in expected], 1)
