@@ -244,11 +244,12 @@ def test_known_integrase_patterns(insti_model):
 def test_integrase_fasta_end_to_end(insti_model, tmp_path, run):
     from hivlatent.sequences.synthetic import make_sequence, write_fasta
 
-    fasta = write_fasta({
+    fasta = tmp_path / "integrase.fasta"
+    write_fasta({
         "in_wt": make_sequence([], genes=("IN",), seed=1),
         "in_q148": make_sequence(["IN:G140S", "IN:Q148H"], genes=("IN",), seed=2, divergence=0.02),
         "rt_in": make_sequence(["RT:M184V", "IN:N155H"], genes=("RT", "IN"), seed=3),
-    }, tmp_path / "integrase.fasta")
+    }, fasta)
     code, out, err = run("predict", "--file", fasta, "--format", "json")
     assert code == 0, err
     got = {r["id"]: r for r in json.loads(out)}
