@@ -323,7 +323,7 @@ def _with_hivdb(drugs: list[DrugPrediction], calls: dict) -> list[DrugPrediction
             out.append(d)
             continue
         out.append(replace(d, hivdb_score=c.score, hivdb_level=c.level, hivdb_text=c.level_text,
-                           agree=(d.call != "S") == (c.level >= 3)))
+                           agree=None if not d.predicted else (d.call != "S") == (c.level >= 3)))
     for name, c in calls.items():
         if name not in seen:
             out.append(DrugPrediction(name, c.drug_class, hivdb_score=c.score, hivdb_level=c.level,
