@@ -20,7 +20,11 @@ gives everything:
 - ``neighbours``: the measured viruses nearest to the record in the model's latent space, with
   their measured fold change for the drug;
 - with the ``hivdb`` extra: the Stanford HIVdb algorithm's score and level beside the model, and
-  whether the two agree (model S and HIVdb level 1-2, or model I/R and HIVdb level 3-5).
+  whether the two agree (model S and HIVdb level 1-2, or model I/R and HIVdb level 3-5); the
+  partial scores that make up each drug's score, and per mutation HIVdb's annotations (type,
+  comments, SDRM, unusual, APOBEC: :mod:`hivlatent.hivdb.annotations`);
+- ``model``: which model answered (class, data set, its sha256, the hivlatent version that
+  trained it: :func:`model_identity`).
 
 Nothing depends on a record's place in a batch: the same genotype gives the same answer.
 Predictions are for research use, not for clinical decisions (:data:`RESEARCH_NOTE`).
@@ -79,6 +83,10 @@ class DrugPrediction:
     agree: bool | None = None
     drivers: tuple[Driver, ...] = ()
     neighbours: tuple[Neighbour, ...] = ()
+    #: the HIVdb rules that fired: (mutations, score), and sierralocal's ``partialScores``
+    hivdb_partials: tuple = ()
+    hivdb_partial_scores: tuple = ()
+    model: Mapping | None = None            # :func:`model_identity` of the model that answered
 
     @property
     def predicted(self) -> bool:
@@ -99,6 +107,8 @@ class VirusPrediction:
     error: str | None = None
     interval: float = 0.9
     hivdb_version: str | None = None
+    #: HIVdb's annotation of each mutation (:class:`hivlatent.hivdb.annotations.MutationAnnotation`)
+    annotations: tuple = ()
 
     def ranked(self) -> list[DrugPrediction]:
         return sorted(self.drugs, key=lambda d: (d.rank is None, d.rank or 0, d.drug_class))
@@ -127,6 +137,20 @@ def rank_drugs(p: Sequence[float], fold: Sequence[float], lower: Sequence[float]
     return ranks
 
 
+def model_identity(model) -> dict:
+    """Which model answered: its drug class, the data set and sha256 it was trained on, the
+    hivlatent version that trained it and its number of ensemble members."""
+    from .. import __version__
+
+    info = getattr(model, "data_info", None) or {}
+    manifest = getattr(model, "manifest", None) or {}
+    return {"class": model.drug_class, "data": info.get("data"),
+            "data_sha256": info.get("data_sha256"),
+            "hivlatent": manifest.get("hivlatent") or __version__,   # trained in this process
+            "members": getattr(model, "n_members", None),
+            "default": bool(manifest.get("default_model"))}
+
+
 # ------------------------------------------------------------------------------------ one class
 
 def _class_answers(model, reference, records: list[Record], interval: float, explain: bool,
@@ -148,6 +172,7 @@ def _class_answers(model, reference, records: list[Record], interval: float, exp
     deltas = _drivers(model, genotypes, X, mu, gene) if explain else None
     near = _neighbours(model, reference, X, k) if explain and reference is not None else None
     recal = [model.recalibration(d) for d in drugs]
+    ident = model_identity(model)
     out = {}
     for row, i in enumerate(todo):
         preds = []
@@ -161,7 +186,7 @@ def _class_answers(model, reference, records: list[Record], interval: float, exp
                 drug, model.drug_class, float(10 ** min(m, cap[j])),
                 float(10 ** low[row, j]), float(10 ** high[row, j]),
                 p, call_sir(m, lower, upper, None if recal[j] is None else p),
-                drivers=drivers, neighbours=neighbours))
+                drivers=drivers, neighbours=neighbours, model=ident))
         out[i] = (preds, [f"{gene}:{n}" for n in recognized[row]], list(unrecognized[row]))
     return out
 
@@ -236,7 +261,7 @@ def predict_records(records: Sequence[Record], models: Mapping[str, tuple], inte
     records = list(records)
     answers = {c: _class_answers(m, ref, records, interval, explain, neighbours)
                for c, (m, ref) in models.items()}
-    calls, version = _hivdb_calls(records, hivdb)
+    calls, notes_hivdb, version = _hivdb_calls(records, hivdb)
     lower = {d: m.cutoffs.for_drug(d)[0] for m, _ in models.values() for d in m.drugs}
     out = []
     for i, rec in enumerate(records):
@@ -266,12 +291,14 @@ def predict_records(records: Sequence[Record], models: Mapping[str, tuple], inte
             # (FTC, DOR) and for INSTI, which has no model
             keep = {c for c in models} | {"INSTI"}
             drugs = _with_hivdb(drugs, {d: c for d, c in calls[i].items()
-                                        if c.drug_class in keep})
+                                        if c.drug_class in keep},
+                                notes_hivdb[i].partial_scores if notes_hivdb[i] else {})
         mutations: dict[str, list[str]] = {}
         for m in rec.genotype.mutations:
             mutations.setdefault(m.gene, []).append(f"{m.gene}:{m.name}")
         out.append(VirusPrediction(rec.id, mutations, unrecognized, drugs, notes, rec.coverage,
-                                   not_covered, None, interval, version))
+                                   not_covered, None, interval, version,
+                                   notes_hivdb[i].mutations if calls and notes_hivdb[i] else ()))
     return out
 
 
@@ -287,20 +314,30 @@ def _hivdb_calls(records: list[Record], hivdb: bool | None):
     from .. import hivdb as H
 
     if hivdb is False or (hivdb is None and not H.available()):
-        return None, None
+        return None, None, None
     H.require()
-    out = []
+    from ..hivdb.annotations import annotate
+
+    out, notes = [], []
     for rec in records:
         genes = [g for g in rec.genes if g in H.GENES] if rec.ok else []
         if not genes:
             out.append({})
+            notes.append(None)
             continue
         mutations = [m for m in rec.genotype.mutations if m.gene in genes]
         out.append(H.score([mutations], genes=genes)[0])
-    return out, H.algorithm_version()
+        notes.append(annotate(mutations, genes, out[-1]))
+    return out, notes, H.algorithm_version()
 
 
-def _with_hivdb(drugs: list[DrugPrediction], calls: dict) -> list[DrugPrediction]:
+def _with_hivdb(drugs: list[DrugPrediction], calls: dict, partial: Mapping) -> list[DrugPrediction]:
+    def hivdb_fields(c) -> dict:
+        return {"hivdb_score": c.score, "hivdb_level": c.level, "hivdb_text": c.level_text,
+                "hivdb_partials": tuple((p.mutations, p.score) for p in c.partial_scores),
+                "hivdb_partial_scores": tuple(_named(partial.get(c.drug, ()),
+                                                     c.partial_scores))}
+
     out, seen = [], set()
     for d in drugs:
         c = calls.get(d.drug)
@@ -308,12 +345,22 @@ def _with_hivdb(drugs: list[DrugPrediction], calls: dict) -> list[DrugPrediction
         if c is None:
             out.append(d)
             continue
-        out.append(replace(d, hivdb_score=c.score, hivdb_level=c.level, hivdb_text=c.level_text,
-                           agree=(d.call != "S") == (c.level >= 3)))
+        out.append(replace(d, agree=(d.call != "S") == (c.level >= 3), **hivdb_fields(c)))
     for name, c in calls.items():
         if name not in seen:
-            out.append(DrugPrediction(name, c.drug_class, hivdb_score=c.score, hivdb_level=c.level,
-                                      hivdb_text=c.level_text))
+            out.append(DrugPrediction(name, c.drug_class, **hivdb_fields(c)))
+    return out
+
+
+def _named(detail, parts) -> list[dict]:
+    """sierralocal's partial scores, each of its mutations given this package's name too
+    (``RT:T69ins`` beside sierralocal's text ``T69T``)."""
+    out = []
+    for k, item in enumerate(detail):
+        names = parts[k].mutations if k < len(parts) else ()
+        muts = [dict(m, mutation=names[j]) if j < len(names) else dict(m)
+                for j, m in enumerate(item["mutations"])]
+        out.append({"score": item["score"], "mutations": muts})
     return out
 
 
