@@ -42,6 +42,15 @@ from ..data.mutations import ParsedGenotype, encode, parse_genotype, resolve_gen
 from ..errors import ConfigError, ModelError
 from ..training.calibration import TOL, called_resistant, p_resistant
 from ..training.output import capped_interval, log_caps
+from ..subtyping import SubtypeCall, subtype_record
+from .applicability import (
+    Applicability,
+    assess,
+    resistance_positions,
+    training_distances,
+    unseen_mutations,
+    worst,
+)
 from .inputs import Record, from_genotype
 
 RESEARCH_NOTE = ("For research use only: predictions of a statistical model trained on HIVDB "
@@ -87,6 +96,8 @@ class DrugPrediction:
     hivdb_partials: tuple = ()
     hivdb_partial_scores: tuple = ()
     model: Mapping | None = None            # :func:`model_identity` of the model that answered
+    #: how far the virus is from the model's training data for this drug (:mod:`.applicability`)
+    applicability: Applicability | None = None
 
     @property
     def predicted(self) -> bool:
@@ -109,6 +120,13 @@ class VirusPrediction:
     hivdb_version: str | None = None
     #: HIVdb's annotation of each mutation (:class:`hivlatent.hivdb.annotations.MutationAnnotation`)
     annotations: tuple = ()
+    #: the subtype of a nucleotide sequence (:class:`hivlatent.subtyping.SubtypeCall`)
+    subtype: SubtypeCall | None = None
+
+    @property
+    def applicability(self) -> Applicability | None:
+        """The least trustworthy of the drugs' :class:`~.applicability.Applicability`."""
+        return worst(d.applicability for d in self.drugs)
 
     def ranked(self) -> list[DrugPrediction]:
         return sorted(self.drugs, key=lambda d: (d.rank is None, d.rank or 0, d.drug_class))
@@ -154,7 +172,8 @@ def model_identity(model) -> dict:
 # ------------------------------------------------------------------------------------ one class
 
 def _class_answers(model, reference, records: list[Record], interval: float, explain: bool,
-                   k: int) -> dict[int, tuple[list[DrugPrediction], list[str], list[str]]]:
+                   k: int, subtypes: Mapping[int, SubtypeCall | None] | None = None
+                   ) -> dict[int, tuple[list[DrugPrediction], list[str], list[str]]]:
     """For the records covering the model's gene: per record index, its drug predictions, its
     recognized mutations and the unrecognized ones."""
     gene = resolve_gene(model.gene)
@@ -170,9 +189,15 @@ def _class_answers(model, reference, records: list[Record], interval: float, exp
     cap = log_caps(model.fold_cap, drugs)
     low, high = capped_interval(mu, sd, cap, interval)
     deltas = _drivers(model, genotypes, X, mu, gene) if explain else None
-    near = _neighbours(model, reference, X, k) if explain and reference is not None else None
+    z = model.get_latent_representation(X) if reference is not None else None
+    near = _neighbours(model, reference, z, k) if explain and reference is not None else None
     recal = [model.recalibration(d) for d in drugs]
     ident = model_identity(model)
+    placed = {}
+    if reference is not None:
+        dist = training_distances(reference)
+        placed = {d: dist.place(d, z) for d in drugs}
+    positions = {d: resistance_positions(d) for d in drugs}
     out = {}
     for row, i in enumerate(todo):
         preds = []
@@ -182,11 +207,16 @@ def _class_answers(model, reference, records: list[Record], interval: float, exp
             p = float(p_resistant(m, s, lower, recal[j]))
             drivers = () if deltas is None else deltas[row][j]
             neighbours = () if near is None else near[row][j]
+            where = placed.get(drug)
+            fit = assess(None if where is None else where[1][row],
+                         None if where is None else where[0][row],
+                         unseen_mutations(genotypes[row].mutations, reference, positions[drug]),
+                         (subtypes or {}).get(i))
             preds.append(DrugPrediction(
                 drug, model.drug_class, float(10 ** min(m, cap[j])),
                 float(10 ** low[row, j]), float(10 ** high[row, j]),
                 p, call_sir(m, lower, upper, None if recal[j] is None else p),
-                drivers=drivers, neighbours=neighbours, model=ident))
+                drivers=drivers, neighbours=neighbours, model=ident, applicability=fit))
         out[i] = (preds, [f"{gene}:{n}" for n in recognized[row]], list(unrecognized[row]))
     return out
 
@@ -228,11 +258,10 @@ def _drivers(model, genotypes, X, mu, gene) -> list[list[tuple[Driver, ...]]]:
     return out
 
 
-def _neighbours(model, reference, X, k: int) -> list[list[tuple[Neighbour, ...]]]:
-    z = model.get_latent_representation(X)
+def _neighbours(model, reference, z, k: int) -> list[list[tuple[Neighbour, ...]]]:
     lat = reference.latent.astype(np.float64)
     d2 = (z ** 2).sum(1)[:, None] - 2 * z @ lat.T + (lat ** 2).sum(1)[None, :]
-    out = [[() for _ in model.drugs] for _ in range(len(X))]
+    out = [[() for _ in model.drugs] for _ in range(len(z))]
     for j, drug in enumerate(model.drugs):
         if drug not in reference.drugs:
             continue
@@ -242,7 +271,7 @@ def _neighbours(model, reference, X, k: int) -> list[list[tuple[Neighbour, ...]]
             continue
         sub = d2[:, known]
         idx = np.argsort(sub, axis=1, kind="stable")[:, :k]
-        for r in range(len(X)):
+        for r in range(len(z)):
             out[r][j] = tuple(Neighbour(str(reference.ids[known[c]]), float(10 ** col[known[c]]),
                                         round(float(np.sqrt(max(sub[r, c], 0.0))), 4))
                               for c in idx[r])
@@ -259,7 +288,9 @@ def predict_records(records: Sequence[Record], models: Mapping[str, tuple], inte
     if not 0.0 < float(interval) < 1.0:
         raise ConfigError(f"interval must lie strictly between 0 and 1, got {interval}")
     records = list(records)
-    answers = {c: _class_answers(m, ref, records, interval, explain, neighbours)
+    subtypes = {i: subtype_record(r.sequence) for i, r in enumerate(records)
+                if r.ok and r.sequence is not None}
+    answers = {c: _class_answers(m, ref, records, interval, explain, neighbours, subtypes)
                for c, (m, ref) in models.items()}
     calls, notes_hivdb, version = _hivdb_calls(records, hivdb)
     lower = {d: m.cutoffs.for_drug(d)[0] for m, _ in models.values() for d in m.drugs}
@@ -298,7 +329,8 @@ def predict_records(records: Sequence[Record], models: Mapping[str, tuple], inte
             mutations.setdefault(m.gene, []).append(f"{m.gene}:{m.name}")
         out.append(VirusPrediction(rec.id, mutations, unrecognized, drugs, notes, rec.coverage,
                                    not_covered, None, interval, version,
-                                   notes_hivdb[i].mutations if calls and notes_hivdb[i] else ()))
+                                   notes_hivdb[i].mutations if calls and notes_hivdb[i] else (),
+                                   subtypes.get(i)))
     return out
 
 
