@@ -47,7 +47,7 @@ def evaluate(data: str, folds: int, members: int, epochs: int, seed: int,
 
     from hivlatent import load_dataset
     from hivlatent.config import ModelConfig, default_train_config
-    from hivlatent.data.mutations import parse_feature
+    from hivlatent.data.mutations import feature_index, parse_feature
     from hivlatent.model import VAEModel
     from hivlatent.prediction.applicability import (
         TrainingDistances,
@@ -75,6 +75,7 @@ def evaluate(data: str, folds: int, members: int, epochs: int, seed: int,
         mu, sd = model.predict_distribution(X)
         z = model.get_latent_representation(X)
         gene = model.gene
+        features = {(p, r) for p, r in feature_index(list(model.feature_names), gene)}
         muts = [[parse_feature(model.feature_names[j], gene) for j in np.flatnonzero(x)]
                 for x in X]
         y = np.asarray(ds.log_fold, dtype=float)[test]
@@ -86,7 +87,7 @@ def evaluate(data: str, folds: int, members: int, epochs: int, seed: int,
             yj = y[:, list(ds.drugs).index(drug)]
             positions = resistance_positions(drug)
             for r in np.flatnonzero(np.isfinite(yj)):
-                unseen = bool(unseen_mutations(muts[r], reference, positions))
+                unseen = bool(unseen_mutations(muts[r], reference, positions, features))
                 err = abs(float(mu[r, j]) - float(yj[r]))
                 out.append({"fold": k, "drug": drug, "percentile": float(pct[r]),
                             "distance": float(d[r]), "unseen": unseen,

@@ -147,16 +147,19 @@ def training_distances(reference) -> TrainingDistances:
     return out
 
 
-def unseen_mutations(mutations, reference, positions) -> tuple[str, ...]:
+def unseen_mutations(mutations, reference, positions, features=None) -> tuple[str, ...]:
     """The ``mutations`` (data.mutations.Mutation) at ``positions`` (None: any) with a residue
-    no training virus of ``reference`` carries."""
-    if reference is None or not reference.counts:
-        return ()
+    other than consensus B that no training virus of ``reference`` carries, or that the model
+    has no feature for (``features``: the set of (position, residue) it reads; it ignores
+    the others)."""
     out = []
     for m in mutations:
         if positions is not None and m.position not in positions:
             continue
-        if any(reference.count(m.position, r) == 0 for r in m.residues):
+        new = [r for r in m.residues if r != m.consensus]
+        if any((reference is not None and reference.counts
+                and reference.count(m.position, r) == 0)
+               or (features is not None and (m.position, r) not in features) for r in new):
             out.append(f"{m.gene}:{m.name}")
     return tuple(out)
 

@@ -22,7 +22,8 @@ CSV_COLUMNS = ["id", "error", "drug_class", "drug", "fold_change", "fold_change_
                "fold_change_high", "p_resistant", "call", "rank", "hivdb_score", "hivdb_level",
                "hivdb_text", "hivdb_partial_scores", "hivdb_version", "agree", "drivers",
                "neighbours", "mutations", "hivdb_mutations", "sdrms", "unrecognized", "coverage",
-               "warnings", "not_covered", "model", "hivlatent_version"]
+               "warnings", "not_covered", "subtype", "subtype_distance", "applicability",
+               "applicability_percentile", "applicability_note", "model", "hivlatent_version"]
 
 
 def models_of(predictions: Sequence[VirusPrediction]) -> dict[str, dict]:
@@ -72,6 +73,7 @@ def _drug(d: DrugPrediction) -> dict:
             "hivdb_score": d.hivdb_score, "hivdb_level": d.hivdb_level,
             "hivdb_text": d.hivdb_text, "agree": d.agree,
             "hivdb_partial_scores": list(d.hivdb_partial_scores),
+            "applicability": None if d.applicability is None else d.applicability.to_dict(),
             "drivers": [{"mutation": x.mutation, "delta_log10": x.delta} for x in d.drivers],
             "neighbours": [{"id": n.id, "fold_change": n.fold_change, "distance": n.distance}
                            for n in d.neighbours]}
@@ -95,6 +97,8 @@ def to_records(predictions: Sequence[VirusPrediction]) -> list[dict]:
         "hivdb_version": v.hivdb_version,
         "hivdb_mutations": [a.to_dict() for a in v.annotations],
         "sdrms": [a.name for a in v.annotations if a.is_sdrm],
+        "subtype": None if v.subtype is None else v.subtype.to_dict(),
+        "applicability": None if v.applicability is None else v.applicability.to_dict(),
         "drugs": [_drug(d) for d in v.ranked()],
     } for v in predictions]
 
@@ -129,7 +133,9 @@ def to_csv(predictions: Sequence[VirusPrediction]) -> str:
                   "warnings": "; ".join(v.notes), "not_covered": "; ".join(v.not_covered),
                   "hivdb_version": v.hivdb_version or "", "hivlatent_version": __version__,
                   "hivdb_mutations": "; ".join(_annotation_text(a) for a in v.annotations),
-                  "sdrms": " ".join(a.name for a in v.annotations if a.is_sdrm)}
+                  "sdrms": " ".join(a.name for a in v.annotations if a.is_sdrm),
+                  "subtype": "" if v.subtype is None else v.subtype.subtype,
+                  "subtype_distance": "" if v.subtype is None else _num(v.subtype.distance)}
         for d in v.ranked() or [None]:
             row = dict(common)
             if d is not None:
@@ -141,11 +147,19 @@ def to_csv(predictions: Sequence[VirusPrediction]) -> str:
                     "rank": d.rank or "", "hivdb_score": _num(d.hivdb_score),
                     "hivdb_level": d.hivdb_level or "", "hivdb_text": d.hivdb_text or "",
                     "hivdb_partial_scores": partials_text(d), "model": _model_cell(d.model),
+                    **_fit_cells(d.applicability),
                     "agree": "" if d.agree is None else ("yes" if d.agree else "no"),
                     "drivers": "; ".join(f"{x.mutation} {x.delta:+.2f}" for x in d.drivers),
                     "neighbours": "; ".join(f"{n.id} {n.fold_change:.3g}" for n in d.neighbours)})
             writer.writerow([row.get(c, "") for c in CSV_COLUMNS])
     return buf.getvalue()
+
+
+def _fit_cells(a) -> dict:
+    if a is None:
+        return {}
+    return {"applicability": a.level, "applicability_percentile": _num(a.percentile),
+            "applicability_note": a.note}
 
 
 def _model_cell(ident) -> str:
@@ -187,6 +201,9 @@ def to_table(predictions: Sequence[VirusPrediction], width: int = 120,
         if hivdb:
             table.add_column(f"HIVdb {v.hivdb_version.split()[-1]}", justify="left")
             table.add_column("Agree", justify="center")
+        flagged = any(d.applicability and d.applicability.rank for d in v.drugs)
+        if flagged:
+            table.add_column("Fit", justify="left")
         table.add_column("Driven by (change in log10 fold)")
         for d in v.ranked():
             row = [str(d.rank or ""), d.drug_class, escape(d.drug), fold_text(d.fold_change),
@@ -196,10 +213,16 @@ def to_table(predictions: Sequence[VirusPrediction], width: int = 120,
             if hivdb:
                 row += ["" if d.hivdb_level is None else f"{d.hivdb_level} ({d.hivdb_score:g})",
                         "" if d.agree is None else ("yes" if d.agree else "no")]
+            if flagged:
+                fit = d.applicability.level if d.applicability and d.applicability.rank else ""
+                row.append(f"[{'yellow' if fit == 'caution' else 'red'}]{fit}[/]" if fit else "")
             row.append(escape(", ".join(f"{x.mutation} {x.delta:+.2f}" for x in d.drivers)))
             table.add_row(*row)
         console.print(table)
+        fit = v.applicability
         for label, items in (("coverage", [f"{g} {a}-{b}" for g, (a, b) in v.coverage.items()]),
+                             ("subtype", [v.subtype.text()] if v.subtype is not None else []),
+                             ("applicability", [f"{fit.level}: {fit.note}"] if fit else []),
                              *annotation_lines(v),
                              ("not in the model (ignored)", v.unrecognized),
                              ("not covered", v.not_covered), ("warning", v.notes)):
@@ -208,7 +231,9 @@ def to_table(predictions: Sequence[VirusPrediction], width: int = 120,
         console.print()
     console.print("Call: S fold change < lower cutoff <= I < upper cutoff <= R; P(resistant) > 0.5 "
                   "exactly when the call is I or R. Rank 1 = most likely to work. HIVdb level: "
-                  "1 susceptible ... 5 high-level resistance.", soft_wrap=True)
+                  "1 susceptible ... 5 high-level resistance. Fit: caution = trust the answer "
+                  "less, outside = the virus is outside the training data (see applicability).",
+                  soft_wrap=True)
     console.print(RESEARCH_NOTE, soft_wrap=True)
     console.print(escape(footer(predictions)), soft_wrap=True)
     return buf.getvalue()

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from ..data.mutations import ParsedGenotype, encode, parse_genotype, resolve_gene
+from ..data.mutations import ParsedGenotype, encode, feature_index, parse_genotype, resolve_gene
 from ..errors import ConfigError, ModelError
 from ..training.calibration import TOL, called_resistant, p_resistant
 from ..training.output import capped_interval, log_caps
@@ -198,6 +198,7 @@ def _class_answers(model, reference, records: list[Record], interval: float, exp
         dist = training_distances(reference)
         placed = {d: dist.place(d, z) for d in drugs}
     positions = {d: resistance_positions(d) for d in drugs}
+    features = set(feature_index(list(model.feature_names), gene))
     out = {}
     for row, i in enumerate(todo):
         preds = []
@@ -210,7 +211,8 @@ def _class_answers(model, reference, records: list[Record], interval: float, exp
             where = placed.get(drug)
             fit = assess(None if where is None else where[1][row],
                          None if where is None else where[0][row],
-                         unseen_mutations(genotypes[row].mutations, reference, positions[drug]),
+                         unseen_mutations(genotypes[row].mutations, reference, positions[drug],
+                                          features),
                          (subtypes or {}).get(i))
             preds.append(DrugPrediction(
                 drug, model.drug_class, float(10 ** min(m, cap[j])),
