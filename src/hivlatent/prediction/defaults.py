@@ -171,8 +171,10 @@ def _locked():
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
-def train(drug_class: str, progress: Progress | None = None) -> Path:
-    """Train the default model of ``drug_class`` and cache it (replacing what is there)."""
+def train(drug_class: str, progress: Progress | None = None, model=None) -> Path:
+    """Train the default model of ``drug_class`` and cache it (replacing what is there).
+    ``model``: an untrained :class:`~hivlatent.model.VAEModel` to train instead of the package's
+    default configuration (smaller settings for tests)."""
     from ..config import ModelConfig
     from ..data import load_dataset, read_table
     from ..model import VAEModel
@@ -182,7 +184,7 @@ def train(drug_class: str, progress: Progress | None = None) -> Path:
     folder = models_dir() / _name(drug_class, sha)
     dataset = load_dataset(CLASS_DATA[drug_class])
     t0 = time.perf_counter()
-    model = VAEModel(ModelConfig(supervised=True))
+    model = model if model is not None else VAEModel(ModelConfig(supervised=True))
     model.fit(dataset, progress=(None if progress is None else
                                  lambda d, n, _="": progress(d, n, f"training the {drug_class} model")))
     reference = Reference.build(model, dataset, read_table(path))
