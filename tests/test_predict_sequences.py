@@ -33,20 +33,6 @@ def fasta(folder, extra=()):
     return path
 
 
-@pytest.fixture(scope="module")
-def small_model(tmp_path_factory, data_dir):
-    from hivlatent import ModelConfig, TrainConfig, VAEModel
-    from hivlatent.data import load_dataset
-    from hivlatent.prediction.reference import Reference
-
-    ds = load_dataset("nrti")
-    model = VAEModel(ModelConfig(latent=4, hidden=(32,), supervised=True),
-                     TrainConfig(epochs=8, val_fraction=0.1), n_members=2).fit(ds)
-    folder = tmp_path_factory.mktemp("m") / "nrti"
-    model.save(folder, extra_files=Reference.build(model, ds).to_files())
-    return folder
-
-
 def test_fasta_records_give_mutations_coverage_warnings_and_errors(small_model, tmp_path, run):
     path = fasta(tmp_path, extra=[("not_hiv", "ACGTTGCA" * 150)])
     code, out, err = run("predict", "--model", small_model, "--file", path, "--format", "json")

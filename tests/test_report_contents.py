@@ -54,17 +54,8 @@ def sierralocal_json(fasta, tmp_path_factory) -> dict:
 
 
 @pytest.fixture(scope="module")
-def nrti_model(tmp_path_factory, data_dir):
-    from hivlatent import ModelConfig, TrainConfig, VAEModel
-    from hivlatent.data import load_dataset
-    from hivlatent.prediction.reference import Reference
-
-    ds = load_dataset("nrti")
-    model = VAEModel(ModelConfig(latent=4, hidden=(32,), supervised=True),
-                     TrainConfig(epochs=4, val_fraction=0.1), n_members=1).fit(ds)
-    folder = tmp_path_factory.mktemp("m") / "nrti"
-    model.save(folder, extra_files=Reference.build(model, ds).to_files())
-    return folder
+def nrti_model(small_model):
+    return small_model
 
 
 @pytest.fixture(scope="module")
@@ -268,3 +259,20 @@ def test_default_models_answer_offline_without_the_table(tmp_path, data_dir, mon
     monkeypatch.setenv("HIVLATENT_DATA_DIR", str(data))
     status = defaults.status(["NNRTI"])[0]
     assert not status.ready and status.folder != folder
+
+
+@pytest.mark.slow
+def test_benchmarks_write_their_reports(tmp_path, data_dir):
+    root = Path(__file__).resolve().parents[1] / "benchmarks"
+    out = tmp_path / "subtyping.md"
+    subprocess.run([sys.executable, str(root / "subtyping.py"), "--out", str(out)], check=True,
+                   capture_output=True)
+    text = out.read_text()
+    assert "| pure subtypes | 55 |" in text and "100.0% (55/55)" in text
+    out = tmp_path / "applicability.md"
+    subprocess.run([sys.executable, str(root / "applicability.py"), "--smoke", "--out", str(out)],
+                   check=True, capture_output=True)
+    text = out.read_text()
+    for heading in ("## By latent-distance percentile", "## By the note's level",
+                    "hivlatent ", "load average before"):
+        assert heading in text
