@@ -76,7 +76,7 @@ def main(argv=None) -> int:
         if proc.returncode != 0:
             print(proc.stderr[-2000:], file=sys.stderr)
             return 1
-        out = json.loads(proc.stdout)
+        out = json.loads(proc.stdout)["records"]
     answered = sum(1 for r in out if not r["error"])
     hivdb = next((r["hivdb_version"] for r in out if r["hivdb_version"]), "not installed")
     target = 60.0 * args.n / 1000

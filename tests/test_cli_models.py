@@ -41,7 +41,7 @@ def test_train_and_encode(semi_bundle, tmp_path):
 
 def test_predict_formats(semi_bundle):
     proc = run("predict", str(semi_bundle), "M184V", "RT:K65R, T215Y", "--format", "json")
-    recs = json.loads(proc.stdout)
+    recs = json.loads(proc.stdout)["records"]
     assert [r["id"] for r in recs] == ["arg1", "arg2"]
     assert recs[0]["mutations"] == {"RT": ["RT:M184V"]}
     drugs = [d for d in recs[0]["drugs"] if d["call"]]

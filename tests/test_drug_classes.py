@@ -49,7 +49,7 @@ def test_predict_refuses_a_bundle_of_another_class(tmp_path, data_dir):
                            "--format", "json"], capture_output=True, text=True)
     # an RT mutation given to a protease model is kept and the uncovered gene said
     assert proc.returncode == 0, proc.stderr
-    rec = json.loads(proc.stdout)[0]
+    rec = json.loads(proc.stdout)["records"][0]
     assert rec["mutations"] == {"RT": ["RT:M184V"]} and rec["drugs"] == []
     assert rec["not_covered"] == ["PI: the input does not cover PR"]
     proc = subprocess.run([sys.executable, "-m", "hivlatent", "predict", str(tmp_path / "pi"), "L90M"],

@@ -206,8 +206,8 @@ def test_the_same_genotype_gets_the_same_answer_in_any_batch(bundle):
     from hivlatent.prediction import predict, to_json
 
     model = VAEModel.load(bundle)
-    alone = json.loads(to_json(predict(model, ["P4T"])))[0]["drugs"]
-    many = json.loads(to_json(predict(model, ["P4T I5K"] * 5 + ["P4T"] * 300 + ["P4T P4T"])))
+    alone = json.loads(to_json(predict(model, ["P4T"])))["records"][0]["drugs"]
+    many = json.loads(to_json(predict(model, ["P4T I5K"] * 5 + ["P4T"] * 300 + ["P4T P4T"])))["records"]
     for v in many[5:]:
         assert v["drugs"] == alone
     assert len({json.dumps(v["drugs"]) for v in many[:5]}) == 1
@@ -245,12 +245,12 @@ def test_empty_genotypes_are_not_wild_type(bundle, tmp_path, run):
     f.write_text("v1\tM184V\nv2\t\n")
     code, out, err = run("predict", bundle, "--file", f, "--format", "json")
     assert code == 3                         # one record could not be read; the other answered
-    v1, v2 = json.loads(out)
+    v1, v2 = json.loads(out)["records"]
     assert v1["error"] is None and v1["drugs"]
     assert "line 2" in v2["error"] and "no mutations" in v2["error"] and not v2["drugs"]
     assert "1 of 2 record(s) could not be answered" in err
     code, out, err = run("predict", bundle, "WT", "--format", "json")
-    assert code == 0 and json.loads(out)[0]["mutations"] == {}
+    assert code == 0 and json.loads(out)["records"][0]["mutations"] == {}
 
 
 def test_a_run_folder_is_locked_and_resumed_only_with_the_same_settings(tmp_path, table, run):

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from scipy.stats import norm
 
+import hivlatent
 from hivlatent.data.cutoffs import Cutoffs
 from hivlatent.data.genotype_files import read_genotypes
 from hivlatent.data.mutations import parse_genotype
@@ -190,17 +191,26 @@ def test_ranking_by_probability_then_relative_fold():
 
 def test_json_schema_exactly():
     preds = predict(StubModel(), ["M184V K65R L74V", "WT"])
-    data = json.loads(to_json(preds))
+    doc = json.loads(to_json(preds))
+    assert list(doc) == ["hivlatent_version", "hivdb_algorithm", "models", "research_note",
+                         "records"]
+    assert doc["hivlatent_version"] == hivlatent.__version__ and doc["hivdb_algorithm"] is None
+    assert doc["models"]["NRTI"]["class"] == "NRTI" and doc["research_note"] == RESEARCH_NOTE
+    data = doc["records"]
     assert isinstance(data, list) and len(data) == 2
     for obj in data:
         assert list(obj) == ["id", "error", "mutations", "coverage", "warnings", "unrecognized",
-                             "not_covered", "interval", "hivdb_version", "drugs"]
+                             "not_covered", "interval", "hivdb_version", "hivdb_mutations",
+                             "sdrms", "subtype", "applicability", "drugs"]
+        assert obj["hivdb_mutations"] == [] and obj["subtype"] is None
         assert obj["error"] is None and isinstance(obj["id"], str)
         assert [d["rank"] for d in obj["drugs"]] == [1, 2, 3]
         for d in obj["drugs"]:
             assert list(d) == ["drug", "class", "fold_change", "fold_change_low",
                                "fold_change_high", "p_resistant", "call", "rank", "hivdb_score",
-                               "hivdb_level", "hivdb_text", "agree", "drivers", "neighbours", "note"]
+                               "hivdb_level", "hivdb_text", "agree", "hivdb_partial_scores",
+                               "applicability", "drivers", "neighbours", "note"]
+            assert d["applicability"]["level"] in ("typical", "caution", "outside")
             assert d["call"] in ("S", "I", "R") and isinstance(d["rank"], int)
             assert d["fold_change_low"] <= d["fold_change"] <= d["fold_change_high"]
             assert 0 <= d["p_resistant"] <= 1

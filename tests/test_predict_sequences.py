@@ -33,25 +33,11 @@ def fasta(folder, extra=()):
     return path
 
 
-@pytest.fixture(scope="module")
-def small_model(tmp_path_factory, data_dir):
-    from hivlatent import ModelConfig, TrainConfig, VAEModel
-    from hivlatent.data import load_dataset
-    from hivlatent.prediction.reference import Reference
-
-    ds = load_dataset("nrti")
-    model = VAEModel(ModelConfig(latent=4, hidden=(32,), supervised=True),
-                     TrainConfig(epochs=8, val_fraction=0.1), n_members=2).fit(ds)
-    folder = tmp_path_factory.mktemp("m") / "nrti"
-    model.save(folder, extra_files=Reference.build(model, ds).to_files())
-    return folder
-
-
 def test_fasta_records_give_mutations_coverage_warnings_and_errors(small_model, tmp_path, run):
     path = fasta(tmp_path, extra=[("not_hiv", "ACGTTGCA" * 150)])
     code, out, err = run("predict", "--model", small_model, "--file", path, "--format", "json")
     assert code == 3, err                          # one record is not HIV: said, not fatal
-    got = {r["id"]: r for r in json.loads(out)}
+    got = {r["id"]: r for r in json.loads(out)["records"]}
     assert got["m184v_l90m"]["mutations"] == {"PR": ["PR:L90M"], "RT": ["RT:M184V"]}
     assert got["tams"]["mutations"]["RT"] == ["RT:M41L", "RT:D67N", "RT:K70R", "RT:T215Y",
                                               "RT:K219Q"]
@@ -81,7 +67,7 @@ def test_hivdb_beside_the_model(small_model, tmp_path, run):
     code, out, err = run("predict", "--model", small_model, "RT:M184V", "RT:K65R PR:L90M",
                          "--format", "json")
     assert code == 0, err
-    m184v, k65r = json.loads(out)
+    m184v, k65r = json.loads(out)["records"]
     assert m184v["hivdb_version"] == hivdb.algorithm_version() == "HIVDB 9.4"
     by_drug = {d["drug"]: d for d in m184v["drugs"]}
     assert by_drug["3TC"]["hivdb_level"] == 5 and by_drug["3TC"]["hivdb_score"] == 60
@@ -126,7 +112,7 @@ def test_default_models_zero_setup_then_cached_then_rebuilt(tmp_path, run, data_
     code, out, err = run("predict", "--file", path, "--format", "json")
     assert code == 0, err
     assert "trained the default NRTI model in" in err and "trained the default PI model" in err
-    first = json.loads(out)
+    first = json.loads(out)["records"]
     pr_rt = {r["id"]: r for r in first}["m184v_l90m"]
     classes = {d["class"] for d in pr_rt["drugs"] if d["call"]}
     assert classes == {"PI", "NRTI", "NNRTI"}                  # every class of PR + RT
@@ -136,7 +122,7 @@ def test_default_models_zero_setup_then_cached_then_rebuilt(tmp_path, run, data_
     code, again, err = run("predict", "--file", path, "--format", "json")
     assert code == 0 and "trained the default" not in err
     assert time.perf_counter() - t0 < 30
-    assert json.loads(again) == first                          # the same answer, every time
+    assert json.loads(again)["records"] == first                          # the same answer, every time
     # a damaged cache is detected and rebuilt, never used
     from hivlatent.prediction import defaults
 
@@ -145,7 +131,7 @@ def test_default_models_zero_setup_then_cached_then_rebuilt(tmp_path, run, data_
     assert not defaults.status(["NNRTI"])[0].ready
     code, out, err = run("predict", "RT:K103N", "--format", "json")
     assert code == 0 and "trained the default NNRTI model" in err
-    efv = {d["drug"]: d for d in json.loads(out)[0]["drugs"]}["EFV"]
+    efv = {d["drug"]: d for d in json.loads(out)["records"][0]["drugs"]}["EFV"]
     assert efv["call"] in ("I", "R")
     code, out, _ = run("models", "remove", "--class", "PI")
     assert "removed" in out and not defaults.folder_for("PI").exists()

@@ -49,6 +49,16 @@ SEMI_MEMBERS = 5
 MIN_MEASURED = 160
 MIN_RESISTANT = 28
 
+# ------------------------------------------------------------- applicability of a prediction
+#: measured viruses whose latent distances make a virus's "distance to the training data"
+APPLICABILITY_K = 5
+#: percentiles of the training viruses' own distances (to their K nearest other training
+#: viruses) beyond which a virus is "farther than usual" (caution) and "outside" the training
+#: data; chosen from held-out CV folds (benchmarks/applicability.py,
+#: docs/methods/applicability.md)
+APPLICABILITY_CAUTION = 95.0
+APPLICABILITY_OUTSIDE = 99.5
+
 
 def _check(cond: bool, message: str) -> None:
     if not cond:

@@ -28,7 +28,8 @@ def predict_cmd(
     file: Optional[Path] = typer.Option(
         None, "--file", "-f", help="Viruses from a file: FASTA (first line starts with '>'), "
         "mutation lists (one per line, optional id and a tab first), a CSV with id and "
-        "mutations columns, or an HIVDB table.", show_default=False),
+        "mutations columns, or an HIVDB table; '-' reads standard input (the same formats).",
+        show_default=False),
     model: Optional[list[Path]] = typer.Option(
         None, "--model", "-m", help="A semi model folder (`hivlatent train --model semi`); "
         "repeat for several drug classes. Default: the cached default model of every class the "

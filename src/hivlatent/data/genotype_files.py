@@ -150,12 +150,13 @@ def read_genotypes(path: str | Path, gene: str) -> list[ParsedGenotype]:
     return out
 
 
-def genotype_records(path: str | Path, gene: str) -> list[GenotypeRecord]:
+def genotype_records(path: str | Path, gene: str, text: str | None = None) -> list[GenotypeRecord]:
     """Every record of a genotype file, each read or with its error (a bad line does not stop
-    the others). A file that cannot be read at all (missing, not text, a broken header) raises."""
+    the others). A file that cannot be read at all (missing, not text, a broken header) raises.
+    With ``text`` (e.g. standard input), that text is read and ``path`` only names it."""
     path = Path(path)
     gene = resolve_gene(gene)
-    text = _read_text(path)
+    text = _read_text(path) if text is None else text
     header = _header(text)
     if header is None:
         return _read_lines(path, text, gene)

@@ -28,6 +28,17 @@ def algorithm_version() -> str:
     return engine().version
 
 
+def rule_positions(drug: str) -> frozenset[int] | None:
+    """The positions HIVdb's rules for ``drug`` (this package's name) read; None for a drug the
+    algorithm does not score."""
+    eng = engine()
+    for rows in eng.drugs.values():
+        for name, ours, *_ in rows:
+            if ours == drug:
+                return eng.rule_positions[name]
+    return None
+
+
 def score(genotypes: Iterable, genes: Iterable[str] | None = None) -> list[dict[str, HivdbCall]]:
     """HIVdb calls for each genotype: one dict per virus, drug name -> :class:`HivdbCall`.
 

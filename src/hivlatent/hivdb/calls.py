@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -31,3 +31,6 @@ class HivdbCall:
     sir: str  #: the XML's S/I/R for the level
     partial_scores: tuple[PartialScore, ...] = ()
     hivdb_drug: str = ""  #: the name in the HIVdb XML (``LPV/r``)
+    #: sierralocal's own result for the drug, ``(total, partial scores, rule mutations)`` as
+    #: ``score_alg.score_single`` returns it (read by :mod:`.annotations`)
+    raw: tuple = field(default=(), compare=False, repr=False)

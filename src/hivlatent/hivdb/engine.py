@@ -143,7 +143,8 @@ class Engine:
             PartialScore(tuple(_label(gene, drm) for drm in group), float(value))
             for value, group in zip(partials, drms) if value != 0
         )
-        return HivdbCall(ours, drug_class, score, level, text, sir, parts, name)
+        raw = (total, tuple(partials), tuple(tuple(group) for group in drms))
+        return HivdbCall(ours, drug_class, score, level, text, sir, parts, name, raw)
 
 
 def _label(gene: str, drm: str) -> str:

@@ -35,6 +35,8 @@ class Record:
     warnings: tuple[str, ...] = ()
     error: str | None = None
     source: str = ""
+    #: the aligned sequence (:class:`hivlatent.sequences.AlignedRecord`) of a FASTA record
+    sequence: object = field(default=None, compare=False, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -68,6 +70,10 @@ def from_arguments(args: Sequence[str], default_gene: str = DEFAULT_GENE) -> lis
     return out
 
 
+#: the ``--file`` name that means standard input
+STDIN = "-"
+
+
 def is_fasta(path: Path) -> bool:
     """Whether the file's first non-blank line starts with ``>``."""
     try:
@@ -81,27 +87,61 @@ def is_fasta(path: Path) -> bool:
     return False
 
 
-def from_file(path: str | Path, default_gene: str = DEFAULT_GENE, workers: int = 1) -> list[Record]:
-    """Records from a genotype file or a FASTA file (see the module docstring)."""
+def _text_is_fasta(text: str) -> bool:
+    return next((line.strip() for line in text.splitlines() if line.strip()), "").startswith(">")
+
+
+def from_file(path: str | Path, default_gene: str = DEFAULT_GENE, workers: int = 1,
+              stdin=None) -> list[Record]:
+    """Records from a genotype file or a FASTA file (see the module docstring); ``-`` reads
+    standard input (``stdin``, default ``sys.stdin``), recognized the same way."""
+    if str(path) == STDIN:
+        import sys
+
+        return from_text((stdin or sys.stdin).read(), "<stdin>", default_gene, workers)
     path = Path(path)
     if path.is_file() and is_fasta(path):
         return from_fasta(path, workers)
+    return _genotypes(genotype_records(path, default_gene), str(path), default_gene)
+
+
+def from_text(text: str, source: str = "<text>", default_gene: str = DEFAULT_GENE,
+              workers: int = 1) -> list[Record]:
+    """Records from text in any of the file formats (FASTA when its first non-blank line starts
+    with ``>``); ``source`` names it in messages."""
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    if _text_is_fasta(text):
+        from ..sequences import analyze_text
+
+        return _aligned(analyze_text(text, source=source, workers=workers), source)
+    if not text.strip():
+        raise DataError(f"{source}: empty; expected FASTA, mutation lists, a CSV with id and "
+                        "mutations, or an HIVDB table")
+    return _genotypes(genotype_records(source, default_gene, text=text), source, default_gene)
+
+
+def _genotypes(items, source: str, default_gene: str) -> list[Record]:
     out = []
-    for item in genotype_records(path, default_gene):
+    for item in items:
         if isinstance(item.genotype, ParsedGenotype):
             out.append(from_genotype(item.genotype, item.where, default_gene))
         else:
             out.append(Record(item.id, None, error=item.error, source=item.where))
-    return _check_unique_ids(out, str(path))
+    return _check_unique_ids(out, source)
 
 
 def from_fasta(path: Path, workers: int = 1) -> list[Record]:
     """Align every FASTA record to HIV-1 pol and call its mutations (:mod:`hivlatent.sequences`)."""
     from ..sequences import analyze_fasta
 
+    return _aligned(analyze_fasta(path, workers=workers), str(path))
+
+
+def _aligned(aligned, source: str) -> list[Record]:
     out = []
-    for rec in analyze_fasta(path, workers=workers):
-        where = f"{path}: record {rec.id!r}"
+    for rec in aligned:
+        where = f"{source}: record {rec.id!r}"
         if not rec.ok:
             out.append(Record(rec.id, None, error=rec.error, source=where))
             continue
@@ -110,7 +150,7 @@ def from_fasta(path: Path, workers: int = 1) -> list[Record]:
         genotype = ParsedGenotype(mutations, (), rec.id)
         coverage = {g: (c.first_codon, c.last_codon) for g, c in rec.genes.items()}
         out.append(Record(rec.id, genotype, tuple(coverage), coverage, tuple(rec.warnings),
-                          source=where))
+                          source=where, sequence=rec))
     return out
 
 

@@ -20,10 +20,14 @@ gives everything:
 - ``neighbours``: the measured viruses nearest to the record in the model's latent space, with
   their measured fold change for the drug;
 - with the ``hivdb`` extra: the Stanford HIVdb algorithm's score and level beside the model, and
-  whether the two agree (model S and HIVdb level 1-2, or model I/R and HIVdb level 3-5);
+  whether the two agree (model S and HIVdb level 1-2, or model I/R and HIVdb level 3-5); the
+  partial scores that make up each drug's score, and per mutation HIVdb's annotations (type,
+  comments, SDRM, unusual, APOBEC: :mod:`hivlatent.hivdb.annotations`);
+- ``model``: which model answered (class, data set, its sha256, the hivlatent version that
+  trained it: :func:`model_identity`).
 - ``note``: for a drug the model does not answer because its training rows held too few
-  phenotypes (cabotegravir; :func:`hivlatent.config.phenotype_support`), why; such a drug
-  carries HIVdb's answer only.
+  phenotypes (BIC and CAB of the INSTI table; :func:`hivlatent.config.phenotype_support`), why;
+  such a drug carries HIVdb's answer only.
 
 Nothing depends on a record's place in a batch: the same genotype gives the same answer.
 Predictions are for research use, not for clinical decisions (:data:`RESEARCH_NOTE`).
@@ -37,10 +41,19 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from ..data.mutations import ParsedGenotype, encode, parse_genotype, resolve_gene
+from ..data.mutations import ParsedGenotype, encode, feature_index, parse_genotype, resolve_gene
 from ..errors import ConfigError, ModelError
 from ..training.calibration import TOL, called_resistant, p_resistant
 from ..training.output import capped_interval, log_caps
+from ..subtyping import SubtypeCall, subtype_record
+from .applicability import (
+    Applicability,
+    assess,
+    resistance_positions,
+    training_distances,
+    unseen_mutations,
+    worst,
+)
 from .inputs import Record, from_genotype
 
 RESEARCH_NOTE = ("For research use only: predictions of a statistical model trained on HIVDB "
@@ -82,6 +95,12 @@ class DrugPrediction:
     agree: bool | None = None
     drivers: tuple[Driver, ...] = ()
     neighbours: tuple[Neighbour, ...] = ()
+    #: the HIVdb rules that fired: (mutations, score), and sierralocal's ``partialScores``
+    hivdb_partials: tuple = ()
+    hivdb_partial_scores: tuple = ()
+    model: Mapping | None = None            # :func:`model_identity` of the model that answered
+    #: how far the virus is from the model's training data for this drug (:mod:`.applicability`)
+    applicability: Applicability | None = None
     note: str | None = None     # why the model gives no answer (too few phenotypes)
 
     @property
@@ -103,6 +122,15 @@ class VirusPrediction:
     error: str | None = None
     interval: float = 0.9
     hivdb_version: str | None = None
+    #: HIVdb's annotation of each mutation (:class:`hivlatent.hivdb.annotations.MutationAnnotation`)
+    annotations: tuple = ()
+    #: the subtype of a nucleotide sequence (:class:`hivlatent.subtyping.SubtypeCall`)
+    subtype: SubtypeCall | None = None
+
+    @property
+    def applicability(self) -> Applicability | None:
+        """The least trustworthy of the drugs' :class:`~.applicability.Applicability`."""
+        return worst(d.applicability for d in self.drugs)
 
     def ranked(self) -> list[DrugPrediction]:
         return sorted(self.drugs, key=lambda d: (d.rank is None, d.rank or 0, d.drug_class))
@@ -131,10 +159,25 @@ def rank_drugs(p: Sequence[float], fold: Sequence[float], lower: Sequence[float]
     return ranks
 
 
+def model_identity(model) -> dict:
+    """Which model answered: its drug class, the data set and sha256 it was trained on, the
+    hivlatent version that trained it and its number of ensemble members."""
+    from .. import __version__
+
+    info = getattr(model, "data_info", None) or {}
+    manifest = getattr(model, "manifest", None) or {}
+    return {"class": model.drug_class, "data": info.get("data"),
+            "data_sha256": info.get("data_sha256"),
+            "hivlatent": manifest.get("hivlatent") or __version__,   # trained in this process
+            "members": getattr(model, "n_members", None),
+            "default": bool(manifest.get("default_model"))}
+
+
 # ------------------------------------------------------------------------------------ one class
 
 def _class_answers(model, reference, records: list[Record], interval: float, explain: bool,
-                   k: int) -> dict[int, tuple[list[DrugPrediction], list[str], list[str]]]:
+                   k: int, subtypes: Mapping[int, SubtypeCall | None] | None = None
+                   ) -> dict[int, tuple[list[DrugPrediction], list[str], list[str]]]:
     """For the records covering the model's gene: per record index, its drug predictions, its
     recognized mutations and the unrecognized ones."""
     gene = resolve_gene(model.gene)
@@ -150,26 +193,41 @@ def _class_answers(model, reference, records: list[Record], interval: float, exp
     cap = log_caps(model.fold_cap, drugs)
     low, high = capped_interval(mu, sd, cap, interval)
     deltas = _drivers(model, genotypes, X, mu, gene) if explain else None
-    near = _neighbours(model, reference, X, k) if explain and reference is not None else None
+    z = model.get_latent_representation(X) if reference is not None else None
+    near = _neighbours(model, reference, z, k) if explain and reference is not None else None
     recal = [model.recalibration(d) for d in drugs]
     withheld = getattr(model, "withheld", {})
+    ident = model_identity(model)
+    placed = {}
+    if reference is not None:
+        dist = training_distances(reference)
+        placed = {d: dist.place(d, z) for d in drugs}
+    positions = {d: resistance_positions(d) for d in drugs}
+    features = set(feature_index(list(model.feature_names), gene))
     out = {}
     for row, i in enumerate(todo):
         preds = []
         for j, drug in enumerate(drugs):
             if drug in withheld:
-                preds.append(DrugPrediction(drug, model.drug_class, note=withheld[drug]))
+                preds.append(DrugPrediction(drug, model.drug_class, note=withheld[drug],
+                                            model=ident))
                 continue
             m, s = float(mu[row, j]), float(sd[row, j])
             lower, upper = bounds[j]
             p = float(p_resistant(m, s, lower, recal[j]))
             drivers = () if deltas is None else deltas[row][j]
             neighbours = () if near is None else near[row][j]
+            where = placed.get(drug)
+            fit = assess(None if where is None else where[1][row],
+                         None if where is None else where[0][row],
+                         unseen_mutations(genotypes[row].mutations, reference, positions[drug],
+                                          features),
+                         (subtypes or {}).get(i))
             preds.append(DrugPrediction(
                 drug, model.drug_class, float(10 ** min(m, cap[j])),
                 float(10 ** low[row, j]), float(10 ** high[row, j]),
                 p, call_sir(m, lower, upper, None if recal[j] is None else p),
-                drivers=drivers, neighbours=neighbours))
+                drivers=drivers, neighbours=neighbours, model=ident, applicability=fit))
         out[i] = (preds, [f"{gene}:{n}" for n in recognized[row]], list(unrecognized[row]))
     return out
 
@@ -211,11 +269,10 @@ def _drivers(model, genotypes, X, mu, gene) -> list[list[tuple[Driver, ...]]]:
     return out
 
 
-def _neighbours(model, reference, X, k: int) -> list[list[tuple[Neighbour, ...]]]:
-    z = model.get_latent_representation(X)
+def _neighbours(model, reference, z, k: int) -> list[list[tuple[Neighbour, ...]]]:
     lat = reference.latent.astype(np.float64)
     d2 = (z ** 2).sum(1)[:, None] - 2 * z @ lat.T + (lat ** 2).sum(1)[None, :]
-    out = [[() for _ in model.drugs] for _ in range(len(X))]
+    out = [[() for _ in model.drugs] for _ in range(len(z))]
     for j, drug in enumerate(model.drugs):
         if drug not in reference.drugs:
             continue
@@ -225,7 +282,7 @@ def _neighbours(model, reference, X, k: int) -> list[list[tuple[Neighbour, ...]]
             continue
         sub = d2[:, known]
         idx = np.argsort(sub, axis=1, kind="stable")[:, :k]
-        for r in range(len(X)):
+        for r in range(len(z)):
             out[r][j] = tuple(Neighbour(str(reference.ids[known[c]]), float(10 ** col[known[c]]),
                                         round(float(np.sqrt(max(sub[r, c], 0.0))), 4))
                               for c in idx[r])
@@ -245,9 +302,11 @@ def predict_records(records: Sequence[Record], models: Mapping[str, tuple], inte
     if not 0.0 < float(interval) < 1.0:
         raise ConfigError(f"interval must lie strictly between 0 and 1, got {interval}")
     records = list(records)
-    answers = {c: _class_answers(m, ref, records, interval, explain, neighbours)
+    subtypes = {i: subtype_record(r.sequence) for i, r in enumerate(records)
+                if r.ok and r.sequence is not None}
+    answers = {c: _class_answers(m, ref, records, interval, explain, neighbours, subtypes)
                for c, (m, ref) in models.items()}
-    calls, version = _hivdb_calls(records, hivdb)
+    calls, notes_hivdb, version = _hivdb_calls(records, hivdb)
     lower = {d: m.cutoffs.for_drug(d)[0] for m, _ in models.values() for d in m.drugs}
     out = []
     for i, rec in enumerate(records):
@@ -277,12 +336,15 @@ def predict_records(records: Sequence[Record], models: Mapping[str, tuple], inte
             # (FTC, DOR, CAB) and of a class whose model could not be had
             keep = set(models) | set(unavailable or {})
             drugs = _with_hivdb(drugs, {d: c for d, c in calls[i].items()
-                                        if c.drug_class in keep})
+                                        if c.drug_class in keep},
+                                notes_hivdb[i].partial_scores if notes_hivdb[i] else {})
         mutations: dict[str, list[str]] = {}
         for m in rec.genotype.mutations:
             mutations.setdefault(m.gene, []).append(f"{m.gene}:{m.name}")
         out.append(VirusPrediction(rec.id, mutations, unrecognized, drugs, notes, rec.coverage,
-                                   not_covered, None, interval, version))
+                                   not_covered, None, interval, version,
+                                   notes_hivdb[i].mutations if calls and notes_hivdb[i] else (),
+                                   subtypes.get(i)))
     return out
 
 
@@ -301,20 +363,30 @@ def _hivdb_calls(records: list[Record], hivdb: bool | None):
     from .. import hivdb as H
 
     if hivdb is False or (hivdb is None and not H.available()):
-        return None, None
+        return None, None, None
     H.require()
-    out = []
+    from ..hivdb.annotations import annotate
+
+    out, notes = [], []
     for rec in records:
         genes = [g for g in rec.genes if g in H.GENES] if rec.ok else []
         if not genes:
             out.append({})
+            notes.append(None)
             continue
         mutations = [m for m in rec.genotype.mutations if m.gene in genes]
         out.append(H.score([mutations], genes=genes)[0])
-    return out, H.algorithm_version()
+        notes.append(annotate(mutations, genes, out[-1]))
+    return out, notes, H.algorithm_version()
 
 
-def _with_hivdb(drugs: list[DrugPrediction], calls: dict) -> list[DrugPrediction]:
+def _with_hivdb(drugs: list[DrugPrediction], calls: dict, partial: Mapping) -> list[DrugPrediction]:
+    def hivdb_fields(c) -> dict:
+        return {"hivdb_score": c.score, "hivdb_level": c.level, "hivdb_text": c.level_text,
+                "hivdb_partials": tuple((p.mutations, p.score) for p in c.partial_scores),
+                "hivdb_partial_scores": tuple(_named(partial.get(c.drug, ()),
+                                                     c.partial_scores))}
+
     out, seen = [], set()
     for d in drugs:
         c = calls.get(d.drug)
@@ -322,12 +394,23 @@ def _with_hivdb(drugs: list[DrugPrediction], calls: dict) -> list[DrugPrediction
         if c is None:
             out.append(d)
             continue
-        out.append(replace(d, hivdb_score=c.score, hivdb_level=c.level, hivdb_text=c.level_text,
-                           agree=None if not d.predicted else (d.call != "S") == (c.level >= 3)))
+        out.append(replace(d, agree=None if not d.predicted else (d.call != "S") == (c.level >= 3),
+                           **hivdb_fields(c)))
     for name, c in calls.items():
         if name not in seen:
-            out.append(DrugPrediction(name, c.drug_class, hivdb_score=c.score, hivdb_level=c.level,
-                                      hivdb_text=c.level_text))
+            out.append(DrugPrediction(name, c.drug_class, **hivdb_fields(c)))
+    return out
+
+
+def _named(detail, parts) -> list[dict]:
+    """sierralocal's partial scores, each of its mutations given this package's name too
+    (``RT:T69ins`` beside sierralocal's text ``T69T``)."""
+    out = []
+    for k, item in enumerate(detail):
+        names = parts[k].mutations if k < len(parts) else ()
+        muts = [dict(m, mutation=names[j]) if j < len(names) else dict(m)
+                for j, m in enumerate(item["mutations"])]
+        out.append({"score": item["score"], "mutations": muts})
     return out
 
 

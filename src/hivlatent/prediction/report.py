@@ -1,8 +1,11 @@
 """``predict --report OUT.html``: one self-contained page for a batch of predictions.
 
-Per record: the drug table (fold change with its interval, P(resistant), the call, HIVdb beside
-it and whether they agree, the mutations that drive each prediction), the nearest measured
-viruses for the drugs it resists, warnings and what the input does not cover. Per drug class: a
+Per record: its subtype and how far it is from the training data (the applicability note), the
+drug table (fold change with its interval, P(resistant), the call, the note's level, HIVdb beside
+it with the partial scores that make its score and whether they agree, the mutations that drive
+each prediction), the mutation list with HIVdb's annotations (type, SDRM, unusual, APOBEC,
+comments), the nearest measured viruses for the drugs it resists, warnings and what the input
+does not cover. The title block names the hivlatent version, the models and the HIVdb version. Per drug class: a
 latent map that places every new virus among the measured ones of the model's training data,
 coloured by measured resistance, one panel per drug.
 """
@@ -19,7 +22,7 @@ from matplotlib.lines import Line2D
 
 from ..reporting import figures as F
 from ..reporting.report import Report
-from .output import fold_text
+from .output import fold_text, footer, partials_text
 from .predictor import RESEARCH_NOTE, VirusPrediction
 
 #: records shown one by one (the rest only in the overview table)
@@ -42,8 +45,11 @@ def _overview(answers: list[VirusPrediction]) -> pd.DataFrame:
     rows = []
     for v in answers:
         resistant = [d.drug for d in v.ranked() if d.call in ("I", "R")]
+        fit = v.applicability
         rows.append({"id": v.id, "mutations": " ".join(v.all_mutations) or "none",
+                     "subtype": v.subtype.subtype if v.subtype and v.subtype.determined else "",
                      "resistant (I or R)": ", ".join(resistant) or "none",
+                     "applicability": fit.level if fit else "",
                      "warnings": len(v.notes), "error": v.error or ""})
     return pd.DataFrame(rows)
 
@@ -57,15 +63,38 @@ def _drug_table(v: VirusPrediction) -> pd.DataFrame:
                    f"{fold_text(d.fold_change_low)}-{fold_text(d.fold_change_high)}"
                    if d.predicted else "",
                "P(resistant)": "" if d.p_resistant is None else f"{d.p_resistant:.3f}",
-               "call": d.call or ("too few data" if d.note else "no model")}
+               "call": d.call or ("too few data" if d.note else "no model"),
+               "fit": "" if d.applicability is None else d.applicability.level}
         if v.hivdb_version:
             row["HIVdb level (score)"] = ("" if d.hivdb_level is None
                                           else f"{d.hivdb_level} ({d.hivdb_score:g})")
             row["agree"] = "" if d.agree is None else ("yes" if d.agree else "no")
+            row["HIVdb partial scores"] = partials_text(d)
         row["driven by (change in log10 fold)"] = ", ".join(
             f"{x.mutation} {x.delta:+.2f}" for x in d.drivers)
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _mutation_table(v: VirusPrediction) -> pd.DataFrame:
+    """HIVdb's annotation of each mutation: type, flags and comments."""
+    rows = []
+    for a in v.annotations:
+        flags = [f for f, on in (("SDRM", a.is_sdrm), ("unusual", a.is_unusual),
+                                 ("APOBEC", a.is_apobec_mutation),
+                                 ("APOBEC DRM", a.is_apobec_drm), ("stop", a.has_stop)) if on]
+        rows.append({"mutation": a.name, "HIVdb type": a.primary_type,
+                     "flags": ", ".join(flags), "HIVdb comment": " ".join(a.comments)})
+    return pd.DataFrame(rows)
+
+
+def _fit_lines(v: VirusPrediction) -> list[str]:
+    """The applicability note of each drug that is not typical (or the record's, if none)."""
+    out = [f"{d.drug}: {d.applicability.level}: {d.applicability.note}" for d in v.ranked()
+           if d.applicability is not None and d.applicability.rank]
+    if not out and v.applicability is not None:
+        out = [f"every drug: {v.applicability.note}"]
+    return out
 
 
 def _neighbour_lines(v: VirusPrediction) -> list[str]:
@@ -128,18 +157,18 @@ def write_prediction_report(answers: list[VirusPrediction], models: dict, path: 
 
     from ..data.mutations import encode
 
-    versions = [f"{c}: {m.data_info.get('data')} ({m.n_members} members)"
-                for c, (m, _) in models.items()]
-    hivdb = next((v.hivdb_version for v in answers if v.hivdb_version), None)
     rep = Report(f"Drug resistance predictions for {len(answers)} record(s)",
-                 f"{MARKER}; models {'; '.join(versions) or 'none'}; "
-                 f"HIVdb algorithm: {hivdb or 'not run'}", research_note=RESEARCH_NOTE)
+                 f"{MARKER}; {footer(answers)}", research_note=RESEARCH_NOTE)
     rep.add_section("Overview")
     rep.add_text("P(resistant) and the S/I/R call come from one predictive distribution of the "
                  "log10 fold change, so P(resistant) > 0.5 exactly when the call is I or R. "
                  "Drivers: the change in the predicted log10 fold change when that mutation "
                  "alone is removed. HIVdb (the Stanford algorithm) is shown beside the model as "
-                 "a reference; its rules were partly derived from the same data.")
+                 "a reference; its rules were partly derived from the same data. Fit: typical, "
+                 "caution (trust the answer less) or outside (the virus lies outside the "
+                 "training data), from the virus's latent distance to the measured viruses, "
+                 "mutations at resistance positions never seen in training and a non-B "
+                 "subtype.")
     rep.add_table(_overview(answers), "One row per record.", index=False)
     rep.add_section("Latent maps")
     for c, (model, reference) in models.items():
@@ -168,8 +197,13 @@ def write_prediction_report(answers: list[VirusPrediction], models: dict, path: 
             sec.add_text(f"Could not be answered: {v.error}")
             continue
         sec.add_text("Mutations: " + (" ".join(v.all_mutations) or "none"))
+        if v.subtype is not None:
+            sec.add_text("Subtype: " + v.subtype.text())
         sec.add_table(_drug_table(v), "Drugs, most likely to work first.", index=False)
-        for label, items in (("Nearest measured viruses (drugs called I or R)",
+        if v.annotations:
+            sec.add_table(_mutation_table(v), "Mutations as HIVdb annotates them.", index=False)
+        for label, items in (("Applicability", _fit_lines(v)),
+                             ("Nearest measured viruses (drugs called I or R)",
                               _neighbour_lines(v)),
                              ("No learned answer", [f"{d.drug}: {d.note}" for d in v.ranked()
                                                     if d.note]),

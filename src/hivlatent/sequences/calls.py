@@ -124,6 +124,9 @@ class AlignedRecord:
     hypermutation: Hypermutation | None = None
     score: int = 0
     identity: float = 0.0
+    #: a nucleotide record's base at each offset of the pol template (HXB2 2085-5096): ``.``
+    #: where it does not reach, ``-`` where it has a gap; bases it inserts are left out
+    pol_bases: str = field(default="", repr=False)
 
     @property
     def ok(self) -> bool:

@@ -77,7 +77,22 @@ def align_record(record: FastaRecord) -> AlignedRecord:
         if note:
             warnings.append(note)
     return AlignedRecord(record.id, record.kind, genes, tuple(warnings), None,
-                         aln.reverse, reading.frameshifts, hyper, aln.score, aln.identity)
+                         aln.reverse, reading.frameshifts, hyper, aln.score, aln.identity,
+                         pol_bases(reading) if nucleotide else "")
+
+
+def pol_bases(reading) -> str:
+    """The record's base at each pol-template offset (``.`` not reached; insertions dropped)."""
+    from .reference import consensus_pol
+
+    out = ["."] * len(consensus_pol())
+    pos = reading.ref_start
+    for r, q in zip(reading.ref_row, reading.query_row):
+        if r != "-":
+            if 0 <= pos < len(out):
+                out[pos] = q
+            pos += 1
+    return "".join(out)
 
 
 def _align_chunk(records: Sequence[FastaRecord]) -> list[AlignedRecord]:
