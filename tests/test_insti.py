@@ -252,7 +252,7 @@ def test_integrase_fasta_end_to_end(insti_model, tmp_path, run):
     }, fasta)
     code, out, err = run("predict", "--file", fasta, "--format", "json")
     assert code == 0, err
-    got = {r["id"]: r for r in json.loads(out)}
+    got = {r["id"]: r for r in json.loads(out)["records"]}
     assert got["in_q148"]["mutations"]["IN"] == ["IN:G140S", "IN:Q148H"]
     drugs = {d["drug"]: d for d in got["in_q148"]["drugs"]}
     for drug in ("RAL", "EVG", "DTG"):
@@ -281,16 +281,25 @@ def test_integrase_fasta_end_to_end(insti_model, tmp_path, run):
 def test_insti_table_missing_leaves_other_classes_answered(tmp_path, monkeypatch, data_dir, run):
     """Without the INSTI table (HIVDB does not serve it), RT records are still answered and an
     integrase record says why INSTI has no model."""
+    import os
     import shutil
+    from pathlib import Path
 
     folder = tmp_path / "data"
     folder.mkdir()
     for name in ("NRTI_DataSet.txt", "NNRTI_stanford.csv"):
         shutil.copy(data_dir / name, folder / name)
     monkeypatch.setenv("HIVLATENT_DATA_DIR", str(folder))
+    # a cache without an INSTI model (a cached one would answer offline), sharing the session's
+    # RT models so they are not trained again
+    cache = tmp_path / "cache"
+    (cache / "models").mkdir(parents=True)
+    for model in (Path(os.environ["HIVLATENT_CACHE_DIR"]) / "models").glob("*nrti-*"):
+        (cache / "models" / model.name).symlink_to(model)
+    monkeypatch.setenv("HIVLATENT_CACHE_DIR", str(cache))
     code, out, err = run("predict", "--no-hivdb", "--format", "json", "IN:N155H RT:M184V")
     assert code == 0, err
-    rec = json.loads(out)[0]
+    rec = json.loads(out)["records"][0]
     assert any("INSTI" in n and "INI_DataSet.Full.txt" in n for n in rec["not_covered"])
     assert {d["class"] for d in rec["drugs"]} == {"NRTI", "NNRTI"}
     assert "note: no INSTI model" in err

@@ -151,6 +151,8 @@ def _default_models(records, quiet: bool) -> tuple[dict, dict]:
             continue
         try:
             ready = defaults.status([c])[0].ready
+            if not ready:
+                defaults.folder_for(c)          # the table to train on, found or downloaded
         except DataError as exc:
             unavailable[c] = (f"no {c} model: {exc}", exc)
             continue

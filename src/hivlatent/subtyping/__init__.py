@@ -14,7 +14,7 @@ the nearest reference's (``01_AE`` is written ``CRF01_AE``). The call is left un
 fewer than :data:`MIN_COMPARED` bases could be compared, and flagged as distant when the nearest
 reference is more than :data:`DISTANT` away (a new recombinant, another group or a poor
 sequence). Its accuracy, measured by leaving each reference out in turn, is written by
-``benchmarks/subtyping.py`` to ``benchmarks/results/subtyping.md``.
+``benchmarks/subtyping.py`` to ``docs/results/subtyping.md``.
 """
 
 from __future__ import annotations
