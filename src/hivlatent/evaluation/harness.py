@@ -18,12 +18,12 @@ from typing import Any, Union
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
-from threadpoolctl import threadpool_limits
 
 from ..data.dataset import Dataset
 from ..errors import ConfigError
 from ..files import write_csv
 from .baselines import BASELINES, parse_method, tuned_probe
+from ..config import FOLD_SCHEME
 from .cv import Fold, GroupsSpec, distinct_fit_sets, make_folds
 from .hivdb_method import HivdbMethod
 from .metrics import (
@@ -34,15 +34,8 @@ from .metrics import (
     interval_coverage,
     regression_metrics,
 )
-from .probes import (
-    Method,
-    PCARepresentation,
-    PredictorMethod,
-    ProbeMethod,
-    as_representation,
-    fit_many,
-    name_of,
-)
+from .tasks import execute, plan
+from .probes import Method, PredictorMethod, ProbeMethod, as_representation, fit_many, name_of
 
 SUMMARY_COLUMNS = ["method", "drug", "metric", "mean", "std"]
 PER_FOLD_COLUMNS = ["method", "drug", "metric", "fold", "value"]
@@ -134,14 +127,9 @@ def _record(rows: list[dict], method: str, fold: Fold, metrics: dict[str, float]
 
 
 def _eval_probe(dataset: Dataset, method: ProbeMethod, folds: list[Fold],
-                fit_sets: list[np.ndarray], which: list[int], prog: _Progress) -> list[dict]:
+                fit_sets: list[np.ndarray], which: list[int]) -> list[dict]:
     rep = method.representation
-    if isinstance(rep, PCARepresentation):
-        with _one_blas_thread():
-            fitted = fit_many(rep, [dataset.subset(r) for r in fit_sets])
-    else:  # a user's representation (a VAE on torch) keeps its own threading
-        fitted = fit_many(rep, [dataset.subset(r) for r in fit_sets])
-    prog.step(f"{method.name}: representation fit on {len(fit_sets)} training sets")
+    fitted = fit_many(rep, [dataset.subset(r) for r in fit_sets])
     cache: dict[int, np.ndarray] = {}
     rows: list[dict] = []
     for fold, w in zip(folds, which):
@@ -149,17 +137,8 @@ def _eval_probe(dataset: Dataset, method: ProbeMethod, folds: list[Fold],
         if id(f) not in cache:
             cache[id(f)] = _check_matrix(f.transform(dataset), dataset.n_rows,
                                          f"{name_of(rep)}.transform")
-        with _one_blas_thread():
-            _probe_fold(dataset, method, fold, cache[id(f)], rows)
-        prog.step(f"{method.name}: {fold.drug} fold {fold.fold + 1}")
+        _probe_fold(dataset, method, fold, cache[id(f)], rows)
     return rows
-
-
-def _one_blas_thread() -> threadpool_limits:
-    """Small dense problems (probes, PCA) run as fast on one BLAS thread, and far faster when the
-    cores are shared (multithreaded BLAS spins under contention). Random forests use joblib
-    threads (``n_jobs``) and are not affected."""
-    return threadpool_limits(limits=1, user_api="blas")
 
 
 def _probe_fold(dataset: Dataset, method: ProbeMethod, fold: Fold, Z: np.ndarray,
@@ -184,10 +163,9 @@ def _probe_fold(dataset: Dataset, method: ProbeMethod, fold: Fold, Z: np.ndarray
 
 
 def _eval_predictor(dataset: Dataset, method: PredictorMethod, folds: list[Fold],
-                    fit_sets: list[np.ndarray], which: list[int], prog: _Progress,
+                    fit_sets: list[np.ndarray], which: list[int],
                     collect: dict | None = None) -> list[dict]:
     fitted = fit_many(method.predictor, [dataset.subset(r) for r in fit_sets])
-    prog.step(f"{method.name}: fit on {len(fit_sets)} training sets")
     d = len(dataset.drugs)
     rows: list[dict] = []
     for w, model in enumerate(fitted):
@@ -226,7 +204,7 @@ def _eval_predictor(dataset: Dataset, method: PredictorMethod, folds: list[Fold]
                         calibration_metrics(labels[fold.test], proba[fold.test, j]))
                 if collect is not None:
                     store = collect.setdefault(method.name, {}).setdefault(fold.drug, [])
-                    store.append((labels[fold.test], proba[fold.test, j]))
+                    store.append((fold.fold, labels[fold.test], proba[fold.test, j]))
             if proba is not None and lf is not None:
                 cut = np.log10(dataset.cutoffs.for_drug(fold.drug)[0])
                 called = (lf[fold.test, j] >= cut - 1e-9 if calls is None
@@ -245,60 +223,93 @@ def _eval_predictor(dataset: Dataset, method: PredictorMethod, folds: list[Fold]
                     _record(rows, method.name, fold,
                             binary_metrics_from_log_fold(labels[fold.test], lf[fold.test, j],
                                                          cutoff))
-            prog.step(f"{method.name}: {fold.drug} fold {fold.fold + 1}")
+    return rows
+
+
+def score_methods(dataset: Dataset, methods: Sequence[Method], folds: list[Fold],
+                  fit_sets: list[np.ndarray], which: list[int],
+                  collect: dict | None = None) -> list[dict]:
+    """Per-fold rows of ``methods`` (probes and predictors), each fit on ``fit_sets`` (fold i
+    on ``fit_sets[which[i]]``) and scored on the folds' test rows. Methods that share a fit
+    (the semi model's latent and heads) are fit once when they come in one call.
+    ``collect`` receives ``{method: {drug: [(fold, labels, p), ...]}}`` of the predictors."""
+    rows: list[dict] = []
+    for method in methods:
+        if isinstance(method, ProbeMethod):
+            rows += _eval_probe(dataset, method, folds, fit_sets, which)
+        else:
+            rows += _eval_predictor(dataset, method, folds, fit_sets, which, collect)
     return rows
 
 
 def evaluate(dataset: Dataset, methods: Sequence["str | Method | Any"] = BASELINES,
              folds: "int | list[Fold]" = 5, seed: int = 0, groups: GroupsSpec = None,
              n_jobs: int = 1, progress: ProgressArg = None, per_fold: bool = False,
-             drugs: list[str] | None = None, collect: dict | None = None) -> pd.DataFrame:
+             drugs: list[str] | None = None, collect: dict | None = None,
+             scheduler: Any = None, scheme: str = FOLD_SCHEME) -> pd.DataFrame:
     """Cross-validated per-drug metrics of ``methods`` on ``dataset``.
 
     - ``methods``: spec strings (``raw-lr``, ``raw-rf``, ``raw-ridge``, ``raw-rfreg``,
       ``pcaK-lr``; see :mod:`.baselines`), :class:`ProbeMethod`, :class:`PredictorMethod`, a
       bare Representation (linear probe) or a bare Predictor.
-    - ``folds``: number of folds, or folds from :func:`make_folds` (then ``seed``, ``groups``
-      and ``drugs`` are not used for splitting).
+    - ``folds``: number of folds, or folds from :func:`make_folds` (then ``seed``, ``groups``,
+      ``drugs`` and ``scheme`` are not used for splitting).
     - ``seed``: seeds the folds and the random forests; the result is deterministic for a seed.
     - ``groups``: see :func:`hivlatent.evaluation.cv.resolve_groups` (None = ``dataset.groups``
       when present, False = ungrouped, a meta column name, or an array of ids).
-    - ``n_jobs``: threads of the random forests.
-    - ``progress``: None/False silent, True for a progress bar, or ``fn(done, total, desc)``.
+    - ``n_jobs``: processes: 1 = every task in this process, one after another; N = N local
+      worker processes (joblib); 0 or -1 = one per core. The tasks (:mod:`.tasks`) run on one
+      thread each wherever they run, so the result does not depend on ``n_jobs``.
+    - ``scheduler``: the address of a Dask scheduler (``tcp://host:8786``) or a
+      ``distributed.Client``: the tasks run on that cluster's workers (the ``distributed``
+      extra; the workers need hivlatent installed), with the same result as here.
+    - ``progress``: None/False silent, True for a progress bar, or ``fn(done, total, desc)``
+      (one step per task).
     - ``collect``: a dict that receives, per predictor method and drug, the test folds' labels
-      and predicted probabilities (``{method: {drug: [(labels, p), ...]}}``), for reliability
-      figures.
+      and predicted probabilities (``{method: {drug: [(labels, p), ...]}}``, in fold order), for
+      reliability figures.
     - ``per_fold``: return one row per fold (columns ``method, drug, metric, fold, value``)
       instead of the summary (``method, drug, metric, mean, std``; std is the sample standard
       deviation over folds, NaN-valued folds skipped). :func:`summarize` turns the first into
       the second.
+    - ``scheme``: how ``folds`` folds are drawn: "shared" or "per-drug" (see :mod:`.cv`).
     """
     if isinstance(folds, int):
-        fold_list = make_folds(dataset, n_splits=folds, seed=seed, groups=groups, drugs=drugs)
+        fold_list = make_folds(dataset, n_splits=folds, seed=seed, groups=groups, drugs=drugs,
+                               scheme=scheme)
     else:
         fold_list = list(folds)
     if not fold_list:
         raise ConfigError(f"no folds to evaluate on data set {dataset.name!r}")
-    resolved = [resolve_method(m, seed=seed, n_jobs=n_jobs) for m in methods]
+    resolved = [resolve_method(m, seed=seed) for m in methods]
     names = [m.name for m in resolved]
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
         raise ConfigError(f"method names must be unique; repeated: {', '.join(dup)}")
     fit_sets, which = distinct_fit_sets(fold_list)
-    prog = _Progress(progress, total=len(resolved) * (1 + len(fold_list)))
+    hivdb = [m for m in resolved if isinstance(m, HivdbMethod)]
+    tasks = plan([m for m in resolved if not isinstance(m, HivdbMethod)], fold_list, fit_sets,
+                 which)
+    prog = _Progress(progress, total=len(tasks) + len(hivdb))
     rows: list[dict] = []
     try:
-        for method in resolved:
-            if isinstance(method, ProbeMethod):
-                rows += _eval_probe(dataset, method, fold_list, fit_sets, which, prog)
-            elif isinstance(method, HivdbMethod):
-                rows += method.evaluate(dataset, fold_list)
-                prog.step("hivdb", 1 + len(fold_list))
-            else:
-                rows += _eval_predictor(dataset, method, fold_list, fit_sets, which, prog,
-                                        collect)
+        for method in hivdb:               # reads the data set's table: here, not on a worker
+            rows += method.evaluate(dataset, fold_list)
+            prog.step("hivdb")
+        done = execute(dataset, tasks, n_jobs, scheduler,
+                       lambda t: prog.step(f"{'+'.join(m.name for m in t.methods)}: "
+                                           f"{len(t.folds)} fold(s)"))
     finally:
         prog.close()
+    for result in done:
+        rows += result.rows
+        for name, per_drug in result.collect.items():
+            for drug, items in per_drug.items():
+                if collect is not None:
+                    collect.setdefault(name, {}).setdefault(drug, []).extend(items)
+    for per_drug in (collect or {}).values():
+        for drug, items in per_drug.items():     # (fold, labels, p) -> (labels, p), fold order
+            per_drug[drug] = [x[1:] for x in sorted(items, key=lambda x: x[0])]
     df = pd.DataFrame(rows, columns=PER_FOLD_COLUMNS)
     df = _ordered(df, names, list(dataset.drugs), ["fold"])
     return df if per_fold else summarize(df)

@@ -112,6 +112,7 @@ class RawRepresentation(BaseRepresentation):
     """The mutation indicators themselves (identity on ``X``); nothing to learn."""
 
     name = "raw"
+    fit_chunk = 1
 
     def fit(self, train: Dataset) -> "RawRepresentation":
         return self
@@ -158,6 +159,8 @@ class SklearnRepresentation(BaseRepresentation):
     ``fit_many`` clones the estimator (``sklearn.base.clone``) for each training set and fits them
     one after another.
     """
+
+    fit_chunk = 1
 
     def __init__(self, estimator: Any, name: str | None = None) -> None:
         self.estimator = estimator

@@ -13,7 +13,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from ..config import ModelConfig, TrainConfig, default_members, default_train_config
+from ..config import ENGINE_CHUNK, ModelConfig, TrainConfig, default_members, default_train_config
 from ..data.dataset import Dataset
 from ..errors import ConfigError
 from ..model import FitTask, VAEModel, fit_many
@@ -35,6 +35,8 @@ def align_extra(extra: Dataset, target: Dataset) -> Dataset:
 
 
 class _EngineMixin:
+    #: training sets per evaluation task (:mod:`.tasks`): trained together on the engine
+    fit_chunk = ENGINE_CHUNK
     model_config: ModelConfig
     train_config: TrainConfig
     n_members: int
@@ -154,6 +156,11 @@ class SharedLatent(BaseRepresentation):
         self.predictor = predictor
         self.name = name
         self.fitted: VAEModel | None = None
+
+    @property
+    def fit_source(self) -> SemiSupervisedPredictor:
+        """Whose training this representation reads (an evaluation task fits them together)."""
+        return self.predictor
 
     def fit(self, train: Dataset) -> "SharedLatent":
         return self.fit_many([train])[0]
