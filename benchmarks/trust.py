@@ -171,16 +171,18 @@ def _merge(sources: list[Path], target: Path) -> pd.DataFrame:
     return merged
 
 
-def _command(name: str, per_fold: pd.DataFrame, folds: int, reps: int, out: Path) -> str:
+def _command(name: str, per_fold: pd.DataFrame, folds: int, reps: int, out: Path,
+             scheme: str = "shared") -> str:
     """The command that gives ``per_fold``'s repeats: ``hivlatent evaluate`` when they start at
     the first repeat, else this script with ``--first-repeat`` (added repeats with no earlier
     run to join)."""
     first = int(per_fold["fold"].min()) // folds
+    how = "" if scheme == "shared" else f" --fold-scheme {scheme}"
     if first:
         return (f"python benchmarks/trust.py --data {name} --folds {folds} --first-repeat "
-                f"{first} --repeats {reps} --out {out}")
+                f"{first} --repeats {reps}{how} --out {out}")
     group = f" --group-by {GROUPED[name]}" if name in GROUPED else ""
-    return (f"hivlatent evaluate --data {name}{group} --folds {folds} --repeats {reps} "
+    return (f"hivlatent evaluate --data {name}{group} --folds {folds} --repeats {reps}{how} "
             f"--out {out / name}")
 
 
@@ -201,7 +203,17 @@ def main(argv: list[str] | None = None) -> int:
                     help="evaluate repeats FIRST_REPEAT.. only and add them to "
                          "OUT/<data>/per_fold.csv")
     ap.add_argument("--out", type=Path, default=Path("runs/trust"))
-    ap.add_argument("--n-jobs", type=int, default=1)
+    ap.add_argument("--n-jobs", type=int, default=0,
+                    help="processes on this machine (0: one per core); the numbers do not "
+                         "depend on it")
+    ap.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                    help="run every evaluation's tasks on a Dask cluster (tcp://host:8786; the "
+                         "distributed extra), with the numbers of a local run: instead of "
+                         "splitting repeats or methods by hand (--first-repeat, --merge)")
+    ap.add_argument("--fold-scheme", choices=("shared", "per-drug"), default="shared",
+                    help="shared: one fold assignment for every drug (0.4); per-drug: each drug "
+                         "split on its own label (the folds of runs before 0.4, to add repeats "
+                         "to them)")
     ap.add_argument("--reuse", action="store_true",
                     help="read OUT/<data>/per_fold.csv where it exists instead of rerunning")
     ap.add_argument("--merge", nargs="+", type=Path, default=None, metavar="DIR",
@@ -248,12 +260,13 @@ def main(argv: list[str] | None = None) -> int:
             res = run_evaluation(ds, where, methods, folds=folds, repeats=repeats, seed=args.seed,
                                  group_by=GROUPED.get(name), epochs=5 if args.smoke else None,
                                  members=2 if args.smoke else None, n_jobs=args.n_jobs,
-                                 latent_figures=not args.smoke, progress=log, first_repeat=first)
+                                 latent_figures=not args.smoke, progress=log, first_repeat=first,
+                                 scheduler=args.scheduler, scheme=args.fold_scheme)
             per_fold, seconds, how = res.per_fold, time.perf_counter() - t0, "run"
             reps = repeats
             if first:
                 per_fold, reps = _add_repeats(out / "per_fold.csv", per_fold, first, folds)
-        command = _command(name, per_fold, folds, reps, args.out)
+        command = _command(name, per_fold, folds, reps, args.out, args.fold_scheme)
         # without a semi method there is no model to compare: the per-fold rows are still
         # written (a baseline run, to be merged with a semiK run's rows by --merge)
         latent = next((m.removesuffix("-heads") for m in per_fold["method"].unique()

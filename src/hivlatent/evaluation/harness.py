@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import os
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Union
@@ -246,7 +247,8 @@ def evaluate(dataset: Dataset, methods: Sequence["str | Method | Any"] = BASELIN
              folds: "int | list[Fold]" = 5, seed: int = 0, groups: GroupsSpec = None,
              n_jobs: int = 1, progress: ProgressArg = None, per_fold: bool = False,
              drugs: list[str] | None = None, collect: dict | None = None,
-             scheduler: Any = None, scheme: str = FOLD_SCHEME) -> pd.DataFrame:
+             scheduler: Any = None, scheme: str = FOLD_SCHEME,
+             timings: list | None = None) -> pd.DataFrame:
     """Cross-validated per-drug metrics of ``methods`` on ``dataset``.
 
     - ``methods``: spec strings (``raw-lr``, ``raw-rf``, ``raw-ridge``, ``raw-rfreg``,
@@ -273,6 +275,8 @@ def evaluate(dataset: Dataset, methods: Sequence["str | Method | Any"] = BASELIN
       deviation over folds, NaN-valued folds skipped). :func:`summarize` turns the first into
       the second.
     - ``scheme``: how ``folds`` folds are drawn: "shared" or "per-drug" (see :mod:`.cv`).
+    - ``timings``: a list that receives one dict per task (its methods, training sets, folds,
+      wall and CPU seconds, and the process that ran it): where the time went.
     """
     if isinstance(folds, int):
         fold_list = make_folds(dataset, n_splits=folds, seed=seed, groups=groups, drugs=drugs,
@@ -294,15 +298,24 @@ def evaluate(dataset: Dataset, methods: Sequence["str | Method | Any"] = BASELIN
     rows: list[dict] = []
     try:
         for method in hivdb:               # reads the data set's table: here, not on a worker
+            wall, cpu = time.perf_counter(), time.process_time()
             rows += method.evaluate(dataset, fold_list)
+            if timings is not None:
+                timings.append({"methods": method.name, "training_sets": 0,
+                                "folds": len(fold_list),
+                                "wall_seconds": round(time.perf_counter() - wall, 3),
+                                "cpu_seconds": round(time.process_time() - cpu, 3),
+                                "process": "main"})
             prog.step("hivdb")
         done = execute(dataset, tasks, n_jobs, scheduler,
                        lambda t: prog.step(f"{'+'.join(m.name for m in t.methods)}: "
                                            f"{len(t.folds)} fold(s)"))
     finally:
         prog.close()
-    for result in done:
+    for task, result in zip(tasks, done):
         rows += result.rows
+        if timings is not None:
+            timings.append(result.timing(task))
         for name, per_drug in result.collect.items():
             for drug, items in per_drug.items():
                 if collect is not None:

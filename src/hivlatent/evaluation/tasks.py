@@ -20,6 +20,9 @@ not start last.
 from __future__ import annotations
 
 import contextlib
+import os
+import socket
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -52,6 +55,16 @@ class Task:
 class TaskResult:
     rows: list[dict]
     collect: dict = field(default_factory=dict)   # {method: {drug: [(fold, labels, p)]}}
+    wall: float = 0.0                             # seconds the task took, and its CPU seconds
+    cpu: float = 0.0
+    where: str = ""                               # host:pid of the process that ran it
+
+    def timing(self, task: Task) -> dict:
+        """One row of the evaluation's profile (``timings.csv``)."""
+        return {"methods": "+".join(m.name for m in task.methods),
+                "training_sets": len(task.fit_sets), "folds": len(task.folds),
+                "wall_seconds": round(self.wall, 3), "cpu_seconds": round(self.cpu, 3),
+                "process": self.where}
 
 
 def fit_source(method: Any) -> Any:
@@ -134,11 +147,13 @@ def run_task(dataset, task: Task, restore: bool = True) -> TaskResult:
     """Fit and score one task (see :func:`hivlatent.evaluation.harness.score_methods`)."""
     from .harness import score_methods
 
+    wall, cpu = time.perf_counter(), time.process_time()
     with one_thread(restore):
         collect: dict = {}
         rows = score_methods(dataset, task.methods, task.folds, task.fit_sets, task.which,
                              collect)
-    return TaskResult(rows, collect)
+    return TaskResult(rows, collect, time.perf_counter() - wall, time.process_time() - cpu,
+                      f"{socket.gethostname()}:{os.getpid()}")
 
 
 def _remote(dataset, task: Task) -> TaskResult:
