@@ -20,11 +20,11 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
+from ..config import FOLD_SCHEME
 from ..data.dataset import Dataset
 from ..errors import ConfigError
 from ..files import write_csv
 from .baselines import BASELINES, parse_method, tuned_probe
-from ..config import FOLD_SCHEME
 from .cv import Fold, GroupsSpec, distinct_fit_sets, make_folds
 from .hivdb_method import HivdbMethod
 from .metrics import (
@@ -35,8 +35,8 @@ from .metrics import (
     interval_coverage,
     regression_metrics,
 )
-from .tasks import execute, plan
 from .probes import Method, PredictorMethod, ProbeMethod, as_representation, fit_many, name_of
+from .tasks import execute, plan
 
 SUMMARY_COLUMNS = ["method", "drug", "metric", "mean", "std"]
 PER_FOLD_COLUMNS = ["method", "drug", "metric", "fold", "value"]

@@ -218,7 +218,7 @@ def _backend(scheduler: Any, n_jobs: int) -> Iterator[dict]:
             client.close()
 
 
-def connect(scheduler: Any) -> tuple[Any, bool]:
+def connect(scheduler: Any, timeout: str = "20s") -> tuple[Any, bool]:
     """A ``distributed.Client`` for ``scheduler`` (an address, or a Client returned as is) and
     whether it was made here; a one-line :class:`ConfigError` when Dask is missing or the
     scheduler does not answer."""
@@ -230,7 +230,7 @@ def connect(scheduler: Any) -> tuple[Any, bool]:
     if isinstance(scheduler, Client):
         return scheduler, False
     try:
-        return Client(str(scheduler), set_as_default=False, timeout="20s"), True
+        return Client(str(scheduler), set_as_default=False, timeout=timeout), True
     except (OSError, TimeoutError, ValueError) as exc:
         raise ConfigError(f"Dask scheduler {scheduler!r}: no answer ({exc}); start one with "
                           "`dask scheduler` and workers with `dask worker ADDRESS`") from exc

@@ -54,7 +54,7 @@ class _EngineMixin:
                 t = Dataset.concat([t, align_extra(self.extra, t)])
             m = VAEModel(self.model_config, self.train_config, self.n_members, self.device)
             tasks.append(FitTask(m, t, name=f"set{i}"))
-        models = fit_many(tasks)
+        models = fit_many(tasks, workers=1)   # the evaluation runs its tasks side by side
         self._memo = (key, models)
         return models
 
