@@ -90,7 +90,7 @@ def against(per_fold, reference) -> tuple[list[str], dict]:
     key = ["method", "drug", "metric"]
     new = per_fold.groupby(key)["value"].agg(["mean", "std"])
     old = reference.groupby(key)["value"].agg(["mean", "std"])
-    both = new.join(old, lsuffix="_new", rsuffix="_old", how="inner").dropna()
+    both = new.join(old, how="inner", suffixes=("_new", "_old")).dropna()
     both["sd"] = (both["std_new"] ** 2 / 2 + both["std_old"] ** 2 / 2) ** 0.5
     both = both[both["sd"] > 0]
     both["z"] = (both["mean_new"] - both["mean_old"]) / both["sd"]

@@ -105,3 +105,28 @@ def test_few_bins_gradient_boosting_is_bit_identical(values):
     d = FewBinsHGBClassifier(**kw).fit(X, y > 0)
     np.testing.assert_array_equal(c.predict_proba(X), d.predict_proba(X))
     assert c.n_iter_ == d.n_iter_
+
+
+def test_forest_halving_grows_the_same_trees_and_finds_the_grid_points_optimum():
+    """Successive halving of the forest grids: a forest grown to 30 trees and then on to 90
+    (warm start) is the 90-tree forest bit for bit, and here the halving chooses the grid
+    point the exhaustive search chooses, with the same forest."""
+    from sklearn.ensemble import RandomForestRegressor
+
+    from hivlatent.evaluation.tuning import OOBForestClassifier, OOBForestRegressor
+
+    rng = np.random.default_rng(3)
+    X = (rng.random((300, 20)) < 0.3).astype(float)
+    y = 2 * X[:, 0] - X[:, 1] + X[:, 2] * X[:, 3] + rng.normal(0, 0.5, 300)
+    whole = RandomForestRegressor(90, max_features=0.5, oob_score=True, random_state=0).fit(X, y)
+    grown = RandomForestRegressor(30, max_features=0.5, oob_score=True, random_state=0,
+                                  warm_start=True).fit(X, y)
+    grown.set_params(n_estimators=90).fit(X, y)
+    np.testing.assert_array_equal(whole.predict(X), grown.predict(X))
+    np.testing.assert_array_equal(whole.oob_prediction_, grown.oob_prediction_)
+    for cls, target in ((OOBForestRegressor, y), (OOBForestClassifier, y > 0.5)):
+        every = cls(n_estimators=90, halving_trees=None).fit(X, target)
+        halved = cls(n_estimators=90, halving_trees=30).fit(X, target)
+        assert halved.params_ == every.params_
+        assert halved.estimator_.n_estimators == 90 and not halved.estimator_.warm_start
+        np.testing.assert_array_equal(halved.predict(X), every.predict(X))
