@@ -87,9 +87,10 @@ def version(python: str = sys.executable) -> str:
 
 
 def header(command: list[str] | str, loads: dict[str, tuple[float, float]],
-           threshold: float = LOAD_THRESHOLD, python: str = sys.executable) -> list[str]:
+           threshold: float | None = LOAD_THRESHOLD, python: str = sys.executable) -> list[str]:
     """Markdown lines: command, date, machine, hivlatent version, and the load before and after
-    each timed part (``loads``: part -> (before, after)), with the verdict on disturbance."""
+    each timed part (``loads``: part -> (before, after)), with the verdict on disturbance
+    (``threshold=None``: a result that is not a timing, no verdict)."""
     cmd = command if isinstance(command, str) else shlex.join(command)
     mem = memory_gib()
     lines = [f"- command: `{cmd}`",
@@ -99,6 +100,8 @@ def header(command: list[str] | str, loads: dict[str, tuple[float, float]],
              f"- hivlatent: {version(python)}; Python {platform.python_version()}"]
     for part, (before, after) in loads.items():
         lines.append(f"- load average (1 min) {part}: {before:.2f} before, {after:.2f} after")
+    if threshold is None:
+        return lines
     bad = [part for part, (before, _) in loads.items() if before > threshold]
     started = "DISTURBED: " + ", ".join(bad) + " started" if bad else "every part started"
     lines.append(f"- idle check: {started} with the load {'above' if bad else 'at or below'} "

@@ -1,7 +1,8 @@
 """The trust targets (issue 11), per drug class, on repeated cross-validation.
 
     HIVLATENT_DATA_DIR=../shared/data/hivdb python benchmarks/trust.py [--data nrti-1246 nrti nnrti pi pi-full]
-        [--folds 5] [--repeats 3] [--out runs/trust] [--reuse] [--smoke]
+        [--folds 5] [--repeats 3] [--out runs/trust] [--n-jobs 0] [--scheduler tcp://host:8786]
+        [--reuse] [--smoke]
     python benchmarks/trust.py --data nnrti --first-repeat 1 --repeats 2 --out runs/trust
 
 For every data set it runs ``hivlatent.evaluation.run_evaluation`` with the default methods of
@@ -19,6 +20,13 @@ line per target saying met or missed by how much:
 
 It writes ``trust.md`` (the same tables) into ``--out`` and each evaluation into a subfolder.
 ``--smoke`` is the seconds-long version for the test suite (2 folds, 1 repeat, a few methods).
+
+Each evaluation runs its tasks on every core (``--n-jobs``, default 0: one process per core) or
+on a Dask cluster (``--scheduler tcp://host:8786``, the ``distributed`` extra: see
+docs/scaling.md), with the same numbers either way; that replaces the splitting by hand below
+for anyone with a cluster. Since 0.4 the folds are shared by every drug; ``--fold-scheme
+per-drug`` draws the folds of the runs before 0.4 (to add repeats to them with
+``--first-repeat``, or to merge with them).
 
 ``--first-repeat R`` adds repeats to an earlier run: it evaluates repeats R .. R + repeats - 1
 only (fold seeds ``seed + R`` ...; folds numbered from ``R * folds``) into

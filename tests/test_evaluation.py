@@ -110,6 +110,15 @@ def test_untested_rows_are_never_train_or_test_but_may_be_fit_on():
             assert np.isin(np.setdiff1d(untested, in_fold), f.fit_rows).all()
 
 
+def test_shared_folds_do_not_depend_on_the_drugs_asked_for():
+    ds = synthetic()
+    every = make_folds(ds, 5, seed=0)
+    azt = make_folds(ds, 5, seed=0, drugs=["AZT"])
+    assert [f.drug for f in azt] == ["AZT"] * 5
+    for f, g in zip([f for f in every if f.drug == "AZT"], azt):
+        assert np.array_equal(f.test, g.test) and np.array_equal(f.fit_rows, g.fit_rows)
+
+
 def test_folds_are_seeded():
     ds = synthetic()
     a, b, c = (make_folds(ds, 5, seed=s) for s in (0, 0, 1))

@@ -8,9 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+from threadpoolctl import threadpool_limits
 
 from hivlatent.errors import ConfigError
-from hivlatent.evaluation import evaluate
+from hivlatent.evaluation import ProbeMethod, evaluate
 from hivlatent.evaluation.baselines import FewBinsHGBClassifier, FewBinsHGBRegressor
 from hivlatent.evaluation.cv import distinct_fit_sets, make_folds
 from hivlatent.evaluation.run import build_methods
@@ -19,9 +20,12 @@ from test_evaluation import DRUGS, synthetic
 
 
 def _methods() -> list:
-    """Baselines (one with OpenMP threads inside: hgb), a PCA probe and a small semi model
-    with its latent probe (two methods sharing one fit, trained on the batched engine)."""
-    return ["lr", "hgb", "pca3"] + build_methods(["semi2"], epochs=2, members=2, seed=0,
+    """A tuned baseline, gradient boosting (OpenMP threads inside: a small one, for speed), a
+    PCA probe and a small semi model with its latent probe (two methods sharing one fit,
+    trained on the batched engine)."""
+    boost = ProbeMethod("hgb-small", classifier=HistGradientBoostingClassifier(
+        max_iter=15, random_state=0))
+    return ["lr", boost, "pca3"] + build_methods(["semi2"], epochs=2, members=2, seed=0,
                                                  extra=None, device="cpu")
 
 
@@ -42,7 +46,8 @@ def test_tasks_group_methods_that_share_a_fit_and_chunk_the_engine():
     methods = [resolve_method(m) for m in _methods()]
     tasks = plan(methods, folds, sets, which)
     names = [tuple(m.name for m in t.methods) for t in tasks]
-    # lr, hgb, pca3: one task per training set; the semi latent and heads together, 5 sets each
+    # lr, hgb-small, pca3: one task per training set; the semi latent and heads together, 5
+    # sets each
     assert names.count(("lr",)) == len(sets) == 9
     assert names.count(("semi2-latent", "semi2-heads")) == 2
     semi = [t for t in tasks if len(t.methods) == 2]
@@ -55,7 +60,7 @@ def test_tasks_group_methods_that_share_a_fit_and_chunk_the_engine():
 
 def test_local_worker_processes_give_the_same_rows(local):
     ds, rows, collect = local
-    assert set(rows["method"]) == {"lr", "hgb", "pca3", "semi2-latent", "semi2-heads"}
+    assert set(rows["method"]) == {"lr", "hgb-small", "pca3", "semi2-latent", "semi2-heads"}
     again: dict = {}
     timings: list = []
     parallel = evaluate(ds, _methods(), folds=3, seed=1, per_fold=True, n_jobs=2,
@@ -93,40 +98,41 @@ def test_an_unreachable_scheduler_is_a_one_line_user_error():
 @pytest.mark.parametrize("values", [2, 5])
 def test_few_bins_gradient_boosting_is_bit_identical(values):
     rng = np.random.default_rng(values)
-    X = rng.integers(0, values, (300, 12)).astype(float)
-    y = X[:, 0] - X[:, 1] + rng.normal(0, 0.5, 300)
-    kw = dict(learning_rate=0.1, max_iter=60, early_stopping=True, n_iter_no_change=5,
-              random_state=0, max_leaf_nodes=8, min_samples_leaf=3)
-    a = HistGradientBoostingRegressor(**kw).fit(X, y)
-    b = FewBinsHGBRegressor(**kw).fit(X, y)
+    X = rng.integers(0, values, (200, 10)).astype(float)
+    y = X[:, 0] - X[:, 1] + rng.normal(0, 0.5, 200)
+    kw = {"learning_rate": 0.1, "max_iter": 30, "early_stopping": True, "n_iter_no_change": 5,
+          "random_state": 0, "max_leaf_nodes": 8, "min_samples_leaf": 3}
+    with threadpool_limits(1):             # OpenMP threads spin on a busy machine
+        a = HistGradientBoostingRegressor(**kw).fit(X, y)
+        b = FewBinsHGBRegressor(**kw).fit(X, y)
+        c = HistGradientBoostingClassifier(**kw).fit(X, y > 0)
+        d = FewBinsHGBClassifier(**kw).fit(X, y > 0)
     np.testing.assert_array_equal(a.predict(X), b.predict(X))
     assert b.max_bins == 255 and b._bin_mapper.n_bins_non_missing_.max() == values
-    c = HistGradientBoostingClassifier(**kw).fit(X, y > 0)
-    d = FewBinsHGBClassifier(**kw).fit(X, y > 0)
     np.testing.assert_array_equal(c.predict_proba(X), d.predict_proba(X))
     assert c.n_iter_ == d.n_iter_
 
 
 def test_forest_halving_grows_the_same_trees_and_finds_the_grid_points_optimum():
-    """Successive halving of the forest grids: a forest grown to 30 trees and then on to 90
-    (warm start) is the 90-tree forest bit for bit, and here the halving chooses the grid
+    """Successive halving of the forest grids: a forest grown to 20 trees and then on to 60
+    (warm start) is the 60-tree forest bit for bit, and here the halving chooses the grid
     point the exhaustive search chooses, with the same forest."""
     from sklearn.ensemble import RandomForestRegressor
 
     from hivlatent.evaluation.tuning import OOBForestClassifier, OOBForestRegressor
 
     rng = np.random.default_rng(3)
-    X = (rng.random((300, 20)) < 0.3).astype(float)
-    y = 2 * X[:, 0] - X[:, 1] + X[:, 2] * X[:, 3] + rng.normal(0, 0.5, 300)
-    whole = RandomForestRegressor(90, max_features=0.5, oob_score=True, random_state=0).fit(X, y)
-    grown = RandomForestRegressor(30, max_features=0.5, oob_score=True, random_state=0,
+    X = (rng.random((200, 15)) < 0.3).astype(float)
+    y = 2 * X[:, 0] - X[:, 1] + X[:, 2] * X[:, 3] + rng.normal(0, 0.5, 200)
+    whole = RandomForestRegressor(60, max_features=0.5, oob_score=True, random_state=0).fit(X, y)
+    grown = RandomForestRegressor(20, max_features=0.5, oob_score=True, random_state=0,
                                   warm_start=True).fit(X, y)
-    grown.set_params(n_estimators=90).fit(X, y)
+    grown.set_params(n_estimators=60).fit(X, y)
     np.testing.assert_array_equal(whole.predict(X), grown.predict(X))
     np.testing.assert_array_equal(whole.oob_prediction_, grown.oob_prediction_)
     for cls, target in ((OOBForestRegressor, y), (OOBForestClassifier, y > 0.5)):
-        every = cls(n_estimators=90, halving_trees=None).fit(X, target)
-        halved = cls(n_estimators=90, halving_trees=30).fit(X, target)
+        every = cls(n_estimators=60, halving_trees=None).fit(X, target)
+        halved = cls(n_estimators=60, halving_trees=20).fit(X, target)
         assert halved.params_ == every.params_
-        assert halved.estimator_.n_estimators == 90 and not halved.estimator_.warm_start
+        assert halved.estimator_.n_estimators == 60 and not halved.estimator_.warm_start
         np.testing.assert_array_equal(halved.predict(X), every.predict(X))

@@ -107,8 +107,8 @@ def make_folds(dataset: Dataset, n_splits: int = 5, seed: int = 0,
     Returns up to ``len(drugs) * n_splits`` folds, drug-major in ``dataset.drugs`` order. A drug
     with fewer than ``n_splits`` known labels is skipped with a warning. ``groups``: see
     :func:`resolve_groups` (None = use ``dataset.groups`` when present). ``scheme``: "shared"
-    (one fold assignment for every drug, stratified on the joint label pattern) or "per-drug"
-    (see the module docstring).
+    (one fold assignment for every drug, stratified on the joint label pattern over every drug
+    of the data set, whatever ``drugs`` asks for) or "per-drug" (see the module docstring).
     """
     if int(n_splits) < 2:
         raise ConfigError(f"folds must be >= 2, got {n_splits}")
@@ -122,7 +122,7 @@ def make_folds(dataset: Dataset, n_splits: int = 5, seed: int = 0,
             raise ConfigError(f"unknown drug {drug!r}; data set has {', '.join(dataset.drugs)}")
     usable = [d for d in drugs if _enough(dataset, d, n_splits, group_ids)]
     if scheme == "shared":
-        return _shared_folds(dataset, n_splits, seed, group_ids, usable)
+        return [f for f in _shared_folds(dataset, n_splits, seed, group_ids) if f.drug in usable]
     all_rows = np.arange(dataset.n_rows)
     out: list[Fold] = []
     for drug in usable:
@@ -179,14 +179,12 @@ def label_patterns(labels: np.ndarray) -> np.ndarray:
     return codes.ravel()
 
 
-def _shared_folds(dataset: Dataset, n_splits: int, seed: int, group_ids: np.ndarray | None,
-                  drugs: list[str]) -> list[Fold]:
-    """One split of the rows with any label of ``drugs`` known, stratified on their joint label
-    pattern; fold k of drug j tests the fold's rows with label j known."""
-    if not drugs:
-        return []
-    cols = [dataset.drugs.index(d) for d in drugs]
-    labels = dataset.labels[:, cols]
+def _shared_folds(dataset: Dataset, n_splits: int, seed: int,
+                  group_ids: np.ndarray | None) -> list[Fold]:
+    """One split of the rows with any label known, stratified on their joint label pattern over
+    every drug of the data set (so the folds do not depend on the drugs asked for); fold k of
+    drug j tests the fold's rows with label j known."""
+    labels = dataset.labels
     rows = np.flatnonzero(np.isfinite(labels).any(axis=1))
     splits = _split(n_splits, seed, rows, label_patterns(labels[rows]), group_ids)
     all_rows = np.arange(dataset.n_rows)
@@ -195,8 +193,8 @@ def _shared_folds(dataset: Dataset, n_splits: int, seed: int, group_ids: np.ndar
         fold_rows = np.sort(rows[te])
         per_fold.append((fold_rows, all_rows[~_excluded(dataset.n_rows, fold_rows, group_ids)]))
     out: list[Fold] = []
-    for drug, j in zip(drugs, cols):
-        known = np.isfinite(dataset.labels[:, j])
+    for j, drug in enumerate(dataset.drugs):
+        known = np.isfinite(labels[:, j])
         for k, (fold_rows, fit_rows) in enumerate(per_fold):
             test = fold_rows[known[fold_rows]]
             if test.size == 0:                    # a drug tested on very few viruses
