@@ -62,6 +62,9 @@ from hivlatent.study.run import Study
 from hivlatent.training.engine import Job, shared_paths, train_many
 from hivlatent.training.workers import torch_threads
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from result_header import cpu_model  # noqa: E402  (benchmarks/, standard library only)
+
 TARGET_GRID_SPEEDUP = 5.0
 TARGET_K64_FRACTION = 0.40
 N_ROWS, N_FEATURES = 1246, 228
@@ -89,16 +92,6 @@ def matmul_ceiling(device: torch.device, sizes: tuple[int, ...], repeats: int) -
             if rate > best:
                 best, best_n = rate, n
     return {"gflops": best, "size": best_n, "sizes": list(sizes), "repeats": repeats}
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def load_average() -> str:
@@ -748,7 +741,7 @@ def main(argv: list[str] | None = None) -> int:
             "model_epochs": eng["model_epochs"], "trained_model_epochs": eng["trained_model_epochs"],
             "plain": plains,
         }
-    res["machine"] = {"cpu": cpu_name() if device.type == "cpu" else torch.cuda.get_device_name(device),
+    res["machine"] = {"cpu": cpu_model() if device.type == "cpu" else torch.cuda.get_device_name(device),
                       "device": str(device), "threads": torch.get_num_threads(),
                       "torch": torch.__version__, "python": platform.python_version(),
                       "ceiling_gflops": ceiling["gflops"], "ceiling_sizes": ceiling["sizes"],

@@ -144,8 +144,8 @@ def one_thread(restore: bool = True) -> Iterator[None]:
 
 
 def run_task(dataset, task: Task, restore: bool = True) -> TaskResult:
-    """Fit and score one task (see :func:`hivlatent.evaluation.harness.score_methods`)."""
-    from .harness import score_methods
+    """Fit and score one task (see :func:`hivlatent.evaluation.scoring.score_methods`)."""
+    from .scoring import score_methods
 
     wall, cpu = time.perf_counter(), time.process_time()
     with one_thread(restore):
