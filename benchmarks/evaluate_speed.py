@@ -80,7 +80,7 @@ def profile(timings) -> list[str]:
     total = g["cpu"].sum()
     lines = ["| method(s) | tasks | CPU seconds | share |", "|---|---:|---:|---:|"]
     for name, r in g.iterrows():
-        lines.append(f"| {name} | {r.tasks} | {r.cpu:.0f} | {r.cpu / total:.1%} |")
+        lines.append(f"| {name} | {int(r.tasks)} | {r.cpu:.0f} | {r.cpu / total:.1%} |")
     lines.append(f"| all | {int(g['tasks'].sum())} | {total:.0f} | 100% |")
     return lines
 
