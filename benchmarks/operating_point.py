@@ -7,7 +7,7 @@ for balanced accuracy inside the training rows, as the classifier baselines tune
 The model's call is I or R exactly when P(resistant) > 0.5, which maximises accuracy for a
 calibrated P. The classifier baselines (``lr``, ``rf``, ...) instead pick the threshold with the
 best balanced accuracy on their out-of-fold training predictions, which favours the minority
-class. This script measures, on the same folds as ``trust.py`` (per-drug stratified, seed 0, the
+class. This script measures, on the same folds as ``trust.py`` (the evaluation's folds, seed 0, the
 model fitted on each fold's ``fit_rows``), the model's balanced accuracy at its call and at the
 threshold on its predicted log10 fold change that maximises balanced accuracy on its own
 out-of-fold predictions inside the training rows (never the test rows), with the AUC

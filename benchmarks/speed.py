@@ -65,6 +65,9 @@ from hivlatent.training.engine import Job, shared_paths, train_many
 from hivlatent.training.workers import torch_threads
 from results_file import add_results_option, cpu_model, results_for
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from result_header import cpu_model  # noqa: E402  (benchmarks/, standard library only)
+
 TARGET_GRID_SPEEDUP = 5.0
 TARGET_K64_FRACTION = 0.40
 N_ROWS, N_FEATURES = 1246, 228

@@ -12,10 +12,17 @@
    PYTHONPATH: the same 14 configurations (one seed each) plus start-up, figures, summary and
    report.html.
 
+Before each part it waits (at most ``--wait`` seconds) for the 1-minute load average to fall to
+``result_header.LOAD_THRESHOLD`` (0.5): the machine idle, and the tail of the first part gone
+from the average. A part that still starts above it makes the run DISTURBED: the times are
+printed and written, marked so, and the target is not judged.
+
 Prints a markdown table (program, wall seconds, ratio Keras / hivlatent), whether the target
-(hivlatent at least 10x faster) is met, and the 1-minute load average before and after each part
-so a disturbed run shows. TensorFlow is optional: without it (for --keras-python) one line says
-so and only hivlatent is measured. Neither TensorFlow nor hivlatent is imported here.
+(hivlatent at least 10x faster) is met, and the 1-minute load average before and after each part,
+and writes the same (with the command, date, machine and hivlatent version) to ``--result``
+(default docs/results/study_vs_keras.md; not written for ``--quick``). TensorFlow is optional:
+without it (for --keras-python) one line says so and only hivlatent is measured. Neither
+TensorFlow nor hivlatent is imported here.
 """
 
 from __future__ import annotations
@@ -33,13 +40,11 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
-import keras_reference  # stdlib only at import time; no TensorFlow, no hivlatent
+import keras_reference  # noqa: E402  stdlib only at import time; no TensorFlow, no hivlatent
+import result_header as rh  # noqa: E402  stdlib only
 
 TARGET = 10.0
-
-
-def load() -> float:
-    return round(os.getloadavg()[0], 2)
+load = rh.load
 
 
 def hivlatent_env(data_dir: Path) -> dict:
@@ -118,7 +123,16 @@ def main(argv: list[str] | None = None) -> int:
                     help="run folder for hivlatent study (new or empty; default: a temporary "
                          "folder, removed afterwards)")
     ap.add_argument("--json", type=Path, help="write the measurements here")
+    ap.add_argument("--result", type=Path, default=ROOT / "docs" / "results" / "study_vs_keras.md",
+                    help="markdown result file (not written with --quick)")
+    ap.add_argument("--threshold", type=float, default=rh.LOAD_THRESHOLD,
+                    help="highest 1-minute load average at which a part may start")
+    ap.add_argument("--wait", type=float, default=None,
+                    help="seconds to wait, before each part, for the load to fall to the "
+                         "threshold (default 600; 0 with --quick)")
     args = ap.parse_args(argv)
+    if args.wait is None:
+        args.wait = 0.0 if args.quick else 600.0
     if args.skip_keras and args.keras_json is None:
         ap.error("--skip-keras needs --keras-json (the JSON of an earlier Keras run)")
     sys.stdout.reconfigure(line_buffering=True)  # progress shows when redirected to a file
@@ -144,6 +158,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"note: the reused Keras run has {key} = {keras.get(key)!r}, this run "
                       f"{want!r}")
     else:
+        rh.wait_idle(args.threshold, args.wait)
         try:
             keras = keras_reference.run_grid(args.keras_python, data_dir, args.likelihood,
                                              args.seed, args.quick)
@@ -152,8 +167,9 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         # None: no TensorFlow; keras_reference printed its one line
 
-    # 2. hivlatent study
+    # 2. hivlatent study, once the first part's processes have left the load average
     out, remove = fresh_folder(args.out)
+    rh.wait_idle(args.threshold, args.wait)
     print(f"hivlatent study: `{Path(args.hivlatent_python).name} -m hivlatent study --out {out} "
           f"--quiet{' --quick' if args.quick else ''}` ...", flush=True)
     try:
@@ -180,8 +196,15 @@ def main(argv: list[str] | None = None) -> int:
     print(f"| `hivlatent study` ({hiv['models']} models, start-up, figures, report) | "
           f"{hiv['wall_seconds']:.1f} | {f'**{ratio:.1f}x**' if ratio else 'n/a'} |")
     print()
+    loads = {"hivlatent study": (hiv["loadavg_before"], hiv["loadavg_after"])}
+    if keras and not keras.get("reused_from"):
+        loads = {"Keras reference": (keras["loadavg_before"][0], keras["loadavg_after"][0]),
+                 **loads}
+    bad = rh.disturbed(loads, args.threshold)
     if ratio is None:
         verdict = "not measured (no Keras run)"
+    elif bad:
+        verdict = f"not judged: DISTURBED run ({ratio:.1f}x)"
     else:
         verdict = f"{'met' if ratio >= TARGET else 'missed'} ({ratio:.1f}x)"
     print(f"Target: hivlatent study at least {TARGET:.0f}x faster than the Keras reference: "
@@ -192,14 +215,29 @@ def main(argv: list[str] | None = None) -> int:
                      f"{' (earlier run)' if keras.get('reused_from') else ''}")
     parts.append(f"hivlatent {hiv['loadavg_before']:.2f} -> {hiv['loadavg_after']:.2f}")
     print(f"Machine load (1-min load average before -> after, {cores} cores): {'; '.join(parts)}")
-    starts = [hiv["loadavg_before"]] + ([keras["loadavg_before"][0]] if keras else [])
-    if max(starts) >= 1.0:
-        print("  note: the load was >= 1 when a part started: other processes competed for the "
-              "cores and the times are noisy")
+    if bad:
+        print(f"  DISTURBED: a part started with the load above {args.threshold}: other processes "
+              "competed for the cores; these times are not results and the target is not "
+              "judged")
+    if not args.quick and ratio is not None:
+        table = ["| program | wall seconds | ratio (Keras / hivlatent) |", "|---|---:|---:|",
+                 f"| Keras reference (TensorFlow {keras['tensorflow']}, {keras['models']} "
+                 f"models, one process each{', earlier run' if keras.get('reused_from') else ''})"
+                 f" | {keras['grid_seconds']:.1f} | 1.0 |",
+                 f"| `hivlatent study` ({hiv['models']} models, start-up, figures, report) | "
+                 f"{hiv['wall_seconds']:.1f} | **{ratio:.1f}x** |", "",
+                 f"Target: `hivlatent study` at least {TARGET:.0f}x faster than the Keras "
+                 f"reference: {verdict}."]
+        command = ["python", "benchmarks/study_vs_keras.py", *(argv if argv is not None
+                                                                else sys.argv[1:])]
+        path = rh.write(args.result, "`hivlatent study` against the seed's Keras program",
+                        rh.header(command, loads, args.threshold, args.hivlatent_python), table)
+        print(f"wrote {path}")
 
     if args.json:
         res = {"keras": keras, "hivlatent": hiv, "ratio": None if ratio is None else round(ratio, 2),
-               "target": TARGET, "met": None if ratio is None else ratio >= TARGET,
+               "target": TARGET, "met": None if ratio is None or bad else ratio >= TARGET,
+               "disturbed": bad, "threshold": args.threshold,
                "quick": args.quick, "likelihood": args.likelihood, "seed": args.seed,
                "cpu_count": cores}
         args.json.write_text(json.dumps(res, indent=2) + "\n")

@@ -1,7 +1,8 @@
 """The trust targets (issue 11), per drug class, on repeated cross-validation.
 
     HIVLATENT_DATA_DIR=../shared/data/hivdb python benchmarks/trust.py [--data nrti-1246 nrti nnrti pi pi-full]
-        [--folds 5] [--repeats 3] [--out runs/trust] [--reuse] [--smoke]
+        [--folds 5] [--repeats 3] [--out runs/trust] [--n-jobs 0] [--scheduler tcp://host:8786]
+        [--reuse] [--smoke]
     python benchmarks/trust.py --data nnrti --first-repeat 1 --repeats 2 --out runs/trust
 
 For every data set it runs ``hivlatent.evaluation.run_evaluation`` with the default methods of
@@ -27,6 +28,13 @@ always with every data set found there (``--results FILE`` chooses another file)
 
 rebuilds the published tables from the per-fold rows without training. ``--smoke`` is the
 seconds-long version for the test suite (2 folds, 1 repeat, a few methods).
+
+Each evaluation runs its tasks on every core (``--n-jobs``, default 0: one process per core) or
+on a Dask cluster (``--scheduler tcp://host:8786``, the ``distributed`` extra: see
+docs/scaling.md), with the same numbers either way; that replaces the splitting by hand below
+for anyone with a cluster. Since 0.4 the folds are shared by every drug; ``--fold-scheme
+per-drug`` draws the folds of the runs before 0.4 (to add repeats to them with
+``--first-repeat``, or to merge with them).
 
 ``--first-repeat R`` adds repeats to an earlier run: it evaluates repeats R .. R + repeats - 1
 only (fold seeds ``seed + R`` ...; folds numbered from ``R * folds``) into
@@ -203,16 +211,18 @@ def _made_by(entries: list[dict]) -> str:
         f"hivlatent {e['hivlatent']} on {e['date']} ({', '.join(e['methods'])})" for e in entries)
 
 
-def _command(name: str, per_fold: pd.DataFrame, folds: int, reps: int, out: Path) -> str:
+def _command(name: str, per_fold: pd.DataFrame, folds: int, reps: int, out: Path,
+             scheme: str = "shared") -> str:
     """The command that gives ``per_fold``'s repeats: ``hivlatent evaluate`` when they start at
     the first repeat, else this script with ``--first-repeat`` (added repeats with no earlier
     run to join)."""
     first = int(per_fold["fold"].min()) // folds
+    how = "" if scheme == "shared" else f" --fold-scheme {scheme}"
     if first:
         return (f"python benchmarks/trust.py --data {name} --folds {folds} --first-repeat "
-                f"{first} --repeats {reps} --out {out}")
+                f"{first} --repeats {reps}{how} --out {out}")
     group = f" --group-by {GROUPED[name]}" if name in GROUPED else ""
-    return (f"hivlatent evaluate --data {name}{group} --folds {folds} --repeats {reps} "
+    return (f"hivlatent evaluate --data {name}{group} --folds {folds} --repeats {reps}{how} "
             f"--out {out / name}")
 
 
@@ -225,7 +235,8 @@ def _progress_log(name: str, t0: float):
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", nargs="+", default=["nrti-1246", "nrti", "nnrti", "pi", "pi-full"])
+    ap.add_argument("--data", nargs="+", default=["nrti-1246", "nrti", "nnrti", "pi", "pi-full",
+                                                  "insti"])
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--seed", type=int, default=0)
@@ -233,7 +244,17 @@ def main(argv: list[str] | None = None) -> int:
                     help="evaluate repeats FIRST_REPEAT.. only and add them to "
                          "OUT/<data>/per_fold.csv")
     ap.add_argument("--out", type=Path, default=Path("runs/trust"))
-    ap.add_argument("--n-jobs", type=int, default=1)
+    ap.add_argument("--n-jobs", type=int, default=0,
+                    help="processes on this machine (0: one per core); the numbers do not "
+                         "depend on it")
+    ap.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                    help="run every evaluation's tasks on a Dask cluster (tcp://host:8786; the "
+                         "distributed extra), with the numbers of a local run: instead of "
+                         "splitting repeats or methods by hand (--first-repeat, --merge)")
+    ap.add_argument("--fold-scheme", choices=("shared", "per-drug"), default="shared",
+                    help="shared: one fold assignment for every drug (0.4); per-drug: each drug "
+                         "split on its own label (the folds of runs before 0.4, to add repeats "
+                         "to them)")
     ap.add_argument("--reuse", action="store_true",
                     help="read OUT/<data>/per_fold.csv where it exists instead of rerunning")
     ap.add_argument("--merge", nargs="+", type=Path, default=None, metavar="DIR",
@@ -303,7 +324,8 @@ def main(argv: list[str] | None = None) -> int:
             res = run_evaluation(ds, where, methods, folds=folds, repeats=repeats, seed=args.seed,
                                  group_by=GROUPED.get(name), epochs=5 if args.smoke else None,
                                  members=2 if args.smoke else None, n_jobs=args.n_jobs,
-                                 latent_figures=not args.smoke, progress=log, first_repeat=first)
+                                 latent_figures=not args.smoke, progress=log, first_repeat=first,
+                                 scheduler=args.scheduler, scheme=args.fold_scheme)
             per_fold, seconds, how = res.per_fold, time.perf_counter() - t0, "run"
             reps = repeats
             made = {"hivlatent": __version__, "date": time.strftime("%Y-%m-%d"),

@@ -58,9 +58,10 @@ def synthetic(n: int = 120, p: int = 16, seed: int = 0, groups: bool = False,
 # ----------------------------------------------------------------------------- folds
 
 
-def test_folds_partition_known_rows_stratified_without_overlap():
+@pytest.mark.parametrize("scheme", ["shared", "per-drug"])
+def test_folds_partition_known_rows_stratified_without_overlap(scheme):
     ds = synthetic()
-    folds = make_folds(ds, n_splits=5, seed=0)
+    folds = make_folds(ds, n_splits=5, seed=0, scheme=scheme)
     assert len(folds) == 5 * len(DRUGS)
     for j, drug in enumerate(DRUGS):
         mine = [f for f in folds if f.drug == drug]
@@ -72,22 +73,50 @@ def test_folds_partition_known_rows_stratified_without_overlap():
             assert np.intersect1d(f.train, f.test).size == 0
             assert np.array_equal(np.union1d(f.train, f.test), known)
             assert np.intersect1d(f.fit_rows, f.test).size == 0
-            assert np.array_equal(np.union1d(f.fit_rows, f.test), np.arange(ds.n_rows))
-            # stratified: positives in the test fold within 1 of their expected share
+            assert np.array_equal(f.train, np.intersect1d(f.fit_rows, known))
+            # stratified: positives in the test fold near their expected share (on the drug's
+            # own label: within 1; on the joint pattern of three drugs: within 2)
             expected = y.mean() * f.test.size
-            assert abs(ds.labels[f.test, j].sum() - expected) <= 1.0
+            assert abs(ds.labels[f.test, j].sum() - expected) <= (1.0 if scheme == "per-drug"
+                                                                  else 2.0)
             assert np.isfinite(ds.labels[f.train, j]).all()
+    for k in range(5):
+        mine = [f for f in folds if f.fold == k]
+        tested = np.unique(np.concatenate([f.test for f in mine]))
+        if scheme == "per-drug":          # a drug's fold leaves out only its own test rows
+            for f in mine:
+                assert np.array_equal(np.union1d(f.fit_rows, f.test), np.arange(ds.n_rows))
+        else:                             # one training set per fold, for every drug
+            assert all(np.array_equal(f.fit_rows, mine[0].fit_rows) for f in mine)
+            assert np.array_equal(np.union1d(mine[0].fit_rows, tested), np.arange(ds.n_rows))
+            assert np.intersect1d(mine[0].fit_rows, tested).size == 0
 
 
 def test_untested_rows_are_never_train_or_test_but_may_be_fit_on():
     ds = synthetic()
     untested = np.flatnonzero(np.isnan(ds.labels[:, 1]))
     assert untested.size > 0
-    for f in make_folds(ds, 5, seed=0):
+    for f in make_folds(ds, 5, seed=0, scheme="per-drug"):
         if f.drug == "ABC":
             assert np.intersect1d(f.train, untested).size == 0
             assert np.intersect1d(f.test, untested).size == 0
             assert np.isin(untested, f.fit_rows).all()
+    shared = make_folds(ds, 5, seed=0)                # in the shared scheme: outside their fold
+    for f in shared:
+        if f.drug == "ABC":
+            assert np.intersect1d(f.train, untested).size == 0
+            assert np.intersect1d(f.test, untested).size == 0
+            in_fold = np.concatenate([g.test for g in shared if g.fold == f.fold])
+            assert np.isin(np.setdiff1d(untested, in_fold), f.fit_rows).all()
+
+
+def test_shared_folds_do_not_depend_on_the_drugs_asked_for():
+    ds = synthetic()
+    every = make_folds(ds, 5, seed=0)
+    azt = make_folds(ds, 5, seed=0, drugs=["AZT"])
+    assert [f.drug for f in azt] == ["AZT"] * 5
+    for f, g in zip([f for f in every if f.drug == "AZT"], azt):
+        assert np.array_equal(f.test, g.test) and np.array_equal(f.fit_rows, g.fit_rows)
 
 
 def test_folds_are_seeded():
@@ -132,12 +161,14 @@ def test_group_options_and_errors():
         make_folds(ds, 1)
 
 
-def test_identical_training_sets_are_deduplicated():
+@pytest.mark.parametrize("scheme, n_sets", [("per-drug", 10), ("shared", 5)])
+def test_identical_training_sets_are_deduplicated(scheme, n_sets):
     ds = synthetic(same_labels=True, missing=False)
-    folds = make_folds(ds, 5, seed=0)
+    folds = make_folds(ds, 5, seed=0, scheme=scheme)
     sets, which = distinct_fit_sets(folds)
-    # 3TC and AZT have identical labels, hence identical folds: 3 drugs x 5 folds -> 10 sets
-    assert len(sets) == 10 and len(which) == 15
+    # per drug, 3TC and AZT have identical labels, hence identical folds: 3 drugs x 5 folds ->
+    # 10 sets; shared folds: one set per fold
+    assert len(sets) == n_sets and len(which) == 15
     for f, w in zip(folds, which):
         assert np.array_equal(sets[w], f.fit_rows)
 
@@ -185,13 +216,14 @@ def test_representation_never_sees_test_rows(grouped):
             assert not set(ds.groups[np.isin(ds.ids, list(fitted))]) & set(ds.groups[f.test])
 
 
-def test_fit_many_gets_each_distinct_training_set_once():
+@pytest.mark.parametrize("scheme, n_sets", [("per-drug", 10), ("shared", 5)])
+def test_fit_many_gets_each_distinct_training_set_once(scheme, n_sets):
     ds = synthetic(same_labels=True, missing=False)
     CountingMany.calls.clear()
     Recording.log.clear()
-    evaluate(ds, [CountingMany()], folds=5, seed=0)
-    assert CountingMany.calls == [10]
-    assert len(Recording.log) == 10 == len(set(Recording.log))
+    evaluate(ds, [CountingMany()], folds=5, seed=0, scheme=scheme)
+    assert CountingMany.calls == [n_sets]          # its own fit_many: every set in one call
+    assert len(Recording.log) == n_sets == len(set(Recording.log))
 
 
 class RecordingPredictor(BasePredictor):
@@ -278,8 +310,11 @@ def test_bad_methods_are_user_errors():
 
 def test_progress_callback_reaches_total():
     seen = []
-    evaluate(synthetic(), ["raw-lr"], folds=3, progress=lambda d, t, s: seen.append((d, t)))
-    assert seen[-1][0] == seen[-1][1] == 1 + 3 * len(DRUGS)
+    evaluate(synthetic(), ["raw-lr", "pca3"], folds=3,
+             progress=lambda d, t, s: seen.append((d, t)))
+    # one step per task: a method and one training set (every drug's fold k, shared scheme)
+    assert [d for d, _ in seen] == list(range(1, 7))
+    assert seen[-1][0] == seen[-1][1] == 2 * 3
 
 
 def test_per_drug_table_and_markdown():

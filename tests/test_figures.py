@@ -343,6 +343,33 @@ def test_saved_png_has_the_requested_resolution(tmp_path):
     assert (width, height) == (round(w_in * 150), round(h_in * 150))
 
 
+def test_saved_png_is_what_savefig_writes_from_one_drawing(tmp_path, latent_data):
+    """save_figure draws a PNG once (layout and rendering together) and writes the very bytes
+    matplotlib's savefig writes, after its separate layout pass, for the same new figure (a
+    figure drawn twice may move: a colour bar's constrained layout does); the figure keeps its
+    dpi."""
+    import io
+
+    from matplotlib import rc_context
+
+    z, labels = latent_data
+    drugs = ["3TC", "ABC", "AZT", "D4T", "DDI"]
+    makers = [lambda: F.plot_loss_grid({"a": history(8), "b": history(8, seed=1)}, "u",
+                                       title="t"),
+              lambda: F.plot_latent_scatter(z, labels, drugs, method="top2"),
+              lambda: F.plot_correlation_heatmap(F.latent_label_correlation(z, labels, drugs),
+                                                 "t")]
+    for i, make in enumerate(makers):
+        fig = make()
+        dpi = fig.dpi
+        ours = F.save_figure(fig, tmp_path / f"f{i}", formats=("png",))["png"].read_bytes()
+        assert fig.dpi == dpi
+        theirs = io.BytesIO()
+        with rc_context(F._STYLE):
+            make().savefig(theirs, format="png", dpi=150, metadata=F._metadata("png"))
+        assert ours == theirs.getvalue()
+
+
 def test_figure_pool_draws_in_workers_while_the_caller_goes_on(tmp_path):
     from PIL import Image
 

@@ -205,6 +205,20 @@ def default_members(model: ModelConfig) -> int:
     return SEMI_MEMBERS if model.supervised else 1
 
 
+# ---------------------------------------------------------------------------- evaluation
+#: how cross-validation folds are drawn (:func:`hivlatent.evaluation.cv.make_folds`): "shared"
+#: (one assignment of viruses to folds for every drug, stratified on the drugs' joint label
+#: pattern, so a multi-task model or a representation is trained once per fold) or "per-drug"
+#: (each drug split on its own label: before 0.4, five times the training of the multi-task models)
+FOLD_SCHEME = "shared"
+FOLD_SCHEMES = ("shared", "per-drug")
+#: processes of an evaluation (``hivlatent evaluate --n-jobs``): 0 = one per core
+EVALUATE_JOBS = 0
+#: training sets per task of a model trained on the batched engine (the semi model, a VAE): one
+#: task trains them together; a fixed number, so results do not depend on the workers
+ENGINE_CHUNK = 5
+
+
 def phenotype_support(measured: int, resistant: int) -> str | None:
     """Why a drug with ``measured`` phenotypes (``resistant`` of them resistant) in a model's
     training rows gets no learned answer, or None when it has enough (:data:`MIN_MEASURED`,

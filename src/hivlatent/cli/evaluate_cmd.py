@@ -7,6 +7,7 @@ from typing import Optional
 
 import typer
 
+from ..config import EVALUATE_JOBS, FOLD_SCHEME
 from .options import DEVICE_OPTION, QUIET_OPTION, DataOptions, data_options, progress_bar
 
 #: what `evaluate` compares by default (hivdb only when the extra is installed)
@@ -44,12 +45,26 @@ def evaluate_cmd(
         help="Ensemble size of the semi model (default: 5)."),
     extra: Optional[str] = typer.Option("auto", "--extra", help="Data set whose other rows also train the semi model "
                                         "(auto: nrti for nrti-1246; none to disable)."),
-    n_jobs: int = typer.Option(2, "--n-jobs", min=1, help="Threads for the random forests."),
+    n_jobs: int = typer.Option(
+        EVALUATE_JOBS, "--n-jobs", min=0,
+        help="Processes on this machine (0: one per core). Every task runs on one thread "
+             "wherever it runs, so the numbers do not depend on this."),
+    scheduler: Optional[str] = typer.Option(
+        None, "--scheduler", show_default=False,
+        help="Run the tasks on a Dask cluster: its scheduler's address (tcp://host:8786; the "
+             "distributed extra; the workers need hivlatent installed). Same numbers as here."),
+    fold_scheme: str = typer.Option(
+        FOLD_SCHEME, "--fold-scheme",
+        help="shared: one fold assignment for every drug, stratified on the joint label "
+             "pattern (each model trained once per fold); per-drug: each drug split on its own "
+             "label (before 0.4)."),
     device: str = DEVICE_OPTION, quiet: bool = QUIET_OPTION,
 ) -> None:
     """Cross-validated per-drug metrics of tuned baselines, latents, the model and HIVdb, and
     the model against the strongest comparison per drug."""
     from .. import hivdb
+    from ..config import FOLD_SCHEMES
+    from ..errors import ConfigError
     from ..evaluation.run import evaluation_folder, run_evaluation, supported_only
     from ..model import check_device
 
@@ -57,13 +72,17 @@ def evaluate_cmd(
                                                                  else "")).split(",") if m.strip()]
     _check_methods(chosen)
     check_device(device)
+    if fold_scheme not in FOLD_SCHEMES:
+        raise ConfigError(f"--fold-scheme {fold_scheme!r}: expected one of "
+                          f"{', '.join(FOLD_SCHEMES)}")
     ds, skipped = supported_only(data_opts.load())
     for drug, why in skipped.items():
         typer.echo(f"note: {drug} is not evaluated: {why}", err=True)
-    evaluation_folder(ds, out, chosen, folds, repeats, seed).check()
+    evaluation_folder(ds, out, chosen, folds, repeats, seed, scheme=fold_scheme).check()
     prog, update = progress_bar(quiet, "evaluate")
     kwargs = dict(methods=chosen, folds=folds, repeats=repeats, seed=seed, group_by=group_by,
-                  epochs=epochs, members=members, extra=extra, n_jobs=n_jobs, device=device)
+                  epochs=epochs, members=members, extra=extra, n_jobs=n_jobs, device=device,
+                  scheduler=scheduler, scheme=fold_scheme)
     if prog:
         with prog:
             result = run_evaluation(ds, out, progress=update, **kwargs)

@@ -44,6 +44,18 @@ def study_cmd(
     device: str = DEVICE_OPTION, quiet: bool = QUIET_OPTION,
 ) -> None:
     """Reproduce the study: the grid, loss curves, heatmaps, latent plots, summary and report."""
+    from ..training.workers import cores, kept_pool, prestart
+
+    with kept_pool():
+        if not quick and workers != 1 and device == "cpu":
+            # the training workers import torch while this process starts up
+            prestart(cores() if workers == 0 else workers)
+        _study(data_opts, out, seeds, likelihood, epochs, batch_sizes, hidden_sizes,
+               latent_sizes, seed, quick, svg, workers, device, quiet)
+
+
+def _study(data_opts, out, seeds, likelihood, epochs, batch_sizes, hidden_sizes, latent_sizes,
+           seed, quick, svg, workers, device, quiet) -> None:
     from ..errors import ConfigError
     from ..model import check_device
     from ..study import StudyConfig, run_study

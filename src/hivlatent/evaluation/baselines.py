@@ -68,8 +68,34 @@ def _lr(C, std=False, penalty="l2"):
     return make_pipeline(StandardScaler(), lr) if std else lr
 
 
+class _FewBins:
+    """Histogram gradient boosting with no more bins than the training columns have distinct
+    values (at most ``max_bins``). Below ``max_bins`` distinct values scikit-learn puts one bin
+    per value (thresholds at the midpoints) whatever ``max_bins`` is, so the bins, the trees
+    and the predictions are the same bit for bit; the histograms of 0/1 mutations shrink from
+    256 bins to 3, which makes a fit up to twice as fast."""
+
+    def fit(self, X, y, sample_weight=None):
+        X = np.asarray(X)
+        values = max((np.unique(col).size for col in X.T), default=2)
+        asked = self.max_bins
+        self.max_bins = int(min(asked, max(values, 2)))
+        try:
+            return super().fit(X, y, sample_weight=sample_weight)
+        finally:
+            self.max_bins = asked
+
+
+class FewBinsHGBClassifier(_FewBins, HistGradientBoostingClassifier):
+    pass
+
+
+class FewBinsHGBRegressor(_FewBins, HistGradientBoostingRegressor):
+    pass
+
+
 def _hgb(seed, regression=False, **params):
-    cls = HistGradientBoostingRegressor if regression else HistGradientBoostingClassifier
+    cls = FewBinsHGBRegressor if regression else FewBinsHGBClassifier
     return cls(learning_rate=0.05, max_iter=1000, early_stopping=True, n_iter_no_change=20,
                random_state=seed, **params)
 

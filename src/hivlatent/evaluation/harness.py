@@ -1,48 +1,36 @@
 """The evaluation harness: per-drug cross-validated metrics of many methods, in long form.
 
 ``evaluate(dataset, ["raw-lr", "pca10-lr", my_vae_representation, my_predictor])`` splits the
-data per drug (:mod:`.cv`), learns every representation and predictor inside each training fold
-only (each distinct training set once, through ``fit_many``), fits the per-drug probes, and
-scores the test folds (:mod:`.metrics`). The result has one row per (method, drug, metric) with
-the mean and standard deviation over folds; ``per_fold=True`` gives the values of every fold.
+data into folds (:mod:`.cv`), learns every representation and predictor inside each training
+fold only (each distinct training set once, through ``fit_many``), fits the per-drug probes, and
+scores the test folds (:mod:`.scoring`, :mod:`.metrics`), in independent tasks that run here, on
+local worker processes or on a Dask cluster with the same result (:mod:`.tasks`). The result has
+one row per (method, drug, metric) with the mean and standard deviation over folds;
+``per_fold=True`` gives the values of every fold.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Union
 
 import numpy as np
 import pandas as pd
-from sklearn.base import clone
-from threadpoolctl import threadpool_limits
 
+from ..config import FOLD_SCHEME
 from ..data.dataset import Dataset
 from ..errors import ConfigError
 from ..files import write_csv
 from .baselines import BASELINES, parse_method, tuned_probe
 from .cv import Fold, GroupsSpec, distinct_fit_sets, make_folds
 from .hivdb_method import HivdbMethod
-from .metrics import (
-    METRICS,
-    binary_metrics_from_log_fold,
-    calibration_metrics,
-    classification_metrics,
-    interval_coverage,
-    regression_metrics,
-)
-from .probes import (
-    Method,
-    PCARepresentation,
-    PredictorMethod,
-    ProbeMethod,
-    as_representation,
-    fit_many,
-    name_of,
-)
+from .metrics import METRICS
+from .probes import Method, PredictorMethod, ProbeMethod, as_representation, name_of
+from .tasks import execute, plan
 
 SUMMARY_COLUMNS = ["method", "drug", "metric", "mean", "std"]
 PER_FOLD_COLUMNS = ["method", "drug", "metric", "fold", "value"]
@@ -102,211 +90,86 @@ class _Progress:
             self.bar.close()
 
 
-def _scores(est: Any, Z_train: np.ndarray, y_train: np.ndarray,
-            Z_test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """P(resistant) of the test rows and the classifier's calls (its ``predict``, so that a
-    threshold tuned in the training rows is used); constant when the training fold has one
-    class."""
-    classes = np.unique(y_train)
-    if classes.size < 2:
-        p = np.full(Z_test.shape[0], float(classes[0]) if classes.size else 0.5)
-        return p, (p >= 0.5).astype(float)
-    model = clone(est).fit(Z_train, y_train.astype(int))
-    proba = model.predict_proba(Z_test)[:, list(model.classes_).index(1)]
-    return proba, np.asarray(model.predict(Z_test), dtype=float)
-
-
-def _check_matrix(Z: Any, n: int, what: str) -> np.ndarray:
-    Z = np.asarray(Z, dtype=np.float64)
-    if Z.ndim == 1:
-        Z = Z[:, None]
-    if Z.ndim != 2 or Z.shape[0] != n:
-        raise ConfigError(f"{what} returned shape {Z.shape}, expected ({n}, k)")
-    if not np.isfinite(Z).all():
-        raise ConfigError(f"{what} returned NaN or infinite values")
-    return Z
-
-
-def _record(rows: list[dict], method: str, fold: Fold, metrics: dict[str, float]) -> None:
-    for metric, value in metrics.items():
-        rows.append({"method": method, "drug": fold.drug, "metric": metric,
-                     "fold": fold.fold, "value": value})
-
-
-def _eval_probe(dataset: Dataset, method: ProbeMethod, folds: list[Fold],
-                fit_sets: list[np.ndarray], which: list[int], prog: _Progress) -> list[dict]:
-    rep = method.representation
-    if isinstance(rep, PCARepresentation):
-        with _one_blas_thread():
-            fitted = fit_many(rep, [dataset.subset(r) for r in fit_sets])
-    else:  # a user's representation (a VAE on torch) keeps its own threading
-        fitted = fit_many(rep, [dataset.subset(r) for r in fit_sets])
-    prog.step(f"{method.name}: representation fit on {len(fit_sets)} training sets")
-    cache: dict[int, np.ndarray] = {}
-    rows: list[dict] = []
-    for fold, w in zip(folds, which):
-        f = fitted[w]
-        if id(f) not in cache:
-            cache[id(f)] = _check_matrix(f.transform(dataset), dataset.n_rows,
-                                         f"{name_of(rep)}.transform")
-        with _one_blas_thread():
-            _probe_fold(dataset, method, fold, cache[id(f)], rows)
-        prog.step(f"{method.name}: {fold.drug} fold {fold.fold + 1}")
-    return rows
-
-
-def _one_blas_thread() -> threadpool_limits:
-    """Small dense problems (probes, PCA) run as fast on one BLAS thread, and far faster when the
-    cores are shared (multithreaded BLAS spins under contention). Random forests use joblib
-    threads (``n_jobs``) and are not affected."""
-    return threadpool_limits(limits=1, user_api="blas")
-
-
-def _probe_fold(dataset: Dataset, method: ProbeMethod, fold: Fold, Z: np.ndarray,
-                rows: list[dict]) -> None:
-    j = fold.drug_index
-    labels, log_fold = dataset.labels[:, j], dataset.log_fold[:, j]
-    if method.classifier is not None:
-        s, calls = _scores(method.classifier, Z[fold.train], labels[fold.train], Z[fold.test])
-        _record(rows, method.name, fold,
-                classification_metrics(labels[fold.test], s, calls=calls))
-        _record(rows, method.name, fold, calibration_metrics(labels[fold.test], s))
-    if method.regressor is not None:
-        tr = fold.train[np.isfinite(log_fold[fold.train])]
-        if tr.size >= 2:
-            model = clone(method.regressor).fit(Z[tr], log_fold[tr])
-            pred = np.asarray(model.predict(Z[fold.test]), dtype=float).ravel()
-            _record(rows, method.name, fold, regression_metrics(log_fold[fold.test], pred,
-                                                                _marks(dataset, fold)))
-            if method.classifier is None:
-                cutoff = dataset.cutoffs.for_drug(fold.drug)[0]
-                _record(rows, method.name, fold,
-                        binary_metrics_from_log_fold(labels[fold.test], pred, cutoff))
-
-
-def _marks(dataset: Dataset, fold: Fold) -> np.ndarray | None:
-    """The censoring marks of the fold's test values (None for data without marks)."""
-    return None if dataset.censor is None else dataset.censor[fold.test, fold.drug_index]
-
-
-def _eval_predictor(dataset: Dataset, method: PredictorMethod, folds: list[Fold],
-                    fit_sets: list[np.ndarray], which: list[int], prog: _Progress,
-                    collect: dict | None = None) -> list[dict]:
-    fitted = fit_many(method.predictor, [dataset.subset(r) for r in fit_sets])
-    prog.step(f"{method.name}: fit on {len(fit_sets)} training sets")
-    d = len(dataset.drugs)
-    rows: list[dict] = []
-    for w, model in enumerate(fitted):
-        mine = [f for f, k in zip(folds, which) if k == w]
-        test_rows = np.unique(np.concatenate([f.test for f in mine]))
-        sub = dataset.subset(test_rows)
-        preds = {}
-        for kind in ("predict_proba", "predict_log_fold", "predict_resistant"):
-            fn = getattr(model, kind, None)
-            out = fn(sub) if callable(fn) else None
-            if out is not None:
-                out = np.asarray(out, dtype=float)
-                if out.shape != (test_rows.size, d):
-                    raise ConfigError(f"{method.name}.{kind} returned shape {out.shape}, "
-                                      f"expected ({test_rows.size}, {d})")
-                full = np.full((dataset.n_rows, d), np.nan)
-                full[test_rows] = out
-                out = full
-            preds[kind] = out
-        interval = None
-        if callable(getattr(model, "predict_interval", None)):
-            lo, hi, caps = model.predict_interval(sub, 0.9)
-            interval = (np.full((dataset.n_rows, d), np.nan), np.full((dataset.n_rows, d), np.nan),
-                        caps)
-            interval[0][test_rows], interval[1][test_rows] = lo, hi
-        for fold in mine:
-            j = fold.drug_index
-            labels, log_fold = dataset.labels[:, j], dataset.log_fold[:, j]
-            proba, lf = preds["predict_proba"], preds["predict_log_fold"]
-            calls = preds["predict_resistant"]          # the model's own call, when it has one
-            if proba is not None:
-                _record(rows, method.name, fold, classification_metrics(
-                    labels[fold.test], proba[fold.test, j],
-                    calls=None if calls is None else calls[fold.test, j]))
-                _record(rows, method.name, fold,
-                        calibration_metrics(labels[fold.test], proba[fold.test, j]))
-                if collect is not None:
-                    store = collect.setdefault(method.name, {}).setdefault(fold.drug, [])
-                    store.append((labels[fold.test], proba[fold.test, j]))
-            if proba is not None and lf is not None:
-                cut = np.log10(dataset.cutoffs.for_drug(fold.drug)[0])
-                called = (lf[fold.test, j] >= cut - 1e-9 if calls is None
-                          else calls[fold.test, j] > 0.5)
-                _record(rows, method.name, fold,
-                        {"incoherent": float(np.mean((proba[fold.test, j] > 0.5) != called))})
-            if interval is not None:
-                cover = interval_coverage(log_fold[fold.test], interval[0][fold.test, j],
-                                          interval[1][fold.test, j], interval[2][j],
-                                          _marks(dataset, fold))
-                _record(rows, method.name, fold, {"coverage90": cover})
-            if lf is not None:
-                _record(rows, method.name, fold,
-                        regression_metrics(log_fold[fold.test], lf[fold.test, j],
-                                           _marks(dataset, fold)))
-                if proba is None:
-                    cutoff = dataset.cutoffs.for_drug(fold.drug)[0]
-                    _record(rows, method.name, fold,
-                            binary_metrics_from_log_fold(labels[fold.test], lf[fold.test, j],
-                                                         cutoff))
-            prog.step(f"{method.name}: {fold.drug} fold {fold.fold + 1}")
-    return rows
-
-
 def evaluate(dataset: Dataset, methods: Sequence["str | Method | Any"] = BASELINES,
              folds: "int | list[Fold]" = 5, seed: int = 0, groups: GroupsSpec = None,
              n_jobs: int = 1, progress: ProgressArg = None, per_fold: bool = False,
-             drugs: list[str] | None = None, collect: dict | None = None) -> pd.DataFrame:
+             drugs: list[str] | None = None, collect: dict | None = None,
+             scheduler: Any = None, scheme: str = FOLD_SCHEME,
+             timings: list | None = None) -> pd.DataFrame:
     """Cross-validated per-drug metrics of ``methods`` on ``dataset``.
 
     - ``methods``: spec strings (``raw-lr``, ``raw-rf``, ``raw-ridge``, ``raw-rfreg``,
       ``pcaK-lr``; see :mod:`.baselines`), :class:`ProbeMethod`, :class:`PredictorMethod`, a
       bare Representation (linear probe) or a bare Predictor.
-    - ``folds``: number of folds, or folds from :func:`make_folds` (then ``seed``, ``groups``
-      and ``drugs`` are not used for splitting).
+    - ``folds``: number of folds, or folds from :func:`make_folds` (then ``seed``, ``groups``,
+      ``drugs`` and ``scheme`` are not used for splitting).
     - ``seed``: seeds the folds and the random forests; the result is deterministic for a seed.
     - ``groups``: see :func:`hivlatent.evaluation.cv.resolve_groups` (None = ``dataset.groups``
       when present, False = ungrouped, a meta column name, or an array of ids).
-    - ``n_jobs``: threads of the random forests.
-    - ``progress``: None/False silent, True for a progress bar, or ``fn(done, total, desc)``.
+    - ``n_jobs``: processes: 1 = every task in this process, one after another; N = N local
+      worker processes (joblib); 0 or -1 = one per core. The tasks (:mod:`.tasks`) run on one
+      thread each wherever they run, so the result does not depend on ``n_jobs``.
+    - ``scheduler``: the address of a Dask scheduler (``tcp://host:8786``) or a
+      ``distributed.Client``: the tasks run on that cluster's workers (the ``distributed``
+      extra; the workers need hivlatent installed), with the same result as here.
+    - ``progress``: None/False silent, True for a progress bar, or ``fn(done, total, desc)``
+      (one step per task).
     - ``collect``: a dict that receives, per predictor method and drug, the test folds' labels
-      and predicted probabilities (``{method: {drug: [(labels, p), ...]}}``), for reliability
-      figures.
+      and predicted probabilities (``{method: {drug: [(labels, p), ...]}}``, in fold order), for
+      reliability figures.
     - ``per_fold``: return one row per fold (columns ``method, drug, metric, fold, value``)
       instead of the summary (``method, drug, metric, mean, std``; std is the sample standard
       deviation over folds, NaN-valued folds skipped). :func:`summarize` turns the first into
       the second.
+    - ``scheme``: how ``folds`` folds are drawn: "shared" or "per-drug" (see :mod:`.cv`).
+    - ``timings``: a list that receives one dict per task (its methods, training sets, folds,
+      wall and CPU seconds, and the process that ran it): where the time went.
     """
     if isinstance(folds, int):
-        fold_list = make_folds(dataset, n_splits=folds, seed=seed, groups=groups, drugs=drugs)
+        fold_list = make_folds(dataset, n_splits=folds, seed=seed, groups=groups, drugs=drugs,
+                               scheme=scheme)
     else:
         fold_list = list(folds)
     if not fold_list:
         raise ConfigError(f"no folds to evaluate on data set {dataset.name!r}")
-    resolved = [resolve_method(m, seed=seed, n_jobs=n_jobs) for m in methods]
+    resolved = [resolve_method(m, seed=seed) for m in methods]
     names = [m.name for m in resolved]
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
         raise ConfigError(f"method names must be unique; repeated: {', '.join(dup)}")
     fit_sets, which = distinct_fit_sets(fold_list)
-    prog = _Progress(progress, total=len(resolved) * (1 + len(fold_list)))
+    hivdb = [m for m in resolved if isinstance(m, HivdbMethod)]
+    tasks = plan([m for m in resolved if not isinstance(m, HivdbMethod)], fold_list, fit_sets,
+                 which)
+    prog = _Progress(progress, total=len(tasks) + len(hivdb))
     rows: list[dict] = []
     try:
-        for method in resolved:
-            if isinstance(method, ProbeMethod):
-                rows += _eval_probe(dataset, method, fold_list, fit_sets, which, prog)
-            elif isinstance(method, HivdbMethod):
-                rows += method.evaluate(dataset, fold_list)
-                prog.step("hivdb", 1 + len(fold_list))
-            else:
-                rows += _eval_predictor(dataset, method, fold_list, fit_sets, which, prog,
-                                        collect)
+        for method in hivdb:               # reads the data set's table: here, not on a worker
+            wall, cpu = time.perf_counter(), time.process_time()
+            rows += method.evaluate(dataset, fold_list)
+            if timings is not None:
+                timings.append({"methods": method.name, "training_sets": 0,
+                                "folds": len(fold_list),
+                                "wall_seconds": round(time.perf_counter() - wall, 3),
+                                "cpu_seconds": round(time.process_time() - cpu, 3),
+                                "process": "main"})
+            prog.step("hivdb")
+        done = execute(dataset, tasks, n_jobs, scheduler,
+                       lambda t: prog.step(f"{'+'.join(m.name for m in t.methods)}: "
+                                           f"{len(t.folds)} fold(s)"))
     finally:
         prog.close()
+    for task, result in zip(tasks, done):
+        rows += result.rows
+        if timings is not None:
+            timings.append(result.timing(task))
+        for name, per_drug in result.collect.items():
+            for drug, items in per_drug.items():
+                if collect is not None:
+                    collect.setdefault(name, {}).setdefault(drug, []).extend(items)
+    for per_drug in (collect or {}).values():
+        for drug, items in per_drug.items():     # (fold, labels, p) -> (labels, p), fold order
+            per_drug[drug] = [x[1:] for x in sorted(items, key=lambda x: x[0])]
     df = pd.DataFrame(rows, columns=PER_FOLD_COLUMNS)
     df = _ordered(df, names, list(dataset.drugs), ["fold"])
     return df if per_fold else summarize(df)

@@ -17,6 +17,12 @@ overrides it to train all folds together on a batched engine. ``transform`` must
 features of a row depend only on that row and the fitted state): the harness transforms the whole
 dataset once per fitted representation and indexes the train and test rows out of it.
 
+Two optional attributes tell the evaluation's tasks (:mod:`.tasks`) how to split the work: a
+representation or predictor with its own ``fit_many`` gets all its training sets in one task,
+or ``fit_chunk`` of them per task when it sets that (the VAE and the semi model: 5); one that
+reads another object's models names that object in ``fit_source`` (the semi model's latent
+probe, :class:`~hivlatent.evaluation.vae_methods.SharedLatent`), and both go into one task.
+
 A **probe** is a scikit-learn estimator fit per drug on a representation (cloned for every
 fold): the linear probe is :func:`linear_probe` (standardise, then L2 logistic regression).
 
@@ -112,6 +118,7 @@ class RawRepresentation(BaseRepresentation):
     """The mutation indicators themselves (identity on ``X``); nothing to learn."""
 
     name = "raw"
+    fit_chunk = 1
 
     def fit(self, train: Dataset) -> "RawRepresentation":
         return self
@@ -158,6 +165,8 @@ class SklearnRepresentation(BaseRepresentation):
     ``fit_many`` clones the estimator (``sklearn.base.clone``) for each training set and fits them
     one after another.
     """
+
+    fit_chunk = 1
 
     def __init__(self, estimator: Any, name: str | None = None) -> None:
         self.estimator = estimator

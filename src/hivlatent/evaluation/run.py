@@ -11,7 +11,14 @@ import numpy as np
 import pandas as pd
 from matplotlib import pyplot as plt
 
-from ..config import SEMI_EPOCHS, ModelConfig, TrainConfig, default_train_config
+from ..config import (
+    EVALUATE_JOBS,
+    FOLD_SCHEME,
+    SEMI_EPOCHS,
+    ModelConfig,
+    TrainConfig,
+    default_train_config,
+)
 from ..data.dataset import Dataset
 from ..errors import ConfigError
 from ..files import RunFolder, write_csv
@@ -79,10 +86,10 @@ def build_methods(names: list[str], epochs: int | None, members: int | None, see
     return out
 
 
-def latent_comparison(ds: Dataset, extra: Dataset | None, latent: int, epochs: int | None, seed: int,
-                      device: str, fig_dir: Path, rep: Report) -> None:
-    """The study's figures (heatmap, latent scatter) and the decoder's mutation loadings for the
-    plain VAE and the semi-supervised VAE, each trained on all rows, side by side."""
+def figure_models(ds: Dataset, extra: Dataset | None, latent: int, epochs: int | None,
+                  seed: int, device: str) -> dict:
+    """The plain VAE and the semi-supervised VAE (one member) of :func:`latent_comparison`,
+    each trained on all rows."""
     from ..model import VAEModel
     from .vae_methods import align_extra
 
@@ -91,12 +98,17 @@ def latent_comparison(ds: Dataset, extra: Dataset | None, latent: int, epochs: i
     train = ds if extra is None else Dataset.concat([ds, align_extra(extra, ds)])
     semi = VAEModel(ModelConfig(latent=latent, supervised=True),
                     TrainConfig(epochs=epochs or SEMI_EPOCHS, seed=seed), n_members=1, device=device).fit(train)
+    return {"vae": plain, "semi": semi}
+
+
+def latent_comparison(ds: Dataset, models: dict, latent: int, fig_dir: Path, rep: Report) -> None:
+    """The study's figures (heatmap, latent scatter) and the decoder's mutation loadings for the
+    plain VAE and the semi-supervised VAE (:func:`figure_models`), side by side."""
     rep.add_section("Latent spaces: unsupervised VAE and semi-supervised VAE")
     rep.add_text(f"Both with latent size {latent}, trained on all rows (these figures describe the "
                  "representations; the cross-validated numbers above are the honest comparison).")
-    names = {"vae": plain, "semi": semi}
     heat, scat, load = [], [], []
-    for key, model in names.items():
+    for key, model in models.items():
         label = "unsupervised VAE" if key == "vae" else "semi-supervised VAE"
         z = model.get_latent_representation(ds)
         corr = F.latent_label_correlation(z, ds.labels, ds.drugs)
@@ -113,6 +125,20 @@ def latent_comparison(ds: Dataset, extra: Dataset | None, latent: int, epochs: i
                               "Semi-supervised VAE: the same."])
     rep.add_figure_row(load, ["Unsupervised VAE: mutations whose decoded probability moves most with each dimension.",
                               "Semi-supervised VAE: the same."])
+
+
+def _workers(n_jobs: int) -> int:
+    from .tasks import _workers as workers
+
+    return workers(n_jobs)
+
+
+def _one_thread_call(fn, *args):
+    """``fn(*args)`` on one torch thread (a side thread of this process, beside the workers)."""
+    from ..training.workers import torch_threads
+
+    with torch_threads(1):
+        return fn(*args)
 
 
 def _save(fig, folder: Path, name: str) -> str:
@@ -135,28 +161,32 @@ class EvaluationResult:
 def run_evaluation(ds: Dataset, out: str | Path, methods: list[str], folds: int = 5,
                    repeats: int = 3, seed: int = 0, group_by: str | None = None,
                    epochs: int | None = None, members: int | None = None,
-                   extra: str | None = "auto", n_jobs: int = 1, device: str = "cpu",
+                   extra: str | None = "auto", n_jobs: int = EVALUATE_JOBS, device: str = "cpu",
                    progress=None, latent_figures: bool = True,
-                   first_repeat: int = 0) -> EvaluationResult:
+                   first_repeat: int = 0, scheduler=None,
+                   scheme: str = FOLD_SCHEME) -> EvaluationResult:
     """Evaluate ``methods`` on ``ds`` by ``folds``-fold cross-validation repeated ``repeats``
     times (fold seeds ``seed``, ``seed + 1``, ...) and write metrics.csv, per_fold.csv,
     comparison.csv, the figures and report.html to the run folder ``out`` (locked while written;
     a failed run leaves no folder behind; a rerun replaces an earlier evaluation's outputs).
     ``first_repeat``: run repeats ``first_repeat`` .. ``first_repeat + repeats - 1`` only, to add
-    repeats to an earlier run (:func:`.cv.repeated_folds`)."""
+    repeats to an earlier run (:func:`.cv.repeated_folds`). ``n_jobs`` (0 = one process per
+    core) and ``scheduler`` (a Dask scheduler's address): where the tasks run (see
+    :func:`.harness.evaluate`; the result is the same). ``scheme``: how the folds are drawn
+    (:mod:`.cv`)."""
     out = Path(out)
     ds, skipped = supported_only(ds)
-    with evaluation_folder(ds, out, methods, folds, repeats, seed, first_repeat):
+    with evaluation_folder(ds, out, methods, folds, repeats, seed, first_repeat, scheme):
         return _run_evaluation(ds, out, methods, folds, repeats, seed, group_by, epochs,
                                members, extra, n_jobs, device, progress, latent_figures,
-                               first_repeat, skipped)
+                               first_repeat, scheduler, scheme, skipped)
 
 
 def evaluation_folder(ds: Dataset, out: str | Path, methods, folds: int, repeats: int,
-                      seed: int, first_repeat: int = 0) -> RunFolder:
+                      seed: int, first_repeat: int = 0, scheme: str = FOLD_SCHEME) -> RunFolder:
     """The run folder of an evaluation (``.check()`` checks it without writing)."""
     what = {"data": ds.name, "data_sha256": ds.sha256, "methods": list(methods), "folds": folds,
-            "repeats": repeats, "seed": seed}
+            "repeats": repeats, "seed": seed, "fold_scheme": scheme}
     if first_repeat:
         what["first_repeat"] = first_repeat
     return RunFolder(out, "evaluate", what, replace=True)
@@ -190,9 +220,10 @@ def supported_only(ds: Dataset) -> tuple[Dataset, dict[str, str]]:
 
 
 def _run_evaluation(ds, out, methods, folds, repeats, seed, group_by, epochs, members, extra,
-                    n_jobs, device, progress, latent_figures, first_repeat=0,
-                    skipped=None) -> EvaluationResult:
+                    n_jobs, device, progress, latent_figures, first_repeat=0, scheduler=None,
+                    scheme=FOLD_SCHEME, skipped=None) -> EvaluationResult:
     import time
+    from concurrent.futures import ThreadPoolExecutor
 
     from .compare import compare, comparison_markdown
     from .cv import repeated_folds
@@ -204,16 +235,29 @@ def _run_evaluation(ds, out, methods, folds, repeats, seed, group_by, epochs, me
     objs = build_methods(methods, epochs, members, seed, extra_ds, device)
     grouping = _grouping(ds, group_by)
     fold_list = repeated_folds(ds, folds, repeats, seed, groups=grouping,
-                               first_repeat=first_repeat)
+                               first_repeat=first_repeat, scheme=scheme)
     collected: dict = {}
-    per_fold = evaluate(ds, objs, folds=fold_list, seed=seed, n_jobs=n_jobs, progress=progress,
-                        per_fold=True, collect=collected)
+    latents = [int(m[4:]) for m in methods if re.fullmatch(r"semi\d+", m)]
+    figures = None
+    with ThreadPoolExecutor(1) as side:
+        if latent_figures and latents and (scheduler is not None or _workers(n_jobs) > 1):
+            # the figures' two models train here while the workers evaluate (their numbers
+            # are not the evaluation's: they describe the representations)
+            figures = side.submit(_one_thread_call, figure_models, ds, extra_ds, latents[0],
+                                  epochs, seed, device)
+        timings: list = []
+        per_fold = evaluate(ds, objs, folds=fold_list, seed=seed, n_jobs=n_jobs,
+                            progress=progress, per_fold=True, collect=collected,
+                            scheduler=scheduler, timings=timings)
+        if latent_figures and latents:
+            figures = figures.result() if figures is not None else \
+                figure_models(ds, extra_ds, latents[0], epochs, seed, device)
     metrics = summarize(per_fold)
     write_metrics(metrics, out / "metrics.csv")
     write_csv(per_fold, out / "per_fold.csv")
+    write_csv(pd.DataFrame(timings), out / "timings.csv")
     table = per_drug_table(metrics)
     text = to_markdown(table)
-    latents = [int(m[4:]) for m in methods if re.fullmatch(r"semi\d+", m)]
     model = f"semi{latents[0]}-heads" if latents else None
     comparison = compare(per_fold, model, f"semi{latents[0]}-latent") if model else None
     what = (f"{folds}-fold cross-validation x {repeats} repeat(s)"
@@ -226,8 +270,12 @@ def _run_evaluation(ds, out, methods, folds, repeats, seed, group_by, epochs, me
                  f"{seed + first_repeat}-{seed + first_repeat + repeats - 1}")
     rep.add_section("Method")
     rep.add_text(
-        f"Per drug, {what}, stratified on the drug's label (rows without a phenotype for the "
-        "drug are never test rows for it); every method sees the same folds. Every "
+        (f"{what[0].upper()}{what[1:]}: one assignment of the viruses to folds for every drug, "
+         "stratified on the joint pattern of their labels (a drug's fold tests the fold's "
+         "viruses with a phenotype for it; every model of a fold trains on the viruses outside "
+         "it)" if scheme == "shared" else
+         f"Per drug, {what}, stratified on the drug's label (rows without a phenotype for the "
+         "drug are never test rows for it)") + "; every method sees the same folds. Every "
         "representation (PCA, VAE) and model is learned inside the training folds only, and so "
         "is every baseline's tuning (inner cross-validation or out-of-bag: see "
         "docs/methods/evaluation.md). "
@@ -264,8 +312,8 @@ def _run_evaluation(ds, out, methods, folds, repeats, seed, group_by, epochs, me
     if set(PUBLISHED_BALANCED_ACCURACY) & set(ds.drugs):
         rep.add_table(pd.Series(PUBLISHED_BALANCED_ACCURACY, name="published balanced accuracy"),
                       "Published balanced accuracies with the same cutoffs, for reference.")
-    if latent_figures and latents:
-        latent_comparison(ds, extra_ds, latents[0], epochs, seed, device, fig_dir, rep)
+    if figures is not None:
+        latent_comparison(ds, figures, latents[0], fig_dir, rep)
     seconds = time.perf_counter() - t0
     rep.add_text(f"Run time: {seconds:.0f} s.")
     rep.write(out / "report.html")

@@ -7,7 +7,9 @@ classifiers the decision threshold for balanced accuracy, chosen inside the trai
   refit on every training row.
 - :class:`TunedRegressor`: the same with mean squared error of log10 fold change.
 - :class:`OOBForestClassifier` / :class:`OOBForestRegressor`: random forests whose grid is
-  judged by the out-of-bag predictions (Brier score, MSE) of one fit per grid point.
+  judged by the out-of-bag predictions (Brier score, MSE), searched by successive halving:
+  every grid point grown to :data:`HALVING_TREES` trees, the better half grown on to the full
+  forest (the same trees as growing it at once), the best of those at the full size.
 
 All are scikit-learn estimators (``clone`` works), deterministic for their ``seed``.
 """
@@ -21,6 +23,8 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 from sklearn.model_selection import KFold, StratifiedKFold
 
+#: successive halving of the forests' grids: every grid point grown to this many trees first
+HALVING_TREES = 100
 #: candidate thresholds for balanced accuracy
 THRESHOLDS = np.round(np.arange(0.05, 0.951, 0.01), 2)
 
@@ -104,29 +108,57 @@ class TunedRegressor(RegressorMixin, BaseEstimator):
         return np.minimum(self.estimator_.predict(np.asarray(X)), self.cap_)
 
 
-class OOBForestClassifier(ClassifierMixin, BaseEstimator):
+class _OOBForest:
+    """The grid search of a forest by out-of-bag loss, by successive halving: every grid point
+    grown to ``halving_trees`` trees, the better half (by out-of-bag loss at that size) grown on
+    to ``n_estimators`` with scikit-learn's ``warm_start`` (the same trees, bit for bit, as
+    growing them at once), and the best of those by out-of-bag loss at ``n_estimators``.
+    ``halving_trees=None`` (or >= ``n_estimators``) grows every grid point to the end. Ties go
+    to the earlier grid point."""
+
+    def _search(self, forest, loss, X, y):
+        """(fitted forest, its grid point) with the least ``loss(forest)``."""
+        first = self.n_estimators
+        if self.halving_trees and self.halving_trees < self.n_estimators:
+            first = int(self.halving_trees)
+        fits = []
+        for mf, msl in self.grid:
+            m = forest(first, max_features=mf, min_samples_leaf=msl, oob_score=True,
+                       random_state=self.seed, n_jobs=self.n_jobs, warm_start=True).fit(X, y)
+            fits.append((loss(m), m, (mf, msl)))
+        if first < self.n_estimators:
+            order = sorted(range(len(fits)), key=lambda i: fits[i][0])   # stable: grid order
+            kept = sorted(order[:(len(fits) + 1) // 2])
+            fits = [fits[i] for i in kept]
+            for _, m, _ in fits:
+                m.set_params(n_estimators=self.n_estimators).fit(X, y)
+            fits = [(loss(m), m, params) for _, m, params in fits]
+        _, best, params = min(fits, key=lambda f: f[0])
+        best.set_params(warm_start=False, n_jobs=1)   # n_jobs 1: deterministic sums when predicting
+        return best, params
+
+
+class OOBForestClassifier(_OOBForest, ClassifierMixin, BaseEstimator):
     """A random forest whose (max_features, min_samples_leaf) is chosen by out-of-bag Brier
-    score, with the balanced-accuracy threshold from the out-of-bag probabilities."""
+    score (by successive halving, see :class:`_OOBForest`), with the balanced-accuracy
+    threshold from the out-of-bag probabilities."""
 
     def __init__(self, grid: Sequence[tuple] = ((0.2, 1), (0.4, 1), (0.2, 3), (0.4, 3)),
-                 n_estimators: int = 300, seed: int = 0, n_jobs: int = 1):
+                 n_estimators: int = 300, seed: int = 0, n_jobs: int = 1,
+                 halving_trees: int | None = HALVING_TREES):
         self.grid, self.n_estimators, self.seed, self.n_jobs = grid, n_estimators, seed, n_jobs
+        self.halving_trees = halving_trees
 
     def fit(self, X, y):
         y = np.asarray(y).astype(int)
         self.classes_ = np.array([0, 1])
-        best = None
-        for mf, msl in self.grid:
-            m = RandomForestClassifier(self.n_estimators, max_features=mf, min_samples_leaf=msl,
-                                       oob_score=True, random_state=self.seed,
-                                       n_jobs=self.n_jobs).fit(X, y)
-            oob = np.nan_to_num(m.oob_decision_function_[:, -1], nan=float(y.mean()))
-            loss = float(np.mean((oob - y) ** 2))
-            if best is None or loss < best[0]:
-                best = (loss, m, (mf, msl), oob)
-        _, self.estimator_, self.params_, oob = best
-        self.estimator_.set_params(n_jobs=1)         # deterministic sums when predicting
-        self.threshold_ = best_threshold(y, oob)
+
+        def oob(m):
+            return np.nan_to_num(m.oob_decision_function_[:, -1], nan=float(y.mean()))
+
+        self.estimator_, self.params_ = self._search(
+            RandomForestClassifier, lambda m: float(np.mean((oob(m) - y) ** 2)), X, y)
+        self.threshold_ = best_threshold(y, oob(self.estimator_))
         return self
 
     def predict_proba(self, X):
@@ -140,27 +172,22 @@ class OOBForestClassifier(ClassifierMixin, BaseEstimator):
         return (self.predict_proba(X)[:, 1] >= self.threshold_).astype(int)
 
 
-class OOBForestRegressor(RegressorMixin, BaseEstimator):
+class OOBForestRegressor(_OOBForest, RegressorMixin, BaseEstimator):
     """A random forest regressor whose (max_features, min_samples_leaf) is chosen by out-of-bag
-    MSE; predictions capped at the largest training value."""
+    MSE (by successive halving, see :class:`_OOBForest`); predictions capped at the largest
+    training value."""
 
     def __init__(self, grid: Sequence[tuple] = ((0.2, 1), (0.5, 1), (1.0, 1), (0.2, 3), (0.5, 3),
                                                 (1.0, 3)),
-                 n_estimators: int = 300, seed: int = 0, n_jobs: int = 1):
+                 n_estimators: int = 300, seed: int = 0, n_jobs: int = 1,
+                 halving_trees: int | None = HALVING_TREES):
         self.grid, self.n_estimators, self.seed, self.n_jobs = grid, n_estimators, seed, n_jobs
+        self.halving_trees = halving_trees
 
     def fit(self, X, y):
         y = np.asarray(y, dtype=float)
-        best = None
-        for mf, msl in self.grid:
-            m = RandomForestRegressor(self.n_estimators, max_features=mf, min_samples_leaf=msl,
-                                      oob_score=True, random_state=self.seed,
-                                      n_jobs=self.n_jobs).fit(X, y)
-            loss = float(np.mean((m.oob_prediction_ - y) ** 2))
-            if best is None or loss < best[0]:
-                best = (loss, m, (mf, msl))
-        _, self.estimator_, self.params_ = best
-        self.estimator_.set_params(n_jobs=1)
+        self.estimator_, self.params_ = self._search(
+            RandomForestRegressor, lambda m: float(np.mean((m.oob_prediction_ - y) ** 2)), X, y)
         self.cap_ = float(y.max())
         return self
 

@@ -13,7 +13,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from ..config import ModelConfig, TrainConfig, default_members, default_train_config
+from ..config import ENGINE_CHUNK, ModelConfig, TrainConfig, default_members, default_train_config
 from ..data.dataset import Dataset
 from ..errors import ConfigError
 from ..model import FitTask, VAEModel, fit_many
@@ -36,6 +36,8 @@ def align_extra(extra: Dataset, target: Dataset) -> Dataset:
 
 
 class _EngineMixin:
+    #: training sets per evaluation task (:mod:`.tasks`): trained together on the engine
+    fit_chunk = ENGINE_CHUNK
     model_config: ModelConfig
     train_config: TrainConfig
     n_members: int
@@ -53,7 +55,7 @@ class _EngineMixin:
                 t = Dataset.concat([t, align_extra(self.extra, t)])
             m = VAEModel(self.model_config, self.train_config, self.n_members, self.device)
             tasks.append(FitTask(m, t, name=f"set{i}"))
-        models = fit_many(tasks)
+        models = fit_many(tasks, workers=1)   # the evaluation runs its tasks side by side
         self._memo = (key, models)
         return models
 
@@ -155,6 +157,11 @@ class SharedLatent(BaseRepresentation):
         self.predictor = predictor
         self.name = name
         self.fitted: VAEModel | None = None
+
+    @property
+    def fit_source(self) -> SemiSupervisedPredictor:
+        """Whose training this representation reads (an evaluation task fits them together)."""
+        return self.predictor
 
     def fit(self, train: Dataset) -> "SharedLatent":
         return self.fit_many([train])[0]

@@ -86,9 +86,32 @@ def save_figure(fig: Figure, path: str | os.PathLike, formats: Sequence[str] = (
         fmt = fmt.lower().lstrip(".")
         target = base.with_name(f"{base.name}.{fmt}")
         with atomic_open(target, "wb") as fh, rc_context(_STYLE):
-            fig.savefig(fh, format=fmt, dpi=dpi, metadata=_metadata(fmt))
+            if fmt == "png":
+                _save_png(fig, fh, dpi)
+            else:
+                fig.savefig(fh, format=fmt, dpi=dpi, metadata=_metadata(fmt))
         written[fmt] = target
     return written
+
+
+def _save_png(fig: Figure, fh, dpi: int) -> None:
+    """The bytes ``fig.savefig(fh, format="png", dpi=dpi)`` writes, from one drawing instead of
+    two: for a figure with a layout engine (ours are "constrained"), ``savefig`` first draws it
+    without rendering to lay it out and then draws it again to render; the Agg canvas's own
+    drawing lays out and renders at once (tests compare the bytes)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.image import imsave
+
+    canvas, before = fig.canvas, fig.dpi
+    try:
+        fig.set_dpi(dpi)
+        agg = FigureCanvasAgg(fig)
+        agg.draw()
+        imsave(fh, agg.buffer_rgba(), format="png", origin="upper", dpi=dpi,
+               metadata=_metadata("png"))
+    finally:
+        fig.set_dpi(before)
+        fig.set_canvas(canvas)
 
 
 def _metadata(fmt: str) -> dict | None:

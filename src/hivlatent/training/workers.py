@@ -21,9 +21,8 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-import torch
-
-from .padding import group_cost
+# torch is imported where it is used: :func:`prestart` starts the workers before this process
+# has imported it (the workers import it meanwhile)
 
 #: below this many model-steps (a model's steps per epoch x epochs, summed) a pool's start-up
 #: (importing torch in each worker, about 2 s) costs more than it saves
@@ -60,9 +59,10 @@ _kept: _Pool | None = None
 
 @contextlib.contextmanager
 def kept_pool():
-    """Worker processes that :func:`run_groups` starts inside this block stay up for its next
-    calls (a study's second stage reuses the first stage's workers, torch already imported),
-    and are shut down at the end of the block."""
+    """Worker processes that :func:`run_groups` starts inside this block (or that
+    :func:`prestart` started before it) stay up for its next calls (a study's second stage
+    reuses the first stage's workers, torch already imported), and are shut down at the end of
+    the block."""
     global _keeping, _kept
     _keeping = True
     try:
@@ -71,6 +71,29 @@ def kept_pool():
         pool, _keeping, _kept = _kept, False, None
         if pool is not None:
             pool.executor.shutdown()
+
+
+def prestart(workers: int, threads: int | None = None) -> None:
+    """Start ``workers - 1`` worker processes now, so that they import torch while this
+    process starts up (imports, data), and keep them for the next :func:`kept_pool` block (the
+    study). ``threads``: torch threads of each (default: torch's default, the physical cores or
+    ``$OMP_NUM_THREADS``, divided among ``workers``, as :func:`run_groups` divides them); a run
+    that needs another number of processes or threads replaces them."""
+    global _kept
+    if workers < 2 or _kept is not None:
+        return
+    if threads is None:
+        env = os.environ.get("OMP_NUM_THREADS", "").strip()
+        threads = max(1, (int(env) if env.isdigit() else cores()) // workers)
+    executor = ProcessPoolExecutor(workers - 1, mp_context=mp.get_context("spawn"),
+                                   initializer=_init, initargs=(threads,))
+    for _ in range(workers - 1):
+        executor.submit(_ready)             # the processes start (and import torch) now
+    _kept = _Pool(executor, workers - 1, threads)
+
+
+def _ready() -> None:
+    """A worker's first task: nothing; its initializer has imported torch."""
 
 
 def warm_workers() -> int:
@@ -100,6 +123,8 @@ def n_workers(requested: int | None, device, chunks: Sequence[Sequence]) -> int:
 
 
 def _allowed(requested: int | None, device, steps: int) -> int:
+    import torch
+
     if requested is None:
         env = os.environ.get("HIVLATENT_WORKERS", "").strip()
         requested = int(env) if env.isdigit() else 1
@@ -113,6 +138,8 @@ def _allowed(requested: int | None, device, steps: int) -> int:
 
 
 def _init(threads: int) -> None:
+    import torch
+
     torch.set_num_threads(threads)
 
 
@@ -126,6 +153,10 @@ def run_groups(tasks: Sequence[tuple[Sequence, Sequence]], data, train_group: Ca
     equal share of the threads, so a group's result does not depend on where it ran.
     ``on_progress(fraction of the work done)`` is called as groups finish."""
     global _kept
+    import torch
+
+    from .padding import group_cost
+
     threads = max(1, torch.get_num_threads() // workers)
     costs = [group_cost(jobs, data.X.shape[1], data.log_fold.shape[1]) for jobs, _ in tasks]
     waiting = sorted(range(len(tasks)), key=lambda i: -costs[i])
@@ -216,6 +247,8 @@ def torch_threads(n: int | None):
     if not n:
         yield
         return
+    import torch
+
     before = torch.get_num_threads()
     torch.set_num_threads(n)
     try:
