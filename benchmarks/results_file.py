@@ -23,27 +23,20 @@ import sys
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from result_header import LOAD_THRESHOLD, cpu_model, load  # noqa: E402  stdlib only
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS_DIR = ROOT / "docs" / "results"
-#: a run whose 1-minute load average before it was above this is marked disturbed
-DISTURBED_LOAD = 0.5
-
-
-def cpu_model() -> str:
-    """The CPU's model name (Linux: /proc/cpuinfo), else what platform says."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
+#: a run whose 1-minute load average before it was above this is marked disturbed (the idle
+#: threshold of the timing scripts, :mod:`result_header`)
+DISTURBED_LOAD = LOAD_THRESHOLD
 
 
 def load1() -> float:
     """The 1-minute load average (NaN where the system has none)."""
     try:
-        return os.getloadavg()[0]
+        return load()
     except OSError:
         return float("nan")
 
