@@ -203,6 +203,17 @@ def test_subtype_through_the_aligner():
     assert not subtype_record(None).determined
 
 
+def test_the_subtype_references_are_the_file_their_provenance_names():
+    import hashlib
+    from importlib import resources
+
+    data = resources.files("hivlatent.subtyping") / "data"
+    provenance = (data / "PROVENANCE.md").read_text()
+    digest = hashlib.sha256((data / "hiv1_ref_2023_pol.tsv.gz").read_bytes()).hexdigest()
+    assert f"SHA-256 of the file built: `{digest}`" in provenance
+    assert "MIT License" in provenance and "Copyright (c) 2025 Ana Santos-Pereira" in provenance
+
+
 def test_applicability_levels_and_note():
     from hivlatent.config import APPLICABILITY_CAUTION, APPLICABILITY_OUTSIDE
     from hivlatent.prediction.applicability import assess, level_of
@@ -265,12 +276,12 @@ def test_default_models_answer_offline_without_the_table(tmp_path, data_dir, mon
 def test_benchmarks_write_their_reports(tmp_path, data_dir):
     root = Path(__file__).resolve().parents[1] / "benchmarks"
     out = tmp_path / "subtyping.md"
-    subprocess.run([sys.executable, str(root / "subtyping.py"), "--out", str(out)], check=True,
+    subprocess.run([sys.executable, str(root / "subtyping.py"), "--results", str(out)], check=True,
                    capture_output=True)
     text = out.read_text()
     assert "| pure subtypes | 55 |" in text and "100.0% (55/55)" in text
     out = tmp_path / "applicability.md"
-    subprocess.run([sys.executable, str(root / "applicability.py"), "--smoke", "--out", str(out)],
+    subprocess.run([sys.executable, str(root / "applicability.py"), "--smoke", "--results", str(out)],
                    check=True, capture_output=True)
     text = out.read_text()
     for heading in ("## By latent-distance percentile", "## By the note's level",
