@@ -2,7 +2,7 @@
 
     HIVLATENT_DATA_DIR=../shared/data/hivdb python benchmarks/evaluate_speed.py [--data nrti-1246]
         [--n-jobs 0] [--small] [--reference benchmarks/results/nrti-1246/per_fold.csv]
-        [--result docs/results/evaluate_speed.md] [-- extra evaluate options]
+        [--result docs/results/evaluate_speed.md] [--keep DIR] [-- extra evaluate options]
 
 Runs ``python -m hivlatent evaluate --data DATA --out <fresh folder> --quiet`` (every default:
 5 folds x 3 repeats, every default method, HIVdb when its extra is installed) as a subprocess of
@@ -17,7 +17,10 @@ deviation: the check that the faster evaluation gives the same results within th
 
 A run that started on a loaded machine is marked DISTURBED in the result and the target is not
 judged. ``--small`` times a seconds-to-minutes variant (2 folds, 1 repeat, lr, rf, hgb and a semi
-model of 20 epochs) to check the script itself.
+model of 20 epochs) to check the script itself. ``--keep DIR`` keeps the timed run's folder as
+``DIR`` (replacing a run folder there): ``--keep benchmarks/results/nrti-1246`` makes the timed
+run the published per-fold rows that ``benchmarks/trust.py --reuse`` reports, so the default
+evaluation is not run twice (the reference is read before it is replaced).
 """
 
 from __future__ import annotations
@@ -42,7 +45,8 @@ SMALL = ["--folds", "2", "--repeats", "1", "--methods", "lr,rf,hgb,semi10", "--e
          "--members", "2"]
 
 
-def run(data: str, n_jobs: int, extra: list[str], data_dir: str | None) -> dict:
+def run(data: str, n_jobs: int, extra: list[str], data_dir: str | None,
+        keep: Path | None = None) -> dict:
     out = Path(tempfile.mkdtemp(prefix="hivlatent-evaluate-")) / "run"
     cmd = [sys.executable, "-m", "hivlatent", "evaluate", "--data", data, "--out", str(out),
            "--quiet", "--n-jobs", str(n_jobs), *extra]
@@ -63,12 +67,36 @@ def run(data: str, n_jobs: int, extra: list[str], data_dir: str | None) -> dict:
 
         timings = pd.read_csv(out / "timings.csv")
         per_fold = pd.read_csv(out / "per_fold.csv")
+        if keep is not None:
+            _keep(out, keep, shown_command(cmd), per_fold)
     finally:
         shutil.rmtree(out.parent, ignore_errors=True)
+    return {"command": shown_command(cmd), "wall": wall, "load": (before, after), "timings": timings,
+            "per_fold": per_fold}
+
+
+def shown_command(cmd: list[str]) -> list[str]:
     shown = ["hivlatent", *cmd[3:]]
     shown[shown.index("--out") + 1] = "<fresh folder>"
-    return {"command": shown, "wall": wall, "load": (before, after), "timings": timings,
-            "per_fold": per_fold}
+    return shown
+
+
+def _keep(out: Path, keep: Path, command: list[str], per_fold) -> None:
+    """Move the run folder ``out`` to ``keep`` (an earlier run folder there is replaced), with the
+    provenance entry benchmarks/trust.py reads."""
+    import json
+
+    if keep.exists():
+        if not (keep / "per_fold.csv").is_file():
+            raise SystemExit(f"evaluate_speed: --keep {keep} exists and is not a run folder")
+        shutil.rmtree(keep)
+    keep.parent.mkdir(parents=True, exist_ok=True)
+    shutil.move(str(out), str(keep))
+    made = {"hivlatent": rh.version(), "date": time.strftime("%Y-%m-%d"),
+            "command": "python benchmarks/evaluate_speed.py --keep " + str(_shown(keep)) +
+                       " (timed: " + " ".join(command) + ")",
+            "methods": sorted(per_fold["method"].unique())}
+    (keep / "provenance.json").write_text(json.dumps([made], indent=1) + "\n")
 
 
 def profile(timings) -> list[str]:
@@ -127,6 +155,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--wait", type=float, default=None,
                     help="seconds to wait for the load to fall to the threshold (default 600; "
                          "0 with --small)")
+    ap.add_argument("--keep", type=Path, default=None, metavar="DIR",
+                    help="keep the timed run's folder as DIR (e.g. benchmarks/results/nrti-1246)")
     ap.add_argument("extra", nargs="*", help="more `hivlatent evaluate` options (after --)")
     args = ap.parse_args(argv)
     if args.wait is None:
@@ -137,8 +167,16 @@ def main(argv: list[str] | None = None) -> int:
     extra = (SMALL if args.small else []) + list(args.extra)
     print(f"machine: {rh.cpu_model()}, {rh.cores()} cores; load {rh.load():.2f}", flush=True)
     rh.wait_idle(args.threshold, args.wait)
+    reference = args.reference
+    default_ref = ROOT / "benchmarks" / "results" / args.data / "per_fold.csv"
+    if reference is None and default_ref.is_file() and not args.small:
+        reference = default_ref
+    if reference is not None:
+        import pandas as pd
+
+        reference_rows = pd.read_csv(reference)       # before --keep may replace it
     print(f"timing `hivlatent evaluate --data {args.data} {' '.join(extra)}` ...", flush=True)
-    res = run(args.data, args.n_jobs, extra, data_dir)
+    res = run(args.data, args.n_jobs, extra, data_dir, args.keep)
     loads = {"at the start of the evaluation": res["load"]}
     bad = rh.disturbed(loads, args.threshold)
     minutes = res["wall"] / 60
@@ -159,14 +197,8 @@ def main(argv: list[str] | None = None) -> int:
             "the wall time is the cores' use.", "", *profile(res["timings"]), "",
             f"Cores kept busy: {res['timings']['cpu_seconds'].sum() / res['wall']:.2f} of "
             f"{rh.cores()} on average."]
-    reference = args.reference
-    default_ref = ROOT / "benchmarks" / "results" / args.data / "per_fold.csv"
-    if reference is None and default_ref.is_file() and not args.small:
-        reference = default_ref
     if reference is not None:
-        import pandas as pd
-
-        lines, stats = against(res["per_fold"], pd.read_csv(reference))
+        lines, stats = against(res["per_fold"], reference_rows)
         body += ["", "## The numbers against the runs before 0.4", "",
                  f"Reference: `{_shown(reference)}` (folds drawn per drug, the models trained "
                  "on two threads). Per method, drug and metric: the mean over the folds before "

@@ -64,7 +64,7 @@ import pandas as pd
 
 DEFAULT_DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "hivdb"
 GROUPED = {"pi-full": "PtID"}
-ALL_DATA = ["nrti-1246", "nrti", "nnrti", "pi", "pi-full"]
+ALL_DATA = ["nrti-1246", "nrti", "nnrti", "pi", "pi-full", "insti"]
 ROOT = Path(__file__).resolve().parents[1]
 PUBLISHED = ROOT / "benchmarks" / "results"      # the per-fold rows behind the published tables
 RESULTS = ROOT / "docs" / "results" / "trust.md"

@@ -14,8 +14,11 @@ _DEFAULT = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "hiv
 
 @pytest.fixture(scope="session", autouse=True)
 def private_cache(tmp_path_factory):
-    """Tests never touch the user's cache (default models, downloads): a cache of their own."""
-    os.environ["HIVLATENT_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
+    """Tests never touch the user's cache (default models, downloads): a cache of their own, a
+    fresh temporary folder, or ``$HIVLATENT_TEST_CACHE_DIR`` when set (CI passes an empty folder
+    and then lets the installed wheel's quick start load the default models trained here)."""
+    given = os.environ.get("HIVLATENT_TEST_CACHE_DIR")
+    os.environ["HIVLATENT_CACHE_DIR"] = given or str(tmp_path_factory.mktemp("cache"))
 
 
 @pytest.fixture(scope="session")
