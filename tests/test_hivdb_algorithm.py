@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-import time
 import xml.etree.ElementTree as ET
 from importlib import resources
 
@@ -270,7 +269,8 @@ def test_level_calls():
         hivdb.drug_values(calls, "NOPE")
 
 
-def test_a_thousand_genotypes_score_well_under_five_seconds():
+def test_a_thousand_genotypes_are_scored_each_with_every_drug():
+    """(Its speed is measured by benchmarks/predict_speed.py, not asserted here.)"""
     rng = np.random.default_rng(0)
     pool = ["RT:M41L", "RT:K65R", "RT:D67N", "RT:T69ins", "RT:K70R", "RT:L74V", "RT:K103N",
             "RT:V106M", "RT:Y181C", "RT:M184V", "RT:G190A", "RT:L210W", "RT:T215Y", "RT:T215FY",
@@ -280,11 +280,8 @@ def test_a_thousand_genotypes_score_well_under_five_seconds():
                  for _ in range(1000)]
     hivdb.algorithm_version()  # the XML is read once; not part of the timing
     engine().clear_cache()
-    start = time.perf_counter()
     calls = hivdb.score(genotypes)
-    elapsed = time.perf_counter() - start
     assert len(calls) == 1000 and all(len(c) == 25 for c in calls)
-    assert elapsed < 2.5, f"{elapsed:.2f} s"
 
 
 # --- the real data: a colleague's numbers on nrti-1246 -----------------------------------------

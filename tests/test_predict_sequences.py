@@ -105,8 +105,6 @@ def test_the_report_opens_offline_in_chromium(small_model, tmp_path, run):
 @pytest.mark.slow
 def test_default_models_zero_setup_then_cached_then_rebuilt(tmp_path, run, data_dir,
                                                             monkeypatch):
-    import time
-
     from hivlatent import ModelConfig, TrainConfig
 
     monkeypatch.setenv("HIVLATENT_CACHE_DIR", str(tmp_path / "cache"))
@@ -125,10 +123,8 @@ def test_default_models_zero_setup_then_cached_then_rebuilt(tmp_path, run, data_
     assert classes == {"PI", "NRTI", "NNRTI"}                  # every class of PR + RT
     code, out, _ = run("models", "list")
     assert out.count("ready") == 3
-    t0 = time.perf_counter()
     code, again, err = run("predict", "--file", path, "--format", "json")
-    assert code == 0 and "trained the default" not in err
-    assert time.perf_counter() - t0 < 30
+    assert code == 0 and "trained the default" not in err                 # loaded, not trained
     assert json.loads(again)["records"] == first                          # the same answer, every time
     # a damaged cache is detected and rebuilt, never used
     from hivlatent.prediction import defaults
