@@ -18,6 +18,11 @@ def private_cache(tmp_path_factory):
     fresh temporary folder, or ``$HIVLATENT_TEST_CACHE_DIR`` when set (CI passes an empty folder
     and then lets the installed wheel's quick start load the default models trained here)."""
     given = os.environ.get("HIVLATENT_TEST_CACHE_DIR")
+    if not given and os.environ.get("PYTEST_XDIST_WORKER"):
+        # one cache for every worker of this run (their base folders share a parent): a default
+        # model is trained once, under the cache's lock, whichever worker asks first
+        given = str(tmp_path_factory.getbasetemp().parent / "cache")
+        Path(given).mkdir(exist_ok=True)
     os.environ["HIVLATENT_CACHE_DIR"] = given or str(tmp_path_factory.mktemp("cache"))
 
 

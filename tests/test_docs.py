@@ -119,12 +119,20 @@ def test_the_readme_results_quote_the_generated_files():
     section = text.split("## Results at a glance", 1)[1].split("\n## ", 1)[0]
     trust = (DOCS / "results" / "trust.md").read_text()
     rows = re.findall(r"^\| `([\w-]+)` [^|]*\| (\d+) of (\d+) \|$", section, flags=re.M)
-    assert {r[0] for r in rows} == {"nrti-1246", "nrti", "nnrti", "pi", "pi-full"}
+    assert {r[0] for r in rows} == {"nrti-1246", "nrti", "nnrti", "pi", "pi-full", "insti"}
     for name, met, total in rows:
         block = trust.split(f"\n## {name}\n", 1)[1].split("\n## ", 1)[0]
         assert f"targets met: {met} of {total}" in block, name
     met, total = re.search(r"^\| all \| (\d+) of (\d+) \|$", section, flags=re.M).groups()
     assert f"In all: {met} of {total} targets met" in trust
+    # the INSTI table's numbers, and its run time, are those of trust.md's insti block
+    insti = trust.split("\n## insti\n", 1)[1].split("\n## ", 1)[0]
+    lines = [line for line in section.splitlines() if re.match(r"\| (RAL|EVG|DTG) \|", line)]
+    assert len(lines) == 3
+    for line in lines:
+        for number in re.findall(r"\d+\.\d+", line):
+            assert number in insti, (line, number)
+    assert re.search(r"(\d+) s on 2 cores", section).group(1) + " s" in insti
     # any other number of the section is in the generated file of the link beside it
     for line in section.splitlines():
         for target in re.findall(r"\]\((docs/results/[\w.]+\.md)\)", line):
