@@ -68,7 +68,8 @@ def run(data: str, n_jobs: int, extra: list[str], data_dir: str | None,
         timings = pd.read_csv(out / "timings.csv")
         per_fold = pd.read_csv(out / "per_fold.csv")
         if keep is not None:
-            _keep(out, keep, shown_command(cmd), per_fold)
+            _keep(out, keep, shown_command(cmd), per_fold,
+                  {"seconds": round(wall), "cores": rh.cores(), "load_before": round(before, 2)})
     finally:
         shutil.rmtree(out.parent, ignore_errors=True)
     return {"command": shown_command(cmd), "wall": wall, "load": (before, after), "timings": timings,
@@ -81,7 +82,7 @@ def shown_command(cmd: list[str]) -> list[str]:
     return shown
 
 
-def _keep(out: Path, keep: Path, command: list[str], per_fold) -> None:
+def _keep(out: Path, keep: Path, command: list[str], per_fold, timing: dict) -> None:
     """Move the run folder ``out`` to ``keep`` (an earlier run folder there is replaced), with the
     provenance entry benchmarks/trust.py reads."""
     import json
@@ -95,7 +96,7 @@ def _keep(out: Path, keep: Path, command: list[str], per_fold) -> None:
     made = {"hivlatent": rh.version(), "date": time.strftime("%Y-%m-%d"),
             "command": "python benchmarks/evaluate_speed.py --keep " + str(_shown(keep)) +
                        " (timed: " + " ".join(command) + ")",
-            "methods": sorted(per_fold["method"].unique())}
+            "methods": sorted(per_fold["method"].unique()), **timing}
     (keep / "provenance.json").write_text(json.dumps([made], indent=1) + "\n")
 
 

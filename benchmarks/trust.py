@@ -211,6 +211,17 @@ def _made_by(entries: list[dict]) -> str:
         f"hivlatent {e['hivlatent']} on {e['date']} ({', '.join(e['methods'])})" for e in entries)
 
 
+def _run_time(entries: list[dict]) -> str:
+    """The wall time of the one run that made the rows, as its provenance recorded it (the
+    same text whether the rows were made now or are reused); '' when not recorded."""
+    if len(entries) != 1 or entries[0].get("seconds") is None:
+        return ""
+    e = entries[0]
+    load = e.get("load_before")
+    return (f"; run time {e['seconds']} s on {e.get('cores', '?')} cores"
+            + (f" (1-minute load {load:.2f} at its start)" if load is not None else ""))
+
+
 def _command(name: str, per_fold: pd.DataFrame, folds: int, reps: int, out: Path,
              scheme: str = "shared") -> str:
     """The command that gives ``per_fold``'s repeats: ``hivlatent evaluate`` when they start at
@@ -273,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
     if "HIVLATENT_DATA_DIR" not in os.environ and DEFAULT_DATA_DIR.is_dir():
         os.environ["HIVLATENT_DATA_DIR"] = str(DEFAULT_DATA_DIR)
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from results_file import ResultsFile, command_line
+    from results_file import ResultsFile, command_line, load1
 
     published = args.out.resolve() == PUBLISHED and not args.smoke
     names = list(args.data)
@@ -315,6 +326,7 @@ def main(argv: list[str] | None = None) -> int:
             seconds, how = math.nan, "reused"
             reps = max(1, per_fold["fold"].nunique() // folds)   # as that run was made
         else:
+            load_before = load1()
             ds = load_dataset(name)
             log = _progress_log(name, t0) if args.progress else None
             first = args.first_repeat
@@ -330,7 +342,9 @@ def main(argv: list[str] | None = None) -> int:
             reps = repeats
             made = {"hivlatent": __version__, "date": time.strftime("%Y-%m-%d"),
                     "command": command_line("trust", argv),
-                    "methods": sorted(per_fold["method"].unique())}
+                    "methods": sorted(per_fold["method"].unique()),
+                    "seconds": round(seconds), "cores": os.cpu_count(),
+                    "load_before": round(load_before, 2)}
             if first:
                 earlier = _provenance(out) if (out / "per_fold.csv").is_file() else []
                 per_fold, reps = _add_repeats(out / "per_fold.csv", per_fold, first, folds)
@@ -357,7 +371,7 @@ def main(argv: list[str] | None = None) -> int:
         met = sum(bool(v) for k, _ in TARGETS for v in table[k])
         met_total, all_total = met_total + met, all_total + len(TARGETS) * len(table)
         block = [f"## {name}", "", f"command: `{command}`" + (
-                     f"; run time {seconds:.0f} s" if math.isfinite(seconds) else f" ({how})"), "",
+                     _run_time(_provenance(out)) or f" ({how})"), "",
                  f"methods: {', '.join(sorted(per_fold['method'].unique()))}", "", made_by,
                  "", comparison_markdown(table), "",
                  f"targets met: {met} of {len(TARGETS) * len(table)}", "", *misses, ""]
