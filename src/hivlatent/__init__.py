@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-__version__ = "0.3.1"
+__version__ = "0.4.0"
 
 _EXPORTS = {
     "load_dataset": "hivlatent.data", "resolve_data": "hivlatent.data", "Dataset": "hivlatent.data",
