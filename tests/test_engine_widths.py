@@ -157,3 +157,24 @@ def test_widths_are_grouped_only_when_it_saves_work():
     assert sorted(map(len, plan_groups(jobs, 228, 0))) == [1, 64]
     # one shape: one group, as always
     assert plan_groups(_fake((64,), 3, n=5), 228, 0) == [[0, 1, 2, 3, 4]]
+
+
+def test_the_plain_adam_step_equals_the_fused_kernel(monkeypatch):
+    """Where torch lacks its private fused kernel, the plain update takes its place."""
+    import hivlatent.training.adam as adam
+
+    if adam._FUSED is None:
+        pytest.skip("this torch has no fused Adam kernel to compare with")
+    gen = torch.Generator().manual_seed(0)
+    start = torch.randn(3, 5, 4, generator=gen)
+    grads = [torch.randn(3, 5, 4, generator=gen) for _ in range(6)]
+    finals = []
+    for fused in (adam._FUSED, None):
+        monkeypatch.setattr(adam, "_FUSED", fused)
+        p = start.clone()
+        opt = StackedAdam([p], [1e-2, 3e-3, 1e-1])
+        for i, g in enumerate(grads):
+            opt.step([g], np.array([True, i % 2 == 0, True]))
+        finals.append(p)
+    assert not torch.equal(finals[0], start)
+    torch.testing.assert_close(finals[1], finals[0], rtol=1e-5, atol=1e-6)

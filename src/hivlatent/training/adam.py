@@ -1,4 +1,5 @@
-"""Adam for K stacked models, with PyTorch's fused Adam kernel.
+"""Adam for K stacked models, with PyTorch's fused Adam kernel (a plain update where a torch
+version lacks that private kernel).
 
 The parameters are a list of tensors of shape (K, ...), one per layer weight or bias, row k
 belonging to model k. Each model has its own learning rate and step count, and a model that is
@@ -13,6 +14,7 @@ distinct pattern, plus a per-step view of the fresh gradients).
 
 from __future__ import annotations
 
+import math
 from typing import Sequence
 
 import numpy as np
@@ -65,5 +67,26 @@ class StackedAdam:
             else:
                 p, m, v = rows
                 g = [r[k] for r in (gr.unbind(0) for gr in grads) for k in members]
-            torch._fused_adam_(p, g, m, v, [], [step] * len(p), lr=lr, beta1=self.b1, beta2=self.b2,
-                               weight_decay=0.0, eps=self.eps, amsgrad=False, maximize=False)
+            if _FUSED is not None:
+                _FUSED(p, g, m, v, [], [step] * len(p), lr=lr, beta1=self.b1, beta2=self.b2,
+                       weight_decay=0.0, eps=self.eps, amsgrad=False, maximize=False)
+            else:
+                _plain_adam(p, g, m, v, float(step), lr, self.b1, self.b2, self.eps)
+
+
+#: PyTorch's fused Adam kernel (a private function of torch 2.x); None in a torch without it,
+#: where :func:`_plain_adam` takes its place (the same update, computed without fusion: equal
+#: to rounding, not bit for bit)
+_FUSED = getattr(torch, "_fused_adam_", None)
+
+
+def _plain_adam(params, grads, m, v, step: float, lr: float, b1: float, b2: float,
+                eps: float) -> None:
+    """One Adam step in place (no weight decay, no amsgrad), as the fused kernel computes it:
+    m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2; p -= lr / (1 - b1^t) * m /
+    (sqrt(v) / sqrt(1 - b2^t) + eps)."""
+    c1, c2 = 1.0 - b1 ** step, math.sqrt(1.0 - b2 ** step)
+    for p, g, m_, v_ in zip(params, grads, m, v):
+        m_.lerp_(g, 1.0 - b1)
+        v_.mul_(b2).addcmul_(g, g, value=1.0 - b2)
+        p.addcdiv_(m_, v_.sqrt().div_(c2).add_(eps), value=-lr / c1)
