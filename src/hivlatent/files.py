@@ -115,7 +115,7 @@ def _check_parents(path: Path, option: str, named: bool = True) -> Path:
 
 def _kind(path: Path) -> str:
     """What a path that exists but is not a folder is, for messages."""
-    return "is a file" if path.is_file() else "is not a folder (a device or special file)"
+    return "is a file" if path.is_file() else "is a device or special file"
 
 
 def check_folder(path: str | os.PathLike, option: str) -> Path:
