@@ -118,6 +118,18 @@ def _kind(path: Path) -> str:
     return "is a file" if path.is_file() else "is a device or special file"
 
 
+def is_device(path: str | os.PathLike) -> bool:
+    """Whether ``path`` exists and is neither a folder, a regular file nor a pipe (a device such
+    as /dev/zero never ends, or never answers, when read as an input)."""
+    import stat
+
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISDIR(mode) or stat.S_ISREG(mode) or stat.S_ISFIFO(mode))
+
+
 def check_folder(path: str | os.PathLike, option: str) -> Path:
     """Check, before any work, that ``path`` is a folder this process can write in, or can be
     made as one: a file, a device, a path under a file or a location that cannot be written is

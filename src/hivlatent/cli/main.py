@@ -57,10 +57,6 @@ def main() -> None:
         message = " ".join(str(exc).splitlines())
         typer.echo(f"error: {message}", err=True)
         sys.exit(2)
-    except KeyboardInterrupt:      # Ctrl-C: one line, the shell's code for SIGINT (128 + 2)
-        typer.echo("interrupted (a run folder resumes where it stopped when run again)",
-                   err=True)
-        sys.exit(130)
 
 
 if __name__ == "__main__":  # pragma: no cover

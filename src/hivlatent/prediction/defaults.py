@@ -132,13 +132,16 @@ def _check(drug_class: str, folder: Path, sha: str | None = None):
     return model, reference
 
 
+NOT_TRAINED = "not trained yet"
+
+
 def _usable(drug_class: str):
     """(folder, model, reference, why) of the cached model predict would use now without
     training: the table's when the table is here, else the one trained last that checks.
     ``why``: "" when usable, else why not (the last damaged entry's error, or not trained)."""
     table = _local_table(drug_class)
     folders = [models_dir() / _name(drug_class, table[1])] if table else _cached(drug_class)
-    why = "not trained yet"
+    why = NOT_TRAINED
     for folder in folders:
         if not folder.exists() and not folder.is_symlink():
             continue
@@ -157,7 +160,7 @@ def status(classes=None) -> list[DefaultModel]:
     for c in check_classes(classes):
         folder, model, _, why = _usable(c)
         if model is None:
-            damaged = why != "not trained yet"
+            damaged = why != NOT_TRAINED
             out.append(DefaultModel(c, folder or models_dir() / f"{c.lower()}-<table sha256>-"
                                     f"{__version__}", False,
                                     f"unusable, will be retrained ({why})" if damaged else why,
@@ -183,8 +186,8 @@ def check_cache() -> Path:
     try:
         return check_folder(models_dir(), "model cache")
     except ConfigError as exc:
-        hint = "the folder HIVLATENT_CACHE_DIR names" if given else "set HIVLATENT_CACHE_DIR"
-        raise ConfigError(f"{exc} ({hint}: make it a writable folder)") from None
+        hint = "HIVLATENT_CACHE_DIR names it: point it" if given else "set HIVLATENT_CACHE_DIR"
+        raise ConfigError(f"{exc} ({hint} to a writable folder)") from None
 
 
 #: the lock file every writer of the model cache holds (first-use training, ``models train``,

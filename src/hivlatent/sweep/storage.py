@@ -88,6 +88,15 @@ def check_storage(url: str) -> None:
     _probe(path.parent, path, where)
 
 
+def cannot_open(url: str, exc: BaseException) -> ConfigError:
+    """The one-line error for a database that cannot be opened (a missing driver names the
+    fix)."""
+    first = " ".join(str(exc).split("\n")[0].split())[:300]
+    if isinstance(exc, ImportError):
+        first += ": install the database's driver, or name an installed one (dialect+driver://)"
+    return ConfigError(f"storage {mask_url(url)}: cannot open the database ({first})")
+
+
 def open_storage(url: str, heartbeat_interval: int | None = 15, grace_period: int | None = 60,
                  max_retry: int | None = 2):
     """An Optuna RDBStorage for ``url`` with heartbeats and re-queueing of stale trials (a
@@ -112,10 +121,7 @@ def open_storage(url: str, heartbeat_interval: int | None = 15, grace_period: in
                                  **{arg: callback})
     except (sqlalchemy.exc.SQLAlchemyError, optuna.exceptions.StorageInternalError, ImportError,
             ValueError) as exc:
-        first = " ".join(str(exc).split("\n")[0].split())[:300]
-        if isinstance(exc, ImportError):
-            first += ": install the database's driver, or name an installed one (dialect+driver://)"
-        raise ConfigError(f"storage {mask_url(url)}: cannot open the database ({first})") from None
+        raise cannot_open(url, exc) from None
     if backend == "sqlite":
         _sqlite_pragmas(storage.engine)
     return storage
@@ -195,9 +201,7 @@ class SearchLock:
                 engine = sqlalchemy.create_engine(engine_url(self.url), poolclass=NullPool)
                 self._conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
             except (sqlalchemy.exc.SQLAlchemyError, ImportError) as exc:
-                first = " ".join(str(getattr(exc, "orig", exc)).split("\n")[0].split())[:300]
-                raise ConfigError(f"storage {mask_url(self.url)}: cannot open the database "
-                                  f"({first})") from None
+                raise cannot_open(self.url, getattr(exc, "orig", None) or exc) from None
         return self._conn
 
     def __enter__(self) -> SearchLock:
