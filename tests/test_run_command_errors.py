@@ -149,3 +149,23 @@ def test_a_device_as_input_is_refused_not_read_forever(table, tmp_path, run):
     assert_user_error(run("sweep", "--data", table, *SWEEP, "--space", "/dev/zero", "--out",
                           tmp_path / "w"), "search space /dev/zero: is a folder or a device")
     assert not (tmp_path / "s").exists() and not (tmp_path / "w").exists()
+
+
+def test_a_resumed_study_retrains_a_damaged_model_and_refuses_a_damaged_marker(table, tmp_path,
+                                                                               run):
+    out = tmp_path / "study"
+    args = ("study", "--data", table, "--epochs", "2", "--batch-sizes", "16",
+            "--hidden-sizes", "8", "--latent-sizes", "2", "--quiet", "--workers", "1",
+            "--out", out)
+    assert run(*args)[0] == 0
+    models = sorted((out / "models").iterdir())
+    (models[0] / "config.json").write_text("[]")                 # damaged between two runs
+    (models[-1] / "history.csv").write_text("")
+    code, _, err = run(*args)
+    assert code == 0 and "Traceback" not in err, err
+    from hivlatent.model import VAEModel
+
+    for folder in models:
+        assert VAEModel.load(folder).histories                      # trained again, whole
+    (out / ".hivlatent-run.json").write_text("[]")
+    assert_user_error(run(*args), ".hivlatent-run.json is unreadable")

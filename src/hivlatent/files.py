@@ -270,6 +270,8 @@ class RunFolder:
         try:
             stored = json.loads(marker.read_text())
         except (OSError, ValueError):
+            stored = None
+        if not isinstance(stored, dict) or not isinstance(stored.get("settings", {}), dict):
             raise ConfigError(f"{self.option} {p}: its {MARKER} is unreadable; expected a run "
                               "folder written by hivlatent") from None
         if stored.get("command") != self.command:
