@@ -259,12 +259,19 @@ def test_hivdb_table(tmp_path):
     assert unrec[0] == ["M41L"] and rec[1] == [] and unrec[1] == []
 
 
-def test_hivdb_table_for_the_wrong_gene(tmp_path):
+def test_hivdb_table_is_read_as_its_own_genes_positions(tmp_path):
+    """A table's position columns tell its gene (P1-P99: PR), whatever gene unprefixed
+    mutations default to; a table of no gene's length is a one-line error."""
     f = tmp_path / "PI_like.txt"
     f.write_text(_hivdb_rows([{90: "M"}], length=99), encoding="utf-8")
-    assert [m.name for m in read_genotypes(f, "PR")[0].mutations] == ["L90M"]
-    with pytest.raises(DataError, match=r"line 1: .*P1-P99, expected P1-P240 for RT"):
-        read_genotypes(f, "RT")
+    for default in ("PR", "RT", "IN"):
+        (m,) = read_genotypes(f, default)[0].mutations
+        assert (m.gene, m.name) == ("PR", "L90M")
+    odd = tmp_path / "odd.txt"
+    odd.write_text(_hivdb_rows([{90: "M"}], length=150), encoding="utf-8")
+    with pytest.raises(DataError, match=r"line 1: .*P1-P150; expected P1-P99 \(PR\), "
+                                        r"P1-P240 \(RT\), P1-P288 \(IN\)"):
+        read_genotypes(odd, "RT")
 
 
 def test_hivdb_table_ragged_row(tmp_path):

@@ -69,3 +69,18 @@ def test_two_workers_share_one_postgres_study(small, tmp_path, pg_url):  # noqa:
 
 def test_killed_worker_leaves_a_usable_postgres_study(small, tmp_path, pg_url):  # noqa: F811
     killed_worker_scenario(small, tmp_path, pg_url, _study("kill"))
+
+
+def test_a_bare_postgresql_url_opens_with_the_installed_driver(pg_url):
+    """The README's form, postgresql://, works whichever driver SQLAlchemy defaults to."""
+    from sqlalchemy.engine import make_url
+
+    from hivlatent.sweep import SearchLock, open_storage
+
+    bare = make_url(pg_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    assert bare.startswith("postgresql://")
+    open_storage(bare)
+    lock = SearchLock(bare, _study("bare"))
+    with lock:
+        pass
+    lock.close()

@@ -107,10 +107,41 @@ def _check_parents(path: Path, option: str, named: bool = True) -> Path:
             break
         parent = parent.parent
     if not parent.is_dir():
-        raise ConfigError(f"{option} {path}: {parent} is a file, so nothing can be written "
-                          "under it; expected a path in a folder")
+        raise ConfigError(f"{option} {path}: {parent} {_kind(parent)}, so nothing can be "
+                          "written under it; expected a path in a folder")
     _probe(parent, path, option)
     return parent
+
+
+def _kind(path: Path) -> str:
+    """What a path that exists but is not a folder is, for messages."""
+    return "is a file" if path.is_file() else "is a device or special file"
+
+
+def is_device(path: str | os.PathLike) -> bool:
+    """Whether ``path`` exists and is neither a folder, a regular file nor a pipe (a device such
+    as /dev/zero never ends, or never answers, when read as an input)."""
+    import stat
+
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISDIR(mode) or stat.S_ISREG(mode) or stat.S_ISFIFO(mode))
+
+
+def check_folder(path: str | os.PathLike, option: str) -> Path:
+    """Check, before any work, that ``path`` is a folder this process can write in, or can be
+    made as one: a file, a device, a path under a file or a location that cannot be written is
+    a one-line :class:`~hivlatent.errors.ConfigError`."""
+    path = Path(path)
+    if path.is_dir():
+        _probe(path, path, option)
+    elif path.exists():
+        raise ConfigError(f"{option} {path}: {_kind(path)}; expected a folder")
+    else:
+        _check_parents(path, option)
+    return path
 
 
 def check_output_file(path: str | os.PathLike, option: str = "--out",
@@ -120,6 +151,8 @@ def check_output_file(path: str | os.PathLike, option: str = "--out",
     path = Path(path)
     if path.is_dir():
         raise ConfigError(f"{option} {_describe(path)}: is a folder; expected a file name")
+    if path.exists() and not path.is_file():        # a device: never read by ``ours``
+        raise ConfigError(f"{option} {path}: {_kind(path)}; expected a file name")
     if path.exists():
         if ours is None or not ours(path):
             raise ConfigError(f"{option} {path}: the file exists and was not written by this "
@@ -134,6 +167,8 @@ BUNDLE_FORMAT = "hivlatent-model/1"
 
 def is_bundle(folder: Path) -> bool:
     """Whether ``folder`` holds an hivlatent model bundle (its config.json says so)."""
+    if not (folder / "config.json").is_file():        # a FIFO would block the read
+        return False
     try:
         cfg = json.loads((folder / "config.json").read_text())
     except (OSError, ValueError):
@@ -145,8 +180,8 @@ def check_bundle_target(path: str | os.PathLike, option: str = "--save") -> bool
     """Check, before training, that a model bundle can be saved at ``path``: a new name, an empty
     folder, or an existing bundle (which will be replaced). Returns whether a bundle is there."""
     path = Path(path)
-    if path.is_file():
-        raise ConfigError(f"{option} {path}: is a file; expected a folder name for the model "
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"{option} {path}: {_kind(path)}; expected a folder name for the model "
                           "bundle (a new name, or an existing bundle to replace)")
     _check_parents(path, option)
     if path.is_dir():
@@ -215,8 +250,8 @@ class RunFolder:
 
     def _check(self) -> None:
         p = self.path
-        if p.is_file():
-            raise ConfigError(f"{self.option} {p}: is a file; expected a folder for the run")
+        if p.exists() and not p.is_dir():
+            raise ConfigError(f"{self.option} {p}: {_kind(p)}; expected a folder for the run")
         if not p.is_dir():
             _check_parents(p, self.option)
             return
@@ -235,6 +270,8 @@ class RunFolder:
         try:
             stored = json.loads(marker.read_text())
         except (OSError, ValueError):
+            stored = None
+        if not isinstance(stored, dict) or not isinstance(stored.get("settings", {}), dict):
             raise ConfigError(f"{self.option} {p}: its {MARKER} is unreadable; expected a run "
                               "folder written by hivlatent") from None
         if stored.get("command") != self.command:
@@ -253,9 +290,9 @@ class RunFolder:
             self.resumed = True
 
     def __enter__(self) -> "RunFolder":
-        if self.path.is_file():
-            raise ConfigError(f"{self.option} {self.path}: is a file; expected a folder for the "
-                              "run")
+        if self.path.exists() and not self.path.is_dir():
+            raise ConfigError(f"{self.option} {self.path}: {_kind(self.path)}; expected a folder "
+                              "for the run")
         if not self.path.exists():
             _check_parents(self.path, self.option)
             try:

@@ -473,17 +473,23 @@ class VAEModel:
             if config.get("output") is not None:
                 obj.output = OutputLayer.from_bundle(config["output"], tensors,
                                                      len(obj.feature_names), str(folder))
-        except (KeyError, TypeError, RuntimeError, ValueError) as exc:
-            raise ModelError(f"{folder}: the bundle does not fit its config ({exc})") from None
+        except (KeyError, TypeError, RuntimeError, ValueError, AttributeError) as exc:
+            raise ModelError(f"{folder}: the bundle does not fit its config "
+                             f"({' '.join(str(exc).split())[:200]})") from None
         obj._flat = flat
         obj.data_info = {k: manifest.get(k) for k in ("data", "data_sha256", "rows")}
         obj.manifest = manifest
+        if len(histories) != obj.n_members:
+            raise ModelError(f"{folder}: {len(histories)} training histories (history*.csv) for "
+                             f"{obj.n_members} member(s); the model folder is damaged")
         obj.histories = histories
-        obj.statuses = list(manifest.get("status", ["ok"] * obj.n_members))
-        if len(obj.statuses) != obj.n_members:
-            raise ModelError(f"{folder / 'manifest.json'}: {len(obj.statuses)} statuses for "
-                             f"{obj.n_members} members")
-        obj.train_seconds = list(manifest.get("train_seconds", [float("nan")] * obj.n_members))
+        obj.statuses = manifest.get("status", ["ok"] * obj.n_members)
+        obj.train_seconds = manifest.get("train_seconds", [float("nan")] * obj.n_members)
+        for key, values in (("status", obj.statuses), ("train_seconds", obj.train_seconds)):
+            if not isinstance(values, list) or len(values) != obj.n_members:
+                raise ModelError(f"{folder / 'manifest.json'}: {key!r} must be a list of one "
+                                 f"value per member ({obj.n_members}); the model folder is damaged")
+        obj.statuses = [str(s) for s in obj.statuses]
         return obj
 
 

@@ -68,8 +68,11 @@ def evaluate_cmd(
     from ..evaluation.run import evaluation_folder, run_evaluation, supported_only
     from ..model import check_device
 
-    chosen = [m.strip() for m in (methods or DEFAULT_METHODS + (",hivdb" if hivdb.available()
-                                                                 else "")).split(",") if m.strip()]
+    text = DEFAULT_METHODS + (",hivdb" if hivdb.available() else "") if methods is None \
+        else methods
+    chosen = [m.strip() for m in text.split(",") if m.strip()]
+    if not chosen:
+        raise ConfigError(f"--methods {methods!r}: expected at least one method, e.g. lr,rf,semi10")
     _check_methods(chosen)
     check_device(device)
     if fold_scheme not in FOLD_SCHEMES:

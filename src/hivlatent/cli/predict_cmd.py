@@ -150,22 +150,24 @@ def _default_models(records, quiet: bool) -> tuple[dict, dict]:
         if CLASS_GENES[c] not in genes:
             continue
         try:
-            ready = defaults.status([c])[0].ready
+            state = defaults.status([c])[0]
+            ready = state.ready
             if not ready:
+                defaults.check_cache()          # before any work: the cache can be written
                 defaults.folder_for(c)          # the table to train on, found or downloaded
         except DataError as exc:
             unavailable[c] = (f"no {c} model: {exc}", exc)
             continue
-        if not ready and not quiet:
+        if not ready and not quiet and not state.damaged:
             typer.echo(f"training the default {c} model on first use (once; see `hivlatent "
                        "models`)", err=True)
         t0 = time.perf_counter()
         prog, update = progress_bar(quiet or ready, f"{c} model")
         if prog:
             with prog:
-                out[c] = defaults.get(c, update)
+                out[c] = defaults.get(c, update, note=_note)
         else:
-            out[c] = defaults.get(c)
+            out[c] = defaults.get(c, note=_note)
         if not ready and not quiet:
             typer.echo(f"trained the default {c} model in {time.perf_counter() - t0:.0f} s",
                        err=True)
@@ -176,11 +178,20 @@ def _default_models(records, quiet: bool) -> tuple[dict, dict]:
     return out, {c: why for c, (why, _) in unavailable.items()}
 
 
+def _note(text: str) -> None:
+    typer.echo(f"note: {text}", err=True)
+
+
 @models_app.command("list")
 def models_list() -> None:
     """The default models: where each is cached, and whether it is trained."""
+    from ..errors import ConfigError
     from ..prediction import defaults
 
+    try:
+        defaults.check_cache()
+    except ConfigError as exc:      # listing needs no writable cache, training does: said
+        _note(f"{exc}; predict cannot train models there")
     for m in defaults.status():
         typer.echo(f"{m.drug_class:6} {'ready' if m.ready else 'missing':8} {m.folder}  {m.note}")
     for folder in defaults.stale():
@@ -198,14 +209,16 @@ def models_train(
     """Train the default models ahead of time (again, if they are there)."""
     from ..prediction import defaults
 
-    for c in defaults.check_classes(drug_class):
+    classes = defaults.check_classes(drug_class)
+    defaults.check_cache()                      # before minutes of training
+    for c in classes:
         t0 = time.perf_counter()
         prog, update = progress_bar(quiet, f"{c} model")
         if prog:
             with prog:
-                folder = defaults.train(c, update)
+                folder = defaults.train(c, update, note=_note)
         else:
-            folder = defaults.train(c)
+            folder = defaults.train(c, note=_note)
         typer.echo(f"trained the default {c} model in {time.perf_counter() - t0:.0f} s: {folder}")
 
 
@@ -218,5 +231,5 @@ def models_remove(
     """Remove cached default models (every version); predict trains them again when needed."""
     from ..prediction import defaults
 
-    gone = defaults.remove(drug_class)
+    gone = defaults.remove(drug_class, note=_note)
     typer.echo("\n".join(f"removed {p}" for p in gone) or "nothing to remove")

@@ -48,14 +48,16 @@ def sweep_cmd(
     device: str = DEVICE_OPTION, quiet: bool = QUIET_OPTION,
 ) -> None:
     """Search the VAE / semi-supervised VAE's hyperparameters with Optuna (cross-validated)."""
-    from ..sweep import SweepConfig, format_summary, run_sweep, search_settings
+    from ..sweep import SweepConfig, format_summary, run_sweep
+    from ..sweep.run import check_sweep
 
     ds = data_opts.load()
     cfg = SweepConfig(n_trials=trials, objectives=tuple(objective or ("elbo",)), folds=folds,
                       seed=seed, space=space, storage=storage, study_name=study,
                       workers=workers, batch_trials=batch_trials, prune=prune, device=device,
                       threads=threads)
-    search_settings(ds, cfg)                # a bad space or objective: error before the bar
+    check_sweep(ds, out, cfg)               # a bad space, objective, storage or --out: error
+                                            # before the bar
     prog, update = progress_bar(quiet, "sweep trials")
     if prog:
         with prog:

@@ -137,6 +137,8 @@ class GenotypeRecord:
     where: str
     genotype: ParsedGenotype | None = None
     error: str | None = None
+    #: the genes the record covers when the file says so (an HIVDB table: its gene), else ()
+    genes: tuple[str, ...] = ()
 
 
 def read_genotypes(path: str | Path, gene: str) -> list[ParsedGenotype]:
@@ -167,10 +169,7 @@ def genotype_records(path: str | Path, gene: str, text: str | None = None) -> li
     lower = [c.lower() for c in cols]
     id_col = next(lower.index(name) for name in _ID_COLUMNS if name in lower)
     if p_cols:
-        length = TABLE_LENGTHS[gene]
-        if max(p_cols) != length or len(p_cols) != length:
-            raise DataError(f"{path}: line 1: the table has {len(p_cols)} position columns "
-                            f"P{min(p_cols)}-P{max(p_cols)}, expected P1-P{length} for {gene}")
+        gene = _table_gene(path, p_cols)
         mut_col = None
     else:
         mut_col = lower.index("mutations") if "mutations" in lower else lower.index("compmutlist")
@@ -200,10 +199,23 @@ def genotype_records(path: str | Path, gene: str, text: str | None = None) -> li
             except DataError as exc:
                 out.append(GenotypeRecord(gid, where, error=str(exc)))
                 continue
-            out.append(GenotypeRecord(gid, where, g))
+            out.append(GenotypeRecord(gid, where, g, genes=(gene,) if mut_col is None else ()))
     except csv.Error as exc:
         raise DataError(f"{path}: line {reader.line_num}: {exc}") from None
     return out
+
+
+def _table_gene(path: Path, p_cols: dict[int, int]) -> str:
+    """The gene of an HIVDB table, told by its position columns (P1-P99 PR, P1-P240 RT,
+    P1-P288 IN), whatever gene mutations without a prefix default to."""
+    n = len(p_cols)
+    for gene, length in TABLE_LENGTHS.items():
+        if n == length == max(p_cols):
+            return gene
+    expected = ", ".join(f"P1-P{length} ({gene})" for gene, length in
+                         sorted(TABLE_LENGTHS.items(), key=lambda item: item[1]))
+    raise DataError(f"{path}: line 1: the table has {n} position columns "
+                    f"P{min(p_cols)}-P{max(p_cols)}; expected {expected}")
 
 
 def _read_lines(path: Path, text: str, gene: str) -> list[GenotypeRecord]:

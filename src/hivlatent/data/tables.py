@@ -46,6 +46,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
+from ..files import is_device
 from .cutoffs import DRUG_CLASSES, GENES
 
 #: amino-acid letters accepted in a cell (X = unknown)
@@ -171,6 +172,8 @@ def read_bytes(path: str | Path, what: str = "file") -> tuple[Path, bytes]:
         raise DataError(f"{path}: {what} not found")
     if path.is_dir():
         raise DataError(f"{path}: is a folder; expected a {what}")
+    if is_device(path):
+        raise DataError(f"{path}: is a device or special file; expected a {what}")
     try:
         data = path.read_bytes()
     except OSError as exc:

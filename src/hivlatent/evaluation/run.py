@@ -175,6 +175,8 @@ def run_evaluation(ds: Dataset, out: str | Path, methods: list[str], folds: int 
     :func:`.harness.evaluate`; the result is the same). ``scheme``: how the folds are drawn
     (:mod:`.cv`)."""
     out = Path(out)
+    if not list(methods):
+        raise ConfigError("methods: expected at least one method to evaluate, got none")
     ds, skipped = supported_only(ds)
     with evaluation_folder(ds, out, methods, folds, repeats, seed, first_repeat, scheme):
         return _run_evaluation(ds, out, methods, folds, repeats, seed, group_by, epochs,

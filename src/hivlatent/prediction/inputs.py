@@ -51,8 +51,11 @@ def _genes_named(genotype: ParsedGenotype, default: str) -> tuple[str, ...]:
     return tuple(g for g in ("PR", "RT", "IN") if g in genes)
 
 
-def from_genotype(genotype: ParsedGenotype, source: str, default_gene: str) -> Record:
-    return Record(genotype.id, genotype, _genes_named(genotype, default_gene),
+def from_genotype(genotype: ParsedGenotype, source: str, default_gene: str,
+                  genes: tuple[str, ...] = ()) -> Record:
+    """``genes``: the genes the record covers when its file says so (an HIVDB table's gene);
+    else those its mutations name."""
+    return Record(genotype.id, genotype, genes or _genes_named(genotype, default_gene),
                   warnings=tuple(genotype.notes), source=source)
 
 
@@ -125,7 +128,7 @@ def _genotypes(items, source: str, default_gene: str) -> list[Record]:
     out = []
     for item in items:
         if isinstance(item.genotype, ParsedGenotype):
-            out.append(from_genotype(item.genotype, item.where, default_gene))
+            out.append(from_genotype(item.genotype, item.where, default_gene, item.genes))
         else:
             out.append(Record(item.id, None, error=item.error, source=item.where))
     return _check_unique_ids(out, source)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -63,23 +64,41 @@ class Reference:
         return {NPZ: buf.getvalue(), JSON: json.dumps(meta).encode()}
 
     @classmethod
-    def load(cls, folder: str | Path) -> "Reference | None":
-        """The bundle's reference, or None when it has none."""
+    def load(cls, folder: str | Path, model=None) -> "Reference | None":
+        """The bundle's reference, or None when it has none; a damaged one is a one-line
+        ModelError. ``model``: the bundle's model, whose latent size and drugs it must fit."""
         folder = Path(folder)
-        if not (folder / NPZ).is_file() or not (folder / JSON).is_file():
+        if not (folder / NPZ).exists() and not (folder / JSON).exists():
             return None
         try:
+            for name in (NPZ, JSON):
+                if not (folder / name).is_file():
+                    raise ValueError(f"{name} is missing or not a regular file")
             with np.load(folder / NPZ, allow_pickle=False) as z:
                 ids, latent, log_fold = z["ids"], z["latent"], z["log_fold"]
-            meta = json.loads((folder / JSON).read_text())
+            meta = json.loads((folder / JSON).read_text(encoding="utf-8"))
             counts = {int(p): {str(r): int(v) for r, v in c.items()}
                       for p, c in meta["counts"].items()}
             ref = cls(ids, latent, log_fold, list(meta["drugs"]), str(meta["gene"]), counts,
                       int(meta["n_sequences"]))
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise ModelError(f"{folder}: the reference viruses are unreadable ({exc})") from None
-        if not (len(ids) == len(latent) == len(log_fold)) or log_fold.shape[1] != len(ref.drugs):
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, EOFError,
+                zipfile.BadZipFile) as exc:
+            raise ModelError(f"{folder}: the reference viruses are unreadable "
+                             f"({' '.join(str(exc).split())[:200]}); the model folder is "
+                             "damaged") from None
+        if ids.ndim != 1 or latent.ndim != 2 or log_fold.ndim != 2 \
+                or not (len(ids) == len(latent) == len(log_fold)) \
+                or log_fold.shape[1] != len(ref.drugs):
             raise ModelError(f"{folder}: the reference viruses' arrays do not fit each other")
+        if not len(ids) or not np.isfinite(latent).all():
+            raise ModelError(f"{folder / NPZ}: no reference viruses, or NaN or infinite latent "
+                             "means; the model folder is damaged")
+        if model is not None and (latent.shape[1] != model.model_config.latent
+                                  or ref.drugs != list(model.drugs) or ref.gene != model.gene):
+            raise ModelError(f"{folder}: the reference viruses ({latent.shape[1]} latent "
+                             f"dimensions, drugs {', '.join(ref.drugs)}, {ref.gene}) do not fit "
+                             f"the model ({model.model_config.latent}, "
+                             f"{', '.join(model.drugs)}, {model.gene})")
         return ref
 
     def nearest(self, z: np.ndarray, k: int = 5) -> tuple[np.ndarray, np.ndarray]:

@@ -9,6 +9,7 @@ figures/ and one sub-folder per trained model; a rerun skips the models already 
 
 from __future__ import annotations
 
+import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -19,7 +20,7 @@ from threadpoolctl import threadpool_limits
 
 from .. import __version__
 from ..config import ModelConfig, Progress, TrainConfig, to_dict
-from ..errors import ModelError
+from ..errors import HivLatentError, ModelError
 from ..files import RunFolder, write_csv
 from ..model import FitTask, VAEModel, fit_many
 from ..reporting.drawing import FigurePool
@@ -77,7 +78,8 @@ class Study:
             return None
         try:
             saved = VAEModel.load(folder, self.device)
-        except ModelError:
+        except HivLatentError:          # damaged (a killed disk, a file edited): trained again,
+            shutil.rmtree(folder)       # in the run folder this run holds locked
             return None
         same = (saved.model_config == model.model_config and saved.train_config == model.train_config
                 and saved.n_members == model.n_members

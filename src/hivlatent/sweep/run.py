@@ -14,7 +14,7 @@ from ..training.workers import torch_threads
 from .results import SweepResult, best_trials, write_results
 from .settings import ATTR, SweepConfig, data_fingerprint, default_search_name, search_settings
 from .space import configs
-from .storage import budget, mask_url, open_storage
+from .storage import budget, check_storage, mask_url, open_storage
 from .workers import open_search, stored_study_id, work, worker_entry
 
 
@@ -22,6 +22,24 @@ def resolve_storage(config: SweepConfig, out: str | Path) -> str:
     if config.storage:
         return config.storage
     return f"sqlite:///{(Path(out) / 'sweep.db').resolve()}"
+
+
+def check_sweep(dataset, out: str | Path, config: SweepConfig) -> dict:
+    """Every check of :func:`run_sweep` that writes nothing (the settings, the storage URL, the
+    run folder), for the command line to run before its progress bar; the settings."""
+    settings = search_settings(dataset, config)
+    if config.storage:
+        check_storage(config.storage)
+    _run_folder(dataset, out, config).check()
+    return settings
+
+
+def _run_folder(dataset, out: str | Path, config: SweepConfig) -> RunFolder:
+    """The run folder of the sweep (several workers may share it: they take its lock only to
+    check it at the start and to write the results at the end)."""
+    url = resolve_storage(config, out)
+    name = config.study_name or default_search_name(dataset, config.objectives)
+    return RunFolder(out, "sweep", {"storage": mask_url(url), "study": name}, wait=True)
 
 
 def run_sweep(dataset, out: str | Path, config: SweepConfig | None = None,
@@ -38,13 +56,21 @@ def run_sweep(dataset, out: str | Path, config: SweepConfig | None = None,
     settings = search_settings(dataset, config)
     url = resolve_storage(config, out)
     name = config.study_name or default_search_name(dataset, config.objectives)
-    # the run folder: new, empty or this search's (several workers may share it: they take the
-    # folder's lock only to check it now and to write the results at the end)
-    folder = {"storage": mask_url(url), "study": name}
-    with RunFolder(out, "sweep", folder, wait=True):
-        pass
-    storage, lock, _ = open_search(url, name, config, settings)
-    lock.close()
+    run_folder = _run_folder(dataset, out, config)
+    if config.storage:
+        # a database of the user's: checked and opened before the run folder is made, so a
+        # wrong URL leaves nothing behind
+        check_storage(url)
+        run_folder.check()
+        storage, lock, _ = open_search(url, name, config, settings)
+        lock.close()
+        with run_folder:
+            pass
+    else:                          # the database lives in the run folder
+        with run_folder:
+            pass
+        storage, lock, _ = open_search(url, name, config, settings)
+        lock.close()
     # this process is worker 0; workers - 1 more are spawned (fresh interpreters: no fork of a
     # process holding database connections and torch threads)
     ctx = mp.get_context("spawn")
@@ -77,7 +103,7 @@ def run_sweep(dataset, out: str | Path, config: SweepConfig | None = None,
     if progress is not None:
         b = budget(storage.get_all_trials(stored_study_id(storage, name), deepcopy=False))
         progress(b.finished, max(config.n_trials, b.counted), "sweep trials")
-    with RunFolder(out, "sweep", folder, wait=True):
+    with _run_folder(dataset, out, config):
         result = write_results(url, name, out, report)
     if best:
         result.best_model = retrain_best(dataset, out, url, name, device=config.device,

@@ -46,6 +46,7 @@ except ImportError:  # pragma: no cover - Python 3.10
 
 from ..config import LIKELIHOODS, SUP_WEIGHT, ModelConfig, TrainConfig
 from ..errors import ConfigError
+from ..files import is_device
 
 TYPES = ("int", "float", "categorical")
 SPEC_KEYS = ("type", "low", "high", "log", "step", "choices")
@@ -265,6 +266,9 @@ def read_space_file(path: str | Path) -> dict:
     """The raw mapping of a YAML (.yaml/.yml/.json) or TOML (.toml) space file (one-line
     ConfigError when it cannot be read or parsed, or is not a mapping)."""
     path = Path(path)
+    if is_device(path) or path.is_dir():
+        raise ConfigError(f"search space {path}: is a folder or a device; expected a YAML or "
+                          "TOML file")
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:

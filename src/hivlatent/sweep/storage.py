@@ -40,6 +40,63 @@ def _backend(url: str) -> str:
                           "sqlite:///sweep.db or postgresql://user@host:5432/db") from None
 
 
+def engine_url(url: str) -> str:
+    """The URL to open: a bare ``postgresql://`` gets the PostgreSQL driver that is installed
+    (SQLAlchemy's default driver differs between its versions: psycopg2 in 2.0, psycopg in 2.1;
+    hivlatent's ``test`` extra installs psycopg2); a URL that names its driver is left as it
+    is."""
+    import importlib.util
+
+    from sqlalchemy.engine import make_url
+
+    _backend(url)
+    u = make_url(url)
+    if u.drivername != "postgresql":
+        return url
+    preferred = u.get_dialect().driver
+    for driver in dict.fromkeys((preferred, "psycopg2", "psycopg")):
+        if importlib.util.find_spec(driver) is not None:
+            return u.set(drivername=f"postgresql+{driver}").render_as_string(hide_password=False)
+    raise ConfigError(f"storage {mask_url(url)}: no PostgreSQL driver is installed; expected "
+                      "psycopg2 or psycopg (pip install psycopg2-binary)")
+
+
+def check_storage(url: str) -> None:
+    """Check a storage URL before any work (nothing is created): a known database, its driver
+    installed, and for SQLite a file (new or existing) in an existing folder that can be
+    written. A folder that does not exist is an error, never created: a typo would otherwise
+    scatter databases."""
+    from sqlalchemy.engine import make_url
+
+    from ..files import _kind, _probe
+
+    engine_url(url)
+    if _backend(url) != "sqlite":
+        return
+    db = make_url(url).database
+    if not db or db == ":memory:" or db.startswith("file:"):
+        return
+    path, where = Path(db), f"storage {mask_url(url)}"
+    if path.is_dir():
+        raise ConfigError(f"{where}: {path} is a folder; expected a SQLite database file")
+    if path.exists() and not path.is_file():
+        raise ConfigError(f"{where}: {path} {_kind(path)}; expected a SQLite database file")
+    if not path.parent.is_dir():
+        what = "does not exist" if not path.parent.exists() else _kind(path.parent)
+        raise ConfigError(f"{where}: the folder {path.parent} {what}; expected a SQLite file in "
+                          "an existing folder (make the folder first)")
+    _probe(path.parent, path, where)
+
+
+def cannot_open(url: str, exc: BaseException) -> ConfigError:
+    """The one-line error for a database that cannot be opened (a missing driver names the
+    fix)."""
+    first = " ".join(str(exc).split("\n")[0].split())[:300]
+    if isinstance(exc, ImportError):
+        first += ": install the database's driver, or name an installed one (dialect+driver://)"
+    return ConfigError(f"storage {mask_url(url)}: cannot open the database ({first})")
+
+
 def open_storage(url: str, heartbeat_interval: int | None = 15, grace_period: int | None = 60,
                  max_retry: int | None = 2):
     """An Optuna RDBStorage for ``url`` with heartbeats and re-queueing of stale trials (a
@@ -59,13 +116,12 @@ def open_storage(url: str, heartbeat_interval: int | None = 15, grace_period: in
             arg = ("heartbeat_stale_trial_callback"
                    if "heartbeat_stale_trial_callback" in inspect.signature(RDBStorage).parameters
                    else "failed_trial_callback")
-            storage = RDBStorage(url, engine_kwargs=kwargs, heartbeat_interval=heartbeat_interval,
+            storage = RDBStorage(engine_url(url), engine_kwargs=kwargs, heartbeat_interval=heartbeat_interval,
                                  grace_period=grace_period if heartbeat_interval else None,
                                  **{arg: callback})
     except (sqlalchemy.exc.SQLAlchemyError, optuna.exceptions.StorageInternalError, ImportError,
             ValueError) as exc:
-        first = " ".join(str(exc).split("\n")[0].split())[:300]
-        raise ConfigError(f"storage {mask_url(url)}: cannot open the database ({first})") from None
+        raise cannot_open(url, exc) from None
     if backend == "sqlite":
         _sqlite_pragmas(storage.engine)
     return storage
@@ -142,12 +198,10 @@ class SearchLock:
             from sqlalchemy.pool import NullPool
 
             try:
-                engine = sqlalchemy.create_engine(self.url, poolclass=NullPool)
+                engine = sqlalchemy.create_engine(engine_url(self.url), poolclass=NullPool)
                 self._conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
             except (sqlalchemy.exc.SQLAlchemyError, ImportError) as exc:
-                first = " ".join(str(getattr(exc, "orig", exc)).split("\n")[0].split())[:300]
-                raise ConfigError(f"storage {mask_url(self.url)}: cannot open the database "
-                                  f"({first})") from None
+                raise cannot_open(self.url, getattr(exc, "orig", None) or exc) from None
         return self._conn
 
     def __enter__(self) -> SearchLock:

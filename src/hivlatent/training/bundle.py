@@ -78,21 +78,57 @@ def load_bundle(folder: str | Path) -> tuple[dict, dict[str, torch.Tensor], list
     for name in ("config.json", "weights.safetensors", "manifest.json"):
         if not (folder / name).is_file():
             raise ModelError(f"{folder / name}: missing; the model folder is incomplete")
-    try:
-        config = json.loads((folder / "config.json").read_text())
-        manifest = json.loads((folder / "manifest.json").read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ModelError(f"{folder}: config.json or manifest.json is not valid JSON ({exc})") from None
+    config = read_json_object(folder / "config.json")
+    manifest = read_json_object(folder / "manifest.json")
     if config.get("format") != FORMAT:
         raise ModelError(f"{folder / 'config.json'}: format {config.get('format')!r}, expected {FORMAT!r}")
     try:
         tensors = load_file(str(folder / "weights.safetensors"))
     except (SafetensorError, OSError, ValueError) as exc:
         raise ModelError(f"{folder / 'weights.safetensors'}: corrupt weights ({exc})") from None
-    histories = []
-    for path in sorted(folder.glob("history*.csv"), key=lambda p: (len(p.name), p.name)):
-        histories.append(pd.read_csv(path))
+    histories = [read_history(path) for path in sorted(folder.glob("history*.csv"),
+                                                        key=lambda p: (len(p.name), p.name))]
     return config, tensors, histories, manifest
+
+
+def read_json_object(path: Path) -> dict:
+    """A bundle's JSON file, which must hold an object (a one-line ModelError otherwise)."""
+    try:
+        obj = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, OSError) as exc:     # JSONDecodeError and UnicodeDecodeError included
+        raise ModelError(f"{path}: not valid JSON ({_first_line(exc)}); the model folder is "
+                         "damaged") from None
+    if not isinstance(obj, dict):
+        kind = {list: "an array", str: "a string", type(None): "null", bool: "a boolean"}.get(
+            type(obj), "a number")
+        raise ModelError(f"{path}: holds {kind}, expected a JSON object; the model folder is "
+                         "damaged")
+    return obj
+
+
+#: the columns every training history has
+HISTORY_COLUMNS = ("epoch", "train_loss", "val_loss")
+
+
+def read_history(path: Path) -> pd.DataFrame:
+    """One member's training history (a one-line ModelError when it is empty or unreadable)."""
+    if not path.is_file():
+        raise ModelError(f"{path}: not a regular file; expected a training history (CSV)")
+    try:
+        history = pd.read_csv(path)
+    except (ValueError, OSError, pd.errors.ParserError) as exc:  # empty, not UTF-8, malformed
+        raise ModelError(f"{path}: unreadable training history ({_first_line(exc)}); the model "
+                         "folder is damaged") from None
+    missing = [c for c in HISTORY_COLUMNS if c not in history.columns]
+    if missing or history.empty:
+        raise ModelError(f"{path}: expected a training history with columns "
+                         f"{', '.join(HISTORY_COLUMNS)} and one row per epoch; the model folder "
+                         "is damaged")
+    return history
+
+
+def _first_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:200]
 
 
 def checked_weights(model, tensors: dict, folder: Path) -> torch.Tensor:

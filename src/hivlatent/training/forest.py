@@ -87,7 +87,14 @@ class Forest:
         if same != {n} or self.roots.ndim != 1 or not len(self.roots):
             raise ValueError(f"{where}: its arrays disagree in length")
         inner = self.left >= 0
+        index = np.arange(n)
+        # a child always follows its node (as scikit-learn numbers them): a damaged array can
+        # then never send predict round a cycle
         if (self.left[inner] >= n).any() or (self.right[inner] >= n).any() \
-                or (self.right[inner] < 0).any() or (self.roots >= n).any() \
-                or (self.feature[inner] >= n_features).any() or not np.isfinite(self.value).all():
+                or (self.left[inner] <= index[inner]).any() \
+                or (self.right[inner] <= index[inner]).any() \
+                or (self.roots < 0).any() or (self.roots >= n).any() \
+                or (self.feature[inner] < 0).any() or (self.feature[inner] >= n_features).any():
             raise ValueError(f"{where}: node indices or features out of range")
+        if not (np.isfinite(self.value).all() and np.isfinite(self.threshold[inner]).all()):
+            raise ValueError(f"{where}: NaN or infinite thresholds or leaf values")
