@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Literal
 
+from ..config import MAX_RECORD_LENGTH
 from ..errors import DataError
 
 Kind = Literal["nucleotide", "amino acid"]
@@ -112,16 +113,18 @@ def parse_fasta(text: str, source: str = "<string>", *, strict: bool = False) ->
         raise DataError(f"{source}: no FASTA record found (expected lines starting with '>')")
 
     batch = FastaBatch(source=source)
-    first_seen: dict[str, int] = {}
+    first_seen: dict[str, tuple[int, str]] = {}
     for header, number, lines in raw_records:
         result = _build_record(header, number, lines, source)
         if isinstance(result, FastaRecord):
             if result.id in first_seen:
+                line, first = first_seen[result.id]
                 result = RecordError(result.id, number, (
-                    f"{source}, line {number}, record {result.id!r}: duplicate id "
-                    f"(first seen at line {first_seen[result.id]}); expected unique ids"))
+                    f"{source}, line {number}, record {result.id!r}: duplicate id (first seen "
+                    f"at line {line}; the id is a header's first word: {first!r}, {header!r}); "
+                    "expected unique ids (e.g. Sample_1, not Sample 1)"))
             else:
-                first_seen[result.id] = number
+                first_seen[result.id] = (number, header)
         if isinstance(result, RecordError):
             if strict:
                 raise DataError(result.message)
@@ -139,6 +142,10 @@ def _build_record(header: str, number: int, lines: list[tuple[int, str]], source
                            f"{source}, line {number}: header without an id; expected '>id'")
     chunks = [(n, "".join(c for c in s.upper() if c not in GAPS)) for n, s in lines]
     seq = "".join(s for _, s in chunks)
+    if len(seq) > MAX_RECORD_LENGTH:
+        return RecordError(rid, number, (
+            f"{where}: {len(seq)} letters; expected at most {MAX_RECORD_LENGTH} (HIV-1 pol is "
+            "about 3,000 nt, a whole genome about 9,700: cut the record to pol)"))
     if not seq:
         return RecordError(rid, number, f"{where}: empty record; expected a sequence after the header")
     letters = sum(1 for c in seq if c.isalpha())
