@@ -8,8 +8,9 @@ format:
   more, so the escape is undone exactly by :func:`csv_unescape` (drop one leading quote);
 - the terminal table (:func:`terminal_text`): control characters (ANSI colour and cursor
   sequences, OSC title sequences, BEL, backspace, carriage return...), Unicode format characters
-  (bidirectional overrides) and line separators are shown as ``\\x1b``, ``\\u202e``..., never
-  sent to the terminal; rich's markup brackets are escaped;
+  (bidirectional overrides), line separators, private-use and unassigned code points
+  (:data:`HIDDEN_CATEGORIES`) are shown as ``\\x1b``, ``\\u202e``..., never sent to the
+  terminal; rich's markup brackets are escaped;
 - figures (:func:`figure_text`): ``$`` is escaped so matplotlib never parses a label as
   mathtext, and control characters are shown as in the table;
 - HTML: every text of a prediction report goes through :mod:`hivlatent.reporting.report`'s
@@ -24,6 +25,9 @@ import unicodedata
 #: first characters a spreadsheet reads as the start of a formula (OWASP), and the quote itself
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
 QUOTE = "'"
+#: Unicode categories shown as escapes: control (ANSI, OSC, BEL...), format (bidirectional
+#: overrides), line and paragraph separators, surrogates, private use, unassigned
+HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"})
 
 
 def csv_cell(text: object) -> str:
@@ -39,7 +43,7 @@ def csv_unescape(cell: str) -> str:
 
 def _visible(c: str) -> str:
     cat = unicodedata.category(c)
-    if cat in ("Cc", "Cf", "Zl", "Zp", "Cs", "Co") or c == "\x7f":
+    if cat in HIDDEN_CATEGORIES:
         code = ord(c)
         return f"\\x{code:02x}" if code < 0x100 else (f"\\u{code:04x}" if code < 0x10000
                                                         else f"\\U{code:08x}")
