@@ -131,8 +131,7 @@ def decode_input(data: bytes, source: str) -> str:
 
 def normalise_text(text: str) -> str:
     """Text with its byte-order mark removed and CRLF and CR line endings made ``\n``."""
-    if text.startswith("\ufeff"):
-        text = text[1:]
+    text = text.removeprefix("\ufeff")
     return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
 
 

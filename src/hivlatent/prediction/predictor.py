@@ -44,9 +44,9 @@ import numpy as np
 
 from ..data.mutations import ParsedGenotype, encode, feature_index, parse_genotype, resolve_gene
 from ..errors import ConfigError, ModelError
+from ..subtyping import SubtypeCall, subtype_record
 from ..training.calibration import TOL, called_resistant, p_resistant
 from ..training.output import capped_interval, log_caps
-from ..subtyping import SubtypeCall, subtype_record
 from .applicability import (
     Applicability,
     assess,

@@ -133,8 +133,8 @@ def plot_latent_map(model, reference, new_z: np.ndarray, new_ids: list[str], dru
                        linewidths=0.8, zorder=3)
             if len(new_ids) <= MAX_LABELLED:
                 for (x, yv), label in zip(new, new_ids):
-                    ax.annotate(figure_text(label), (x, yv), xytext=(4, 4), textcoords="offset points",
-                                fontsize=8)
+                    ax.annotate(figure_text(label), (x, yv), xytext=(4, 4),
+                                textcoords="offset points", fontsize=8)
             ax.set_title(f"{drug}: measured {int(known.sum())} viruses")
             ax.set_xlabel(f"PC1 of the latent means ({100 * ratio[0]:.0f}% var)")
             ax.set_ylabel(f"PC2 ({100 * ratio[1]:.0f}% var)")
