@@ -160,9 +160,9 @@ def test_headers_sharing_a_first_word_are_named_with_both_headers(tmp_path):
     seq = make_sequence([], genes=("RT",))
     got = from_text(f">Sample 1\n{seq}\n>Sample 2\n{seq}\n", "s.fa")
     assert got[0].ok and got[1].error == (
-        "s.fa, line 3, record 'Sample': duplicate id (first seen at line 1; the id is a "
-        "header's first word: 'Sample 1', 'Sample 2'); expected unique ids (e.g. Sample_1, not "
-        "Sample 1)")
+        "s.fa, line 3, record 'Sample': duplicate id (first seen at line 1): the id is a "
+        "header's first word, so 'Sample 1' and 'Sample 2' share it; expected unique ids (e.g. "
+        "Sample_1, not Sample 1)")
 
 
 @pytest.mark.parametrize("text,fragment", [
@@ -201,6 +201,10 @@ def test_not_covered_does_not_depend_on_the_batch():
                             hivdb=False, classes=classes)
     assert alone[0].not_covered == mixed[1].not_covered == [
         "PI: the input does not cover PR", "INSTI: the input does not cover IN"]
+    why = {"PI": "no PI model: its table is not on this machine"}   # asked for by PR records
+    assert predict_records(from_arguments(["PR:L90M", "M184V"]), models, hivdb=False,
+                           unavailable=why, classes=classes)[1].not_covered == \
+        alone[0].not_covered
 
 
 def test_the_same_genotype_gets_the_same_bits_in_any_batch(small_model):

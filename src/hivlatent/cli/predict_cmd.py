@@ -56,8 +56,8 @@ def predict_cmd(
     that drive each prediction, the nearest measured viruses and HIVdb beside it.
 
     Exit status: 0 when every record was answered, 2 when the command could not run (a bad
-    option or file), 3 when some records could not be read or aligned (each is in the output
-    with its error; the others are answered)."""
+    option or file, an empty input, no record answered), 3 when some records could not be read,
+    aligned or answered (each is in the output with its error; the others are answered)."""
     from ..errors import ConfigError
     from ..files import check_output_file
     from ..prediction import RESEARCH_NOTE, predict_records, to_csv, to_json, to_table

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..data.genotype_files import genotype_records
+from ..data.input_text import EXPECTED, decode_input, normalise_text, read_input
 from ..data.mutations import Mutation, ParsedGenotype, parse_genotype
 from ..errors import DataError
 
@@ -72,11 +73,6 @@ def from_arguments(args: Sequence[str], default_gene: str = DEFAULT_GENE) -> lis
 
 #: the ``--file`` name that means standard input
 STDIN = "-"
-#: the first bytes of compressed files: gzip is read; the others are named in the error
-_GZIP = b"\x1f\x8b"
-_OTHER_COMPRESSION = {b"BZh": "bzip2", b"\xfd7zXZ\x00": "xz", b"PK\x03\x04": "zip",
-                      b"\x28\xb5\x2f\xfd": "zstd"}
-_EXPECTED = "expected FASTA, mutation lists, a CSV with id and mutations, or an HIVDB table"
 
 
 def is_fasta(path: Path) -> bool:
@@ -94,63 +90,6 @@ def _text_is_fasta(text: str) -> bool:
         if line and not line.startswith(";"):
             return line.startswith(">")
     return False
-
-
-def decode_input(data: bytes, source: str) -> str:
-    """The text of an input's bytes: gzip decompressed (other compressions are named in the
-    error), UTF-8 with or without a byte-order mark, every line ending (CRLF, CR) made ``\n``;
-    at most :data:`~hivlatent.config.MAX_INPUT_BYTES` bytes."""
-    import gzip
-    import io
-    import zlib
-
-    from ..config import MAX_INPUT_BYTES
-
-    if data.startswith(_GZIP):
-        try:
-            with gzip.GzipFile(fileobj=io.BytesIO(data)) as fh:
-                data = fh.read(MAX_INPUT_BYTES + 1)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise DataError(f"{source}: a damaged gzip file ({exc}); expected a whole gzip "
-                            "file or plain text") from None
-    for magic, name in _OTHER_COMPRESSION.items():
-        if data.startswith(magic):
-            raise DataError(f"{source}: a {name}-compressed file; expected plain text or gzip "
-                            f"(decompress it first)")
-    if len(data) > MAX_INPUT_BYTES:
-        raise DataError(f"{source}: more than {MAX_INPUT_BYTES} bytes; expected at most that "
-                        "(split the input)")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise DataError(f"{source}, line {line}: not UTF-8 text (byte 0x{data[exc.start]:02x}); "
-                        f"{_EXPECTED}") from None
-    return normalise_text(text)
-
-
-def normalise_text(text: str) -> str:
-    """Text with its byte-order mark removed and CRLF and CR line endings made ``\n``."""
-    text = text.removeprefix("\ufeff")
-    return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
-
-
-def read_input(path: str | Path) -> str:
-    """The text of an input file (see :func:`decode_input`); a missing file, a folder or an
-    unreadable file is a DataError naming it."""
-    from ..config import MAX_INPUT_BYTES
-
-    path = Path(path)
-    if path.is_dir():
-        raise DataError(f"{path}: is a folder; {_EXPECTED}")
-    if not path.exists():
-        raise DataError(f"{path}: file not found; {_EXPECTED}")
-    try:
-        with path.open("rb") as fh:
-            data = fh.read(MAX_INPUT_BYTES + 1)
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    return decode_input(data, str(path))
 
 
 def from_file(path: str | Path, default_gene: str = DEFAULT_GENE, workers: int = 1,
@@ -183,7 +122,7 @@ def from_text(text: str, source: str = "<text>", default_gene: str = DEFAULT_GEN
                          default_gene)
     if not out:
         raise DataError(f"{source}: no records (empty, or only blank and comment lines); "
-                        f"{_EXPECTED}")
+                        f"{EXPECTED}")
     return out
 
 
@@ -200,9 +139,9 @@ def _genotypes(items, source: str, default_gene: str) -> list[Record]:
 def from_fasta(path: Path, workers: int = 1) -> list[Record]:
     """Align every FASTA record (plain or gzip file) to HIV-1 pol and call its mutations
     (:mod:`hivlatent.sequences`)."""
-    from ..sequences import analyze_text
+    from ..sequences import analyze_fasta
 
-    return _aligned(analyze_text(read_input(path), str(path), workers), str(path))
+    return _aligned(analyze_fasta(path, workers=workers), str(path))
 
 
 def _aligned(aligned, source: str) -> list[Record]:

@@ -390,8 +390,7 @@ def predict_records(records: Sequence[Record], models: Mapping[str, tuple], inte
             if c not in models and CLASS_GENES.get(c) in rec.genes:
                 not_covered.append(f"{c}: {why}" + ("; HIVdb only" if calls else ""))
         for c in classes:
-            if c not in models and c not in (unavailable or {}) \
-                    and CLASS_GENES[c] not in rec.genes:
+            if c not in models and CLASS_GENES[c] not in rec.genes:
                 not_covered.append(f"{c}: the input does not cover {CLASS_GENES[c]}")
         drugs = _ranked(drugs, lower)
         if calls:

@@ -68,22 +68,11 @@ class FastaBatch:
 
 
 def read_fasta(path: str | os.PathLike, *, strict: bool = False) -> FastaBatch:
-    """Read a FASTA file; see :func:`parse_fasta`. Unreadable or non-UTF-8 files raise DataError."""
-    source = os.fspath(path)
-    try:
-        with open(source, "rb") as fh:
-            raw = fh.read()
-    except OSError as exc:
-        raise DataError(f"{source}: cannot read the FASTA file ({exc.strerror or exc})") from exc
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise DataError(
-            f"{source}, line {line}: not UTF-8 text (byte 0x{raw[exc.start]:02x}); "
-            "expected a FASTA file"
-        ) from exc
-    return parse_fasta(text, source=source, strict=strict)
+    """Read a FASTA file, plain or gzip (:func:`hivlatent.data.input_text.read_input`); see
+    :func:`parse_fasta`. Unreadable or non-UTF-8 files raise DataError."""
+    from ..data.input_text import read_input
+
+    return parse_fasta(read_input(path), source=os.fspath(path), strict=strict)
 
 
 def parse_fasta(text: str, source: str = "<string>", *, strict: bool = False) -> FastaBatch:
@@ -119,10 +108,12 @@ def parse_fasta(text: str, source: str = "<string>", *, strict: bool = False) ->
         if isinstance(result, FastaRecord):
             if result.id in first_seen:
                 line, first = first_seen[result.id]
+                why = ("" if header == first else f": the id is a header's first word, so "
+                       f"{first!r} and {header!r} share it")
                 result = RecordError(result.id, number, (
                     f"{source}, line {number}, record {result.id!r}: duplicate id (first seen "
-                    f"at line {line}; the id is a header's first word: {first!r}, {header!r}); "
-                    "expected unique ids (e.g. Sample_1, not Sample 1)"))
+                    f"at line {line}){why}; expected unique ids"
+                    + (" (e.g. Sample_1, not Sample 1)" if why else "")))
             else:
                 first_seen[result.id] = (number, header)
         if isinstance(result, RecordError):
