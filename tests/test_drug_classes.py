@@ -47,8 +47,13 @@ def test_predict_refuses_a_bundle_of_another_class(tmp_path, data_dir):
     VAEModel(ModelConfig(latent=2, hidden=(8,), supervised=True), TrainConfig(epochs=1)).fit(ds).save(tmp_path / "pi")
     proc = subprocess.run([sys.executable, "-m", "hivlatent", "predict", str(tmp_path / "pi"), "RT:M184V",
                            "--format", "json"], capture_output=True, text=True)
-    # an RT mutation given to a protease model is kept and the uncovered gene said
-    assert proc.returncode == 0, proc.stderr
+    # an RT mutation given to a protease model: no drug answered, so not answered (issue 31)
+    assert proc.returncode == 2 and proc.stderr == (
+        "error: argument 1: no drug answered: PI: the input does not cover PR\n"), proc.stderr
+    proc = subprocess.run([sys.executable, "-m", "hivlatent", "predict", str(tmp_path / "pi"),
+                           "RT:M184V", "PR:L90M", "--format", "json"], capture_output=True,
+                          text=True)
+    assert proc.returncode == 3, proc.stderr          # the PR record is answered
     rec = json.loads(proc.stdout)["records"][0]
     assert rec["mutations"] == {"RT": ["RT:M184V"]} and rec["drugs"] == []
     assert rec["not_covered"] == ["PI: the input does not cover PR"]

@@ -177,7 +177,11 @@ def test_insertion_deletion_and_stop():
 
 def test_more_than_four_amino_acids_is_ambiguous_and_not_scored():
     assert one(["RT:M184IV"])["3TC"].score == 60
-    assert one(["RT:M184ACDIV"])["3TC"].score == 0
+    with pytest.raises(DataError, match="a mixture of 5 residues at RT 184; expected at most 4"):
+        one(["RT:M184ACDIV"])                     # typed: refused (issue 31)
+    from hivlatent.data.mutations import Mutation
+
+    assert one([Mutation("RT", 184, frozenset("ACDIV"))])["3TC"].score == 0   # e.g. a cell
 
 
 def test_genes_limits_the_drugs_reported():
@@ -213,8 +217,12 @@ def test_unknown_notation_is_rejected_in_one_line_naming_the_genotype(token):
 def test_positions_beyond_the_gene_and_insertion_with_deletion_are_rejected():
     with pytest.raises(DataError, match=r"position 100 is outside PR 1-99"):
         one(["PR:100V"])
-    with pytest.raises(DataError, match=r"both an insertion and a deletion"):
+    with pytest.raises(DataError, match=r"genotype 0: an insertion and a deletion at RT 69"):
         one(["RT:T69ins", "RT:T69del"])
+    from hivlatent.data.mutations import Mutation
+
+    with pytest.raises(DataError, match=r"both an insertion and a deletion"):
+        one([Mutation("RT", 69, frozenset("#")), Mutation("RT", 69, frozenset("~"))])
 
 
 # --- table rows --------------------------------------------------------------------------------

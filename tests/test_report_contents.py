@@ -167,7 +167,7 @@ def test_file_dash_reads_standard_input(fasta, nrti_model, run, monkeypatch):
     assert json.loads(out)["records"][0]["mutations"] == {"RT": ["RT:M184V"]}
     monkeypatch.setattr(sys, "stdin", io.StringIO(""))
     code, _, err = run("predict", "--model", nrti_model, "--file", "-")
-    assert code == 2 and "<stdin>: empty" in err
+    assert code == 2 and "<stdin>: no records (empty" in err
 
 
 def test_subtype_of_references_left_out(data_dir):

@@ -33,7 +33,7 @@ def test_not_fasta_raises_with_file_and_line(tmp_path):
 
 
 def test_unreadable_and_not_utf8(tmp_path):
-    with pytest.raises(DataError, match="cannot read"):
+    with pytest.raises(DataError, match="missing.fasta: file not found"):
         read_fasta(tmp_path / "missing.fasta")
     path = tmp_path / "bin.fasta"
     path.write_bytes(b">a\nACGT\n\xff\xfe\n")

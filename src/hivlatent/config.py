@@ -59,6 +59,21 @@ APPLICABILITY_K = 5
 APPLICABILITY_CAUTION = 95.0
 APPLICABILITY_OUTSIDE = 99.5
 
+# ------------------------------------------------------------------------ what predict reads
+#: the longest FASTA record read (nucleotides or amino acids, gaps removed): aligning to pol
+#: takes memory in proportion to the record's length (about 6 kB per letter), so a longer record
+#: is refused with an error naming it. 20,000 holds a whole HIV-1 genome (about 9,700 nt) twice
+MAX_RECORD_LENGTH = 20_000
+#: the most bytes an input (a file, standard input, a gzip file once decompressed) may hold
+MAX_INPUT_BYTES = 1 << 30
+#: the most residues a typed mixture may list at one position (HIVdb reads a codon standing for
+#: more than 4 amino acids as unknown, X): a longer "mixture" is an error naming it
+MAX_MIXTURE = 4
+#: rows per call of a model when predicting: every call gets exactly this many (the last padded),
+#: because a float32 matrix product's rounding depends on the number of rows; so a genotype's
+#: answer is the same bits whatever batch it comes in
+PREDICT_CHUNK = 64
+
 
 def _check(cond: bool, message: str) -> None:
     if not cond:

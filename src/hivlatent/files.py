@@ -22,7 +22,7 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Iterator
@@ -145,10 +145,16 @@ def check_folder(path: str | os.PathLike, option: str) -> Path:
 
 
 def check_output_file(path: str | os.PathLike, option: str = "--out",
-                      ours: Callable[[Path], bool] | None = None) -> Path:
-    """Check, before any work, that ``path`` can be written as an output file. An existing file
-    is replaced only when ``ours(path)`` says hivlatent wrote it (same kind of output)."""
+                      ours: Callable[[Path], bool] | None = None,
+                      inputs: Iterable[str | os.PathLike] = ()) -> Path:
+    """Check, before any work, that ``path`` can be written as an output file: never one of the
+    command's ``inputs`` (nor inside an input folder); an existing file is replaced only when
+    ``ours(path)`` says hivlatent wrote it (same kind of output)."""
     path = Path(path)
+    for given in inputs:
+        if _same_or_inside(path, Path(given)):
+            raise ConfigError(f"{option} {path}: is the input {given} or inside it; expected "
+                              "another file name (an input is never overwritten)")
     if path.is_dir():
         raise ConfigError(f"{option} {_describe(path)}: is a folder; expected a file name")
     if path.exists() and not path.is_file():        # a device: never read by ``ours``
@@ -160,6 +166,17 @@ def check_output_file(path: str | os.PathLike, option: str = "--out",
                               "replaces a file it did not write)")
     _check_parents(path, option)
     return path
+
+
+def _same_or_inside(path: Path, given: Path) -> bool:
+    """Whether ``path`` is the file ``given`` (also through links), or inside the folder."""
+    try:
+        if path.exists() and given.exists() and os.path.samefile(path, given):
+            return True
+    except OSError:
+        pass
+    target, other = path.resolve(), given.resolve()
+    return target == other or (given.is_dir() and other in target.parents)
 
 
 BUNDLE_FORMAT = "hivlatent-model/1"

@@ -56,9 +56,9 @@ def predict_cmd(
     that drive each prediction, the nearest measured viruses and HIVdb beside it.
 
     Exit status: 0 when every record was answered, 2 when the command could not run (a bad
-    option or file), 3 when some records could not be read or aligned (each is in the output
-    with its error; the others are answered)."""
-    from ..errors import ConfigError, DataError
+    option or file, an empty input, no record answered), 3 when some records could not be read,
+    aligned or answered (each is in the output with its error; the others are answered)."""
+    from ..errors import ConfigError
     from ..files import check_output_file
     from ..prediction import RESEARCH_NOTE, predict_records, to_csv, to_json, to_table
     from ..prediction.inputs import from_arguments, from_file
@@ -71,20 +71,24 @@ def predict_cmd(
     if bool(genotypes) == (file is not None):
         raise ConfigError("give genotypes as arguments or --file, not both and not neither")
     if report is not None:
-        check_output_file(report, "--report", ours=is_prediction_report)
+        inputs = [file] if file is not None and str(file) != "-" else []
+        check_output_file(report, "--report", ours=is_prediction_report,
+                          inputs=inputs + models)
     loaded = _load_models(models, drug_class)
     default_gene = next(iter(loaded.values()))[0].gene if len(loaded) == 1 else "RT"
     records = (from_file(file, default_gene, workers) if file is not None
                else from_arguments(genotypes, default_gene))
     unavailable: dict = {}
+    classes: tuple = ()
     if not loaded:
+        from ..prediction.defaults import CLASS_DATA
+
         loaded, unavailable = _default_models(records, quiet)
-    if records and all(not r.ok for r in records):     # nothing to answer: a user error
-        raise DataError(records[0].error if len(records) == 1 else
-                        f"none of the {len(records)} records could be read; the first: "
-                        f"{records[0].error}")
+        classes = tuple(CLASS_DATA)
+    _nothing_answered(records)
     answers = predict_records(records, loaded, interval, hivdb, neighbours=neighbours,
-                              explain=True, unavailable=unavailable)
+                              explain=True, unavailable=unavailable, classes=classes)
+    _nothing_answered(answers)
     if fmt == OutFormat.table:
         typer.echo(to_table(answers))
     else:
@@ -98,6 +102,16 @@ def predict_cmd(
         typer.echo(f"{len(failed)} of {len(answers)} record(s) could not be answered: "
                    + "; ".join(a.error for a in failed[:3]), err=True)
         raise typer.Exit(SOME_RECORDS_FAILED)
+
+
+def _nothing_answered(items) -> None:
+    """No record read, or none answered: a user error (exit 2) naming the first one."""
+    from ..errors import DataError
+
+    if items and all(r.error for r in items):
+        raise DataError(items[0].error if len(items) == 1 else
+                        f"none of the {len(items)} records could be answered; the first: "
+                        f"{items[0].error}")
 
 
 def _is_path(arg: str) -> bool:

@@ -28,6 +28,7 @@ from pathlib import Path
 
 from ..errors import DataError
 from .cutoffs import TABLE_LENGTHS
+from .input_text import normalise_text, read_input
 from .mutations import (
     GENE_LENGTHS,
     INSERTION,
@@ -99,21 +100,6 @@ def cells_to_genotype(cells: dict[int, str], gene: str, *, id: str = "",
     return ParsedGenotype(tuple(mutations), tuple(notes), id)
 
 
-def _read_text(path: Path) -> str:
-    if path.is_dir():
-        raise DataError(f"{path}: is a folder; expected a genotype file (mutation lists, a CSV "
-                        "with id and mutations, an HIVDB table or FASTA)")
-    if not path.is_file():
-        raise DataError(f"{path}: genotype file not found")
-    try:
-        return path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise DataError(f"{path}: not a UTF-8 text file ({exc.reason} at byte {exc.start})") \
-            from None
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read: {exc.strerror}") from None
-
-
 def _header(text: str) -> tuple[str, list[str]] | None:
     """(delimiter, column names) if the first line is a table header we know, else None."""
     first = text.split("\n", 1)[0].rstrip("\r")
@@ -154,11 +140,12 @@ def read_genotypes(path: str | Path, gene: str) -> list[ParsedGenotype]:
 
 def genotype_records(path: str | Path, gene: str, text: str | None = None) -> list[GenotypeRecord]:
     """Every record of a genotype file, each read or with its error (a bad line does not stop
-    the others). A file that cannot be read at all (missing, not text, a broken header) raises.
+    the others). A file that cannot be read at all (missing, not text, a broken header) raises;
+    a gzip file is read (:mod:`.input_text`).
     With ``text`` (e.g. standard input), that text is read and ``path`` only names it."""
     path = Path(path)
     gene = resolve_gene(gene)
-    text = _read_text(path) if text is None else text
+    text = read_input(path) if text is None else normalise_text(text)
     header = _header(text)
     if header is None:
         return _read_lines(path, text, gene)

@@ -57,6 +57,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..config import MAX_MIXTURE
 from ..errors import DataError
 from .consensus import CONSENSUS, consensus_residue
 from .cutoffs import GENES
@@ -243,6 +244,10 @@ def parse_mutation(token: str, gene: str, *, where: str = "") -> Mutation:
         raise _err(where, f"mutation {token!r}: position {position} is outside {gene} "
                           f"1-{length}")
     residues = _parse_residues(m.group("res"), token, where)
+    if len(residues) > MAX_MIXTURE:
+        raise _err(where, f"mutation {token!r}: a mixture of {len(residues)} residues at "
+                          f"{gene} {position}; expected at most {MAX_MIXTURE} (HIVdb reads a "
+                          "codon standing for more as unknown)")
     return Mutation(gene=gene, position=position, residues=residues, reference=ref, token=token)
 
 
@@ -287,7 +292,23 @@ def parse_genotype(text: str, gene: str, *, id: str = "", where: str = "") -> Pa
     if not mutations and not wild_type:
         raise _err(where, f"no mutations in {text!r}; expected mutations such as M184V, or WT "
                           "(or -) for a virus without mutations")
+    if wild_type and mutations:
+        raise _err(where, f"WT (or -) names a virus without mutations but stands with "
+                          f"{mutations[0].token!r}; expected either WT or the mutations")
+    _check_indels(mutations, where)
     return ParsedGenotype(tuple(mutations), tuple(notes), id)
+
+
+def _check_indels(mutations: Sequence[Mutation], where: str) -> None:
+    """An insertion and a deletion at one position of one virus contradict each other."""
+    at: dict[tuple[str, int], list[Mutation]] = {}
+    for m in mutations:
+        at.setdefault((m.gene, m.position), []).append(m)
+    for (gene, pos), ms in at.items():
+        codes = set().union(*(m.residues for m in ms))
+        if INSERTION in codes and DELETION in codes:
+            raise _err(where, f"an insertion and a deletion at {gene} {pos} "
+                              f"({', '.join(repr(m.token) for m in ms)}); expected one of them")
 
 
 def parse_arguments(args: Sequence[str], gene: str) -> list[ParsedGenotype]:

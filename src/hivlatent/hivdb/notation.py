@@ -22,7 +22,7 @@ from ..errors import DataError
 from .drugs import GENES
 
 #: more amino acids than this at one position is an ambiguous call: not scored (sierralocal)
-MAX_MIXTURE = 4
+from ..config import MAX_MIXTURE  # noqa: E402  the one limit, shared with typed input
 
 #: one gene's mutations in sierralocal's layout: position -> (consensus, residues, residues)
 SierraMutations = dict[int, tuple[str, str, str]]

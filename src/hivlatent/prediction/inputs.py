@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..data.genotype_files import genotype_records
+from ..data.input_text import EXPECTED, decode_input, normalise_text, read_input
 from ..data.mutations import Mutation, ParsedGenotype, parse_genotype
 from ..errors import DataError
 
@@ -78,50 +79,54 @@ STDIN = "-"
 
 
 def is_fasta(path: Path) -> bool:
-    """Whether the file's first non-blank line starts with ``>``."""
+    """Whether the file (plain or gzip) is FASTA: its first line that is neither blank nor a
+    ``;`` comment starts with ``>`` (a byte-order mark is ignored)."""
     try:
-        with path.open("rb") as fh:
-            for raw in fh:
-                line = raw.strip()
-                if line:
-                    return line.startswith(b">")
-    except OSError:
+        return _text_is_fasta(read_input(path))
+    except DataError:
         return False
-    return False
 
 
 def _text_is_fasta(text: str) -> bool:
-    return next((line.strip() for line in text.splitlines() if line.strip()), "").startswith(">")
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith(";"):
+            return line.startswith(">")
+    return False
 
 
 def from_file(path: str | Path, default_gene: str = DEFAULT_GENE, workers: int = 1,
               stdin=None) -> list[Record]:
-    """Records from a genotype file or a FASTA file (see the module docstring); ``-`` reads
-    standard input (``stdin``, default ``sys.stdin``), recognized the same way."""
+    """Records from a genotype file or a FASTA file, plain or gzip (see the module docstring);
+    ``-`` reads standard input (``stdin``, default ``sys.stdin``), recognized the same way."""
     if str(path) == STDIN:
         import sys
 
-        return from_text((stdin or sys.stdin).read(), "<stdin>", default_gene, workers)
-    path = Path(path)
-    if path.is_file() and is_fasta(path):
-        return from_fasta(path, workers)
-    return _genotypes(genotype_records(path, default_gene), str(path), default_gene)
+        stream = stdin or sys.stdin
+        data = getattr(stream, "buffer", stream).read()
+        text = (decode_input(data, "<stdin>") if isinstance(data, bytes)
+                else normalise_text(data))
+        return from_text(text, "<stdin>", default_gene, workers)
+    return from_text(read_input(path), str(path), default_gene, workers)
 
 
 def from_text(text: str, source: str = "<text>", default_gene: str = DEFAULT_GENE,
               workers: int = 1) -> list[Record]:
-    """Records from text in any of the file formats (FASTA when its first non-blank line starts
-    with ``>``); ``source`` names it in messages."""
-    if text.startswith("\ufeff"):
-        text = text[1:]
+    """Records from text in any of the file formats (FASTA when its first line that is neither
+    blank nor a ``;`` comment starts with ``>``); ``source`` names it in messages. An input
+    holding no record is an error."""
+    text = normalise_text(text)
     if _text_is_fasta(text):
         from ..sequences import analyze_text
 
-        return _aligned(analyze_text(text, source=source, workers=workers), source)
-    if not text.strip():
-        raise DataError(f"{source}: empty; expected FASTA, mutation lists, a CSV with id and "
-                        "mutations, or an HIVDB table")
-    return _genotypes(genotype_records(source, default_gene, text=text), source, default_gene)
+        out = _aligned(analyze_text(text, source=source, workers=workers), source)
+    else:
+        out = _genotypes(genotype_records(source, default_gene, text=text), source,
+                         default_gene)
+    if not out:
+        raise DataError(f"{source}: no records (empty, or only blank and comment lines); "
+                        f"{EXPECTED}")
+    return out
 
 
 def _genotypes(items, source: str, default_gene: str) -> list[Record]:
@@ -135,7 +140,8 @@ def _genotypes(items, source: str, default_gene: str) -> list[Record]:
 
 
 def from_fasta(path: Path, workers: int = 1) -> list[Record]:
-    """Align every FASTA record to HIV-1 pol and call its mutations (:mod:`hivlatent.sequences`)."""
+    """Align every FASTA record (plain or gzip file) to HIV-1 pol and call its mutations
+    (:mod:`hivlatent.sequences`)."""
     from ..sequences import analyze_fasta
 
     return _aligned(analyze_fasta(path, workers=workers), str(path))

@@ -15,6 +15,7 @@ import json
 from collections.abc import Sequence
 
 from .. import __version__
+from .escaping import csv_cell, terminal_text
 from .predictor import RESEARCH_NOTE, DrugPrediction, VirusPrediction
 
 #: columns of :func:`to_csv`, in order
@@ -24,6 +25,11 @@ CSV_COLUMNS = ["id", "error", "drug_class", "drug", "fold_change", "fold_change_
                "neighbours", "note", "mutations", "hivdb_mutations", "sdrms", "unrecognized",
                "coverage", "warnings", "not_covered", "subtype", "subtype_distance", "applicability",
                "applicability_percentile", "applicability_note", "model", "hivlatent_version"]
+#: the columns holding numbers (written by this module); every other cell is text, written
+#: through :func:`~.escaping.csv_cell`
+NUMERIC_COLUMNS = frozenset({"fold_change", "fold_change_low", "fold_change_high", "p_resistant",
+                             "rank", "hivdb_score", "subtype_distance",
+                             "applicability_percentile"})
 
 
 def models_of(predictions: Sequence[VirusPrediction]) -> dict[str, dict]:
@@ -153,7 +159,8 @@ def to_csv(predictions: Sequence[VirusPrediction]) -> str:
                     "drivers": "; ".join(f"{x.mutation} {x.delta:+.2f}" for x in d.drivers),
                     "neighbours": "; ".join(f"{n.id} {n.fold_change:.3g}" for n in d.neighbours),
                     "note": d.note or ""})
-            writer.writerow([row.get(c, "") for c in CSV_COLUMNS])
+            writer.writerow([row.get(c, "") if c in NUMERIC_COLUMNS else csv_cell(row.get(c))
+                             for c in CSV_COLUMNS])
     return buf.getvalue()
 
 
@@ -181,7 +188,6 @@ def to_table(predictions: Sequence[VirusPrediction], width: int = 120,
              color: bool = False) -> str:
     """Human-readable tables (one per record, drugs ranked) and the research-use note."""
     from rich.console import Console
-    from rich.markup import escape
     from rich.table import Table
 
     buf = io.StringIO()
@@ -190,10 +196,10 @@ def to_table(predictions: Sequence[VirusPrediction], width: int = 120,
     styles = {"S": "green", "I": "yellow", "R": "red"}
     for v in predictions:
         if v.error:
-            console.print(escape(f"{v.id}: error: {v.error}"), soft_wrap=True)
+            console.print(terminal_text(f"{v.id}: error: {v.error}"), soft_wrap=True)
             console.print()
             continue
-        title = escape(f"{v.id}: {' '.join(v.all_mutations) or 'no mutations'}")
+        title = terminal_text(f"{v.id}: {' '.join(v.all_mutations) or 'no mutations'}")
         hivdb = v.hivdb_version is not None
         table = Table(title=title, title_justify="left")
         for name, just in (("Rank", "right"), ("Class", "left"), ("Drug", "left"),
@@ -208,7 +214,7 @@ def to_table(predictions: Sequence[VirusPrediction], width: int = 120,
             table.add_column("Fit", justify="left")
         table.add_column("Driven by (change in log10 fold)")
         for d in v.ranked():
-            row = [str(d.rank or ""), d.drug_class, escape(d.drug), fold_text(d.fold_change),
+            row = [str(d.rank or ""), d.drug_class, terminal_text(d.drug), fold_text(d.fold_change),
                    f"{fold_text(d.fold_change_low)}-{fold_text(d.fold_change_high)}"
                    if d.predicted else "", "" if d.p_resistant is None else f"{d.p_resistant:.3f}",
                    f"[{styles[d.call]}]{d.call}[/]" if d.call
@@ -219,7 +225,7 @@ def to_table(predictions: Sequence[VirusPrediction], width: int = 120,
             if flagged:
                 fit = d.applicability.level if d.applicability and d.applicability.rank else ""
                 row.append(f"[{'yellow' if fit == 'caution' else 'red'}]{fit}[/]" if fit else "")
-            row.append(escape(", ".join(f"{x.mutation} {x.delta:+.2f}" for x in d.drivers)))
+            row.append(terminal_text(", ".join(f"{x.mutation} {x.delta:+.2f}" for x in d.drivers)))
             table.add_row(*row)
         console.print(table)
         withheld = [f"{d.drug}: {d.note}" for d in v.ranked() if d.note]
@@ -232,7 +238,7 @@ def to_table(predictions: Sequence[VirusPrediction], width: int = 120,
                              ("no learned answer", withheld),
                              ("not covered", v.not_covered), ("warning", v.notes)):
             if items:
-                console.print(escape(f"  {label}: {'; '.join(items)}"), soft_wrap=True)
+                console.print(terminal_text(f"  {label}: {'; '.join(items)}"), soft_wrap=True)
         console.print()
     console.print("Call: S fold change < lower cutoff <= I < upper cutoff <= R; P(resistant) > 0.5 "
                   "exactly when the call is I or R. Rank 1 = most likely to work. HIVdb level: "
@@ -240,7 +246,7 @@ def to_table(predictions: Sequence[VirusPrediction], width: int = 120,
                   "less, outside = the virus is outside the training data (see applicability).",
                   soft_wrap=True)
     console.print(RESEARCH_NOTE, soft_wrap=True)
-    console.print(escape(footer(predictions)), soft_wrap=True)
+    console.print(terminal_text(footer(predictions)), soft_wrap=True)
     return buf.getvalue()
 
 

@@ -38,14 +38,15 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 
 import numpy as np
 
 from ..data.mutations import ParsedGenotype, encode, feature_index, parse_genotype, resolve_gene
 from ..errors import ConfigError, ModelError
+from ..subtyping import SubtypeCall, subtype_record
 from ..training.calibration import TOL, called_resistant, p_resistant
 from ..training.output import capped_interval, log_caps
-from ..subtyping import SubtypeCall, subtype_record
 from .applicability import (
     Applicability,
     assess,
@@ -175,25 +176,74 @@ def model_identity(model) -> dict:
 
 # ------------------------------------------------------------------------------------ one class
 
+def fixed_chunks(fn, X: np.ndarray, chunk: int | None = None):
+    """``fn`` applied to ``X`` in calls of exactly ``chunk`` rows (default
+    :data:`~hivlatent.config.PREDICT_CHUNK`; the last call padded with zero rows), its outputs
+    (an array or a tuple of arrays) joined: a row's result never depends on the other rows."""
+    from ..config import PREDICT_CHUNK
+
+    chunk = chunk or PREDICT_CHUNK
+    X = np.asarray(X)
+    parts = []
+    for lo in range(0, max(len(X), 1), chunk):
+        part = X[lo:lo + chunk]
+        n = len(part)
+        if n < chunk:
+            part = np.concatenate([part, np.zeros((chunk - n, *X.shape[1:]), X.dtype)])
+        out = fn(part)
+        parts.append(tuple(np.asarray(o)[:n] for o in out) if isinstance(out, tuple)
+                     else np.asarray(out)[:n])
+    if isinstance(parts[0], tuple):
+        return tuple(np.concatenate([p[k] for p in parts]) for k in range(len(parts[0])))
+    return np.concatenate(parts)
+
+
+def covered_span(record: Record, gene: str, positions, what: str) -> str | None:
+    """Why ``record`` does not cover what ``what`` reads (None when it does): a sequence whose
+    span of ``gene`` holds none of ``positions`` (mutation lists cover their genes whole)."""
+    span = record.coverage.get(gene)
+    if span is None or not positions:
+        return None
+    first, last = span
+    if any(first <= p <= last for p in positions):
+        return None
+    return (f"the input covers {gene} {first}-{last}, none of the positions {what} reads "
+            f"({gene} {min(positions)}-{max(positions)})")
+
+
 def _class_answers(model, reference, records: list[Record], interval: float, explain: bool,
                    k: int, subtypes: Mapping[int, SubtypeCall | None] | None = None
                    ) -> dict[int, tuple[list[DrugPrediction], list[str], list[str]]]:
     """For the records covering the model's gene: per record index, its drug predictions, its
-    recognized mutations and the unrecognized ones."""
+    recognized mutations and the unrecognized ones. Each distinct genotype is evaluated once, in
+    fixed-size calls (:func:`fixed_chunks`), so its answer does not depend on the batch."""
     gene = resolve_gene(model.gene)
-    todo = [i for i, r in enumerate(records) if r.ok and gene in r.genes]
+    features = feature_index(list(model.feature_names), gene)
+    read = {p for p, _ in features}
+    todo = [i for i, r in enumerate(records) if r.ok and gene in r.genes
+            and covered_span(r, gene, read, f"the {model.drug_class} model") is None]
     if not todo:
         return {}
-    genotypes = [ParsedGenotype(records[i].mutations_of(gene), (), records[i].id) for i in todo]
+    unique: dict[tuple, int] = {}
+    row_of = []
+    for i in todo:
+        key = tuple(sorted((m.position, tuple(sorted(m.residues)))
+                           for m in records[i].mutations_of(gene)))
+        row_of.append(unique.setdefault(key, len(unique)))
+    first = {}
+    for i, u in zip(todo, row_of):
+        first.setdefault(u, i)
+    genotypes = [ParsedGenotype(records[first[u]].mutations_of(gene), (), records[first[u]].id)
+                 for u in range(len(unique))]
     X, recognized, unrecognized = encode(genotypes, list(model.feature_names), gene)
-    mu, sd = model.predict_distribution(X)
+    mu, sd = fixed_chunks(model.predict_distribution, X)
     _check(mu, sd, X.shape[0], len(model.drugs))
     drugs = list(model.drugs)
     bounds = [model.cutoffs.for_drug(d) for d in drugs]
     cap = log_caps(model.fold_cap, drugs)
     low, high = capped_interval(mu, sd, cap, interval)
     deltas = _drivers(model, genotypes, X, mu, gene) if explain else None
-    z = model.get_latent_representation(X) if reference is not None else None
+    z = fixed_chunks(model.get_latent_representation, X) if reference is not None else None
     near = _neighbours(model, reference, z, k) if explain and reference is not None else None
     recal = [model.recalibration(d) for d in drugs]
     withheld = getattr(model, "withheld", {})
@@ -201,11 +251,12 @@ def _class_answers(model, reference, records: list[Record], interval: float, exp
     placed = {}
     if reference is not None:
         dist = training_distances(reference)
-        placed = {d: dist.place(d, z) for d in drugs}
+        placed = {d: fixed_chunks(partial(dist.place, d), z) for d in drugs
+                  if d in dist.latent}
     positions = {d: resistance_positions(d) for d in drugs}
-    features = set(feature_index(list(model.feature_names), gene))
+    features = set(features)
     out = {}
-    for row, i in enumerate(todo):
+    for i, row in zip(todo, row_of):
         preds = []
         for j, drug in enumerate(drugs):
             if drug in withheld:
@@ -256,7 +307,7 @@ def _drivers(model, genotypes, X, mu, gene) -> list[list[tuple[Driver, ...]]]:
     changed = np.flatnonzero((Xr != X[[o[0] for o in owners]]).any(1))
     if len(changed) == 0:
         return out
-    mu_r, _ = model.predict_distribution(Xr[changed])
+    mu_r, _ = fixed_chunks(model.predict_distribution, Xr[changed])
     per: dict[int, list[tuple[str, np.ndarray]]] = {}
     for k, c in enumerate(changed):
         r, m = owners[c]
@@ -271,7 +322,8 @@ def _drivers(model, genotypes, X, mu, gene) -> list[list[tuple[Driver, ...]]]:
 
 def _neighbours(model, reference, z, k: int) -> list[list[tuple[Neighbour, ...]]]:
     lat = reference.latent.astype(np.float64)
-    d2 = (z ** 2).sum(1)[:, None] - 2 * z @ lat.T + (lat ** 2).sum(1)[None, :]
+    d2 = fixed_chunks(lambda part: (part ** 2).sum(1)[:, None] - 2 * part @ lat.T
+                      + (lat ** 2).sum(1)[None, :], np.asarray(z, np.float64))
     out = [[() for _ in model.drugs] for _ in range(len(z))]
     for j, drug in enumerate(model.drugs):
         if drug not in reference.drugs:
@@ -293,12 +345,15 @@ def _neighbours(model, reference, z, k: int) -> list[list[tuple[Neighbour, ...]]
 
 def predict_records(records: Sequence[Record], models: Mapping[str, tuple], interval: float = 0.9,
                     hivdb: bool | None = None, explain: bool = True,
-                    neighbours: int = 5, unavailable: Mapping[str, str] | None = None
-                    ) -> list[VirusPrediction]:
+                    neighbours: int = 5, unavailable: Mapping[str, str] | None = None,
+                    classes: Sequence[str] = ()) -> list[VirusPrediction]:
     """Answer every record with the models of its genes (``models``: drug class -> (model,
     reference or None)), HIVdb beside them (``hivdb``: None = when the extra is installed).
     ``unavailable``: drug class -> why its model could not be had (its drugs then get HIVdb's
-    answer only, and each record covering its gene says why)."""
+    answer only, and each record covering its gene says why). ``classes``: further drug classes
+    asked about (e.g. every default class): a record lacking their gene says so, whatever the
+    other records of the batch cover. A record for which no drug is answered (its genes, or
+    the positions its sequence spans, are none a model or HIVdb reads) gets an ``error``."""
     if not 0.0 < float(interval) < 1.0:
         raise ConfigError(f"interval must lie strictly between 0 and 1, got {interval}")
     records = list(records)
@@ -316,6 +371,7 @@ def predict_records(records: Sequence[Record], models: Mapping[str, tuple], inte
         drugs, unrecognized, not_covered = [], [], []
         notes = list(rec.warnings)
         for c, (model, _) in models.items():
+            gene = resolve_gene(model.gene)
             if i in answers[c]:
                 preds, _, unrec = answers[c][i]
                 drugs += preds
@@ -324,28 +380,49 @@ def predict_records(records: Sequence[Record], models: Mapping[str, tuple], inte
                 if failed:
                     notes.append(f"{c}: {failed} of {len(model.statuses)} ensemble members "
                                  "failed in training and are left out")
+            elif gene not in rec.genes:
+                not_covered.append(f"{c}: the input does not cover {gene}")
             else:
-                not_covered.append(f"{c}: the input does not cover "
-                                   f"{CLASS_GENES.get(c, model.gene)}")
+                positions = {p for p, _ in feature_index(list(model.feature_names), gene)}
+                not_covered.append(f"{c}: " + covered_span(rec, gene, positions,
+                                                            f"the {c} model"))
         for c, why in (unavailable or {}).items():
             if c not in models and CLASS_GENES.get(c) in rec.genes:
                 not_covered.append(f"{c}: {why}" + ("; HIVdb only" if calls else ""))
+        for c in classes:
+            if c not in models and CLASS_GENES[c] not in rec.genes:
+                not_covered.append(f"{c}: the input does not cover {CLASS_GENES[c]}")
         drugs = _ranked(drugs, lower)
         if calls:
             # HIVdb beside the model's drugs; alone only for drugs of a class a model answers
-            # (FTC, DOR, CAB) and of a class whose model could not be had
+            # (FTC, DOR, CAB) and of a class whose model could not be had; never for a drug
+            # whose positions the sequence does not span
             keep = set(models) | set(unavailable or {})
             drugs = _with_hivdb(drugs, {d: c for d, c in calls[i].items()
-                                        if c.drug_class in keep},
+                                        if c.drug_class in keep and _hivdb_covers(rec, c)},
                                 notes_hivdb[i].partial_scores if notes_hivdb[i] else {})
         mutations: dict[str, list[str]] = {}
         for m in rec.genotype.mutations:
             mutations.setdefault(m.gene, []).append(f"{m.gene}:{m.name}")
+        error = None
+        if not any(d.predicted or d.hivdb_level is not None for d in drugs):
+            error = (f"{rec.source}: no drug answered: "
+                     + ("; ".join(sorted(set(not_covered))) or "no model for its genes"))
         out.append(VirusPrediction(rec.id, mutations, unrecognized, drugs, notes, rec.coverage,
-                                   not_covered, None, interval, version,
+                                   not_covered, error, interval, version,
                                    notes_hivdb[i].mutations if calls and notes_hivdb[i] else (),
                                    subtypes.get(i)))
     return out
+
+
+def _hivdb_covers(rec: Record, call) -> bool:
+    """Whether a sequence spans a position HIVdb's rules for the call's drug read."""
+    from ..hivdb import rule_positions
+
+    gene = CLASS_GENES.get(call.drug_class)
+    if gene is None or gene not in rec.coverage:
+        return True
+    return covered_span(rec, gene, rule_positions(call.drug), "HIVdb") is None
 
 
 def _ranked(drugs: list[DrugPrediction], lower: dict[str, float]) -> list[DrugPrediction]:

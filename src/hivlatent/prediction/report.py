@@ -21,24 +21,24 @@ from matplotlib import rc_context
 from matplotlib.lines import Line2D
 
 from ..reporting import figures as F
-from ..reporting.report import Report
+from ..reporting.report import Report, written_report
+from .escaping import figure_text
 from .output import fold_text, footer, partials_text
 from .predictor import RESEARCH_NOTE, VirusPrediction
 
-#: records shown one by one (the rest only in the overview table)
+#: records shown one by one (every record is in the overview table)
 MAX_DETAILED = 100
 #: new viruses labelled by id on the latent map (beyond this, points only)
 MAX_LABELLED = 12
-MARKER = "hivlatent prediction report"
+#: the report's kind, in its ``<meta name="hivlatent-report">`` tag (:func:`is_prediction_report`)
+KIND = "prediction"
 
 
 def is_prediction_report(path: Path) -> bool:
-    """Whether ``path`` is a report this command wrote (so it may be replaced)."""
-    try:
-        head = path.read_text(encoding="utf-8", errors="replace")[:4000]
-    except OSError:
-        return False
-    return MARKER in head
+    """Whether ``path`` is a report this command wrote, so that it may be replaced: the page's
+    head is the one hivlatent writes, with the prediction kind tag, and the page is whole
+    (:func:`hivlatent.reporting.report.written_report`)."""
+    return written_report(path, KIND)
 
 
 def _overview(answers: list[VirusPrediction]) -> pd.DataFrame:
@@ -133,8 +133,8 @@ def plot_latent_map(model, reference, new_z: np.ndarray, new_ids: list[str], dru
                        linewidths=0.8, zorder=3)
             if len(new_ids) <= MAX_LABELLED:
                 for (x, yv), label in zip(new, new_ids):
-                    ax.annotate(label, (x, yv), xytext=(4, 4), textcoords="offset points",
-                                fontsize=8)
+                    ax.annotate(figure_text(label), (x, yv), xytext=(4, 4),
+                                textcoords="offset points", fontsize=8)
             ax.set_title(f"{drug}: measured {int(known.sum())} viruses")
             ax.set_xlabel(f"PC1 of the latent means ({100 * ratio[0]:.0f}% var)")
             ax.set_ylabel(f"PC2 ({100 * ratio[1]:.0f}% var)")
@@ -158,7 +158,8 @@ def write_prediction_report(answers: list[VirusPrediction], models: dict, path: 
     from ..data.mutations import encode
 
     rep = Report(f"Drug resistance predictions for {len(answers)} record(s)",
-                 f"{MARKER}; {footer(answers)}", research_note=RESEARCH_NOTE)
+                 f"hivlatent prediction report; {footer(answers)}",
+                 research_note=RESEARCH_NOTE, kind=KIND)
     rep.add_section("Overview")
     rep.add_text("P(resistant) and the S/I/R call come from one predictive distribution of the "
                  "log10 fold change, so P(resistant) > 0.5 exactly when the call is I or R. "
@@ -169,7 +170,11 @@ def write_prediction_report(answers: list[VirusPrediction], models: dict, path: 
                  "training data), from the virus's latent distance to the measured viruses, "
                  "mutations at resistance positions never seen in training and a non-B "
                  "subtype.")
-    rep.add_table(_overview(answers), "One row per record.", index=False)
+    detailed = min(len(answers), MAX_DETAILED)
+    rep.add_table(_overview(answers), f"Every record, one row each ({len(answers)} rows)"
+                  + ("." if detailed == len(answers) else
+                     f"; the first {detailed} are shown one by one under Records."),
+                  index=False, max_rows=None)
     rep.add_section("Latent maps")
     for c, (model, reference) in models.items():
         if reference is None:
@@ -191,14 +196,19 @@ def write_prediction_report(answers: list[VirusPrediction], models: dict, path: 
                             "black diamonds are the new viruses.")
         plt.close(fig)
     rep.add_section("Records")
+    if detailed < len(answers):
+        rep.add_text(f"Records 1-{detailed} of {len(answers)}, in input order; the other "
+                     f"{len(answers) - detailed} are in the overview table above, and the JSON "
+                     "and CSV outputs hold every detail of every record.")
     for v in answers[:MAX_DETAILED]:
+        # record-derived text is the user's: plain text only (markup=False), never markup
         sec = rep.add_section(v.id, level=3)
         if v.error:
-            sec.add_text(f"Could not be answered: {v.error}")
+            sec.add_text(f"Could not be answered: {v.error}", markup=False)
             continue
-        sec.add_text("Mutations: " + (" ".join(v.all_mutations) or "none"))
+        sec.add_text("Mutations: " + (" ".join(v.all_mutations) or "none"), markup=False)
         if v.subtype is not None:
-            sec.add_text("Subtype: " + v.subtype.text())
+            sec.add_text("Subtype: " + v.subtype.text(), markup=False)
         sec.add_table(_drug_table(v), "Drugs, most likely to work first.", index=False)
         if v.annotations:
             sec.add_table(_mutation_table(v), "Mutations as HIVdb annotates them.", index=False)
@@ -210,8 +220,5 @@ def write_prediction_report(answers: list[VirusPrediction], models: dict, path: 
                              ("Not in the model (ignored)", v.unrecognized),
                              ("Not covered", v.not_covered), ("Warnings", v.notes)):
             if items:
-                sec.add_list(items, label)
-    if len(answers) > MAX_DETAILED:
-        rep.add_text(f"The other {len(answers) - MAX_DETAILED} records are in the overview "
-                     "table; the JSON and CSV outputs hold every detail.")
+                sec.add_list(items, label, markup=False)
     return rep.write(path)

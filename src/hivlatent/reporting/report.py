@@ -67,6 +67,12 @@ def _inline(text: str) -> str:
     return re.sub(r"\x00(\d+)\x00", lambda m: codes[int(m.group(1))], out)
 
 
+def _text(text: str, markup: bool) -> str:
+    """The one way text reaches the page: :func:`_inline` markup, or (``markup=False``, for text
+    a user wrote) escaped only, so no link, tag or markup is ever made of it."""
+    return _inline(text) if markup else html.escape(str(text), quote=False)
+
+
 def _slug(text: str, taken: set[str]) -> str:
     base = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "section"
     slug, i = base, 2
@@ -103,11 +109,13 @@ class Section:
     blocks: list[str] = field(default_factory=list)
     n_figures: int = 0
 
-    def add_text(self, text: str) -> "Section":
-        """Paragraphs (separated by blank lines) with **bold**, *italic*, `code`, [links](url)."""
+    def add_text(self, text: str, markup: bool = True) -> "Section":
+        """Paragraphs (separated by blank lines) with **bold**, *italic*, `code`, [links](url);
+        with ``markup=False`` (text a user wrote: record ids, errors quoting them) only
+        HTML-escaped, with no link or markup made of it."""
         for para in re.split(r"\n\s*\n", str(text).strip()):
             if para.strip():
-                self.blocks.append(f"<p>{_inline(' '.join(para.split()))}</p>")
+                self.blocks.append(f"<p>{_text(' '.join(para.split()), markup)}</p>")
         return self
 
     add_paragraph = add_text
@@ -166,10 +174,11 @@ class Section:
         self.blocks.append(f"{cap}<pre>{html.escape(str(text).rstrip())}</pre>")
         return self
 
-    def add_list(self, items: Iterable[str], caption: str = "", ordered: bool = False) -> "Section":
-        """A bulleted (or numbered) list, e.g. the findings."""
+    def add_list(self, items: Iterable[str], caption: str = "", ordered: bool = False,
+                 markup: bool = True) -> "Section":
+        """A bulleted (or numbered) list, e.g. the findings (``markup``: as in :meth:`add_text`)."""
         tag = "ol" if ordered else "ul"
-        lis = "\n".join(f"<li>{_inline(i)}</li>" for i in items)
+        lis = "\n".join(f"<li>{_text(i, markup)}</li>" for i in items)
         cap = f'<p class="caption">{_inline(caption)}</p>\n' if caption else ""
         self.blocks.append(f'{cap}<{tag} class="findings">\n{lis}\n</{tag}>')
         return self
@@ -194,11 +203,14 @@ class Report:
     """A single-file HTML report made of sections.
 
     ``research_note`` is shown in a box under the title (set it to ``None`` to leave it out).
+    ``kind`` (e.g. ``"prediction"``) is written in a ``<meta name="hivlatent-report">`` tag of
+    the page's head, by which :func:`written_report` knows the file again.
     """
 
     def __init__(self, title: str, subtitle: str = "",
-                 research_note: str | None = DEFAULT_RESEARCH_NOTE) -> None:
+                 research_note: str | None = DEFAULT_RESEARCH_NOTE, kind: str = "") -> None:
         self.title = title
+        self.kind = kind
         self.subtitle = subtitle
         self.research_note = research_note
         self.sections: list[Section] = []
@@ -230,8 +242,8 @@ class Report:
         return sum(s.n_figures for s in self.sections)
 
     # -- content (into the current section)
-    def add_text(self, text: str) -> "Report":
-        self.current.add_text(text)
+    def add_text(self, text: str, markup: bool = True) -> "Report":
+        self.current.add_text(text, markup)
         return self
 
     add_paragraph = add_text
@@ -254,8 +266,9 @@ class Report:
         self.current.add_pre(text, caption)
         return self
 
-    def add_list(self, items: Iterable[str], caption: str = "", ordered: bool = False) -> "Report":
-        self.current.add_list(items, caption, ordered)
+    def add_list(self, items: Iterable[str], caption: str = "", ordered: bool = False,
+                 markup: bool = True) -> "Report":
+        self.current.add_list(items, caption, ordered, markup)
         return self
 
     def add_findings(self, items: Iterable[str]) -> "Report":
@@ -287,6 +300,8 @@ class Report:
             title=html.escape(self.title), subtitle=subtitle, note=note, toc=toc_html,
             body="\n".join(body), css=_template("report.css"), script=_template("report.js"),
             generator=html.escape(f"hivlatent {__version__}"),
+            kind=f'<meta name="hivlatent-report" content="{html.escape(self.kind)}">\n'
+            if self.kind else "",
         )
 
     def _note_body(self) -> str:
@@ -300,3 +315,26 @@ class Report:
     def write(self, path: str | os.PathLike) -> Path:
         """Write the page atomically (temporary file in the same folder, then rename)."""
         return write_text(path, self.render())
+
+
+def written_report(path: str | os.PathLike, kind: str) -> bool:
+    """Whether ``path`` is a page :class:`Report` wrote with this ``kind``: it starts with the
+    head the template writes, byte for byte (any hivlatent version in the generator tag), with
+    this kind's tag, and ends with ``</html>``. A user's file that merely mentions hivlatent, or
+    holds a copied fragment of a report, is not one."""
+    head = _template("report.html").split("$generator", 1)[0]
+    try:
+        with open(path, "rb") as fh:
+            start = fh.read(len(head.encode()) + 300)
+            fh.seek(0, os.SEEK_END)
+            fh.seek(max(fh.tell() - 64, 0))
+            end = fh.read()
+    except OSError:
+        return False
+    tail = (f'">\n<meta name="hivlatent-report" content="{html.escape(kind)}">\n<title>')
+    text = start.decode("utf-8", errors="replace")
+    if not text.startswith(head):
+        return False
+    version, _, rest = text[len(head):].partition('"')
+    return (re.fullmatch(r"hivlatent [0-9A-Za-z.+_-]{1,40}", version) is not None
+            and ('"' + rest).startswith(tail) and end.rstrip().endswith(b"</html>"))

@@ -23,7 +23,7 @@ _BASES_TO_CODE = {frozenset(v): k for k, v in IUPAC.items()}
 _COMPLEMENT = str.maketrans("ACGTRYKMSWBDHVN-", "TGCAYRMKSWVHDBN-")
 
 #: more amino acids than this in one codon: HIVDB reports X, and so do we (uncallable).
-MAX_MIXTURE = 4
+from ..config import MAX_MIXTURE  # noqa: E402  the one limit, shared with typed input
 
 GENETIC_CODE = {
     a + b + c: aa

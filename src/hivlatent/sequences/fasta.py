@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Literal
 
+from ..config import MAX_RECORD_LENGTH
 from ..errors import DataError
 
 Kind = Literal["nucleotide", "amino acid"]
@@ -67,22 +68,11 @@ class FastaBatch:
 
 
 def read_fasta(path: str | os.PathLike, *, strict: bool = False) -> FastaBatch:
-    """Read a FASTA file; see :func:`parse_fasta`. Unreadable or non-UTF-8 files raise DataError."""
-    source = os.fspath(path)
-    try:
-        with open(source, "rb") as fh:
-            raw = fh.read()
-    except OSError as exc:
-        raise DataError(f"{source}: cannot read the FASTA file ({exc.strerror or exc})") from exc
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise DataError(
-            f"{source}, line {line}: not UTF-8 text (byte 0x{raw[exc.start]:02x}); "
-            "expected a FASTA file"
-        ) from exc
-    return parse_fasta(text, source=source, strict=strict)
+    """Read a FASTA file, plain or gzip (:func:`hivlatent.data.input_text.read_input`); see
+    :func:`parse_fasta`. Unreadable or non-UTF-8 files raise DataError."""
+    from ..data.input_text import read_input
+
+    return parse_fasta(read_input(path), source=os.fspath(path), strict=strict)
 
 
 def parse_fasta(text: str, source: str = "<string>", *, strict: bool = False) -> FastaBatch:
@@ -112,16 +102,20 @@ def parse_fasta(text: str, source: str = "<string>", *, strict: bool = False) ->
         raise DataError(f"{source}: no FASTA record found (expected lines starting with '>')")
 
     batch = FastaBatch(source=source)
-    first_seen: dict[str, int] = {}
+    first_seen: dict[str, tuple[int, str]] = {}
     for header, number, lines in raw_records:
         result = _build_record(header, number, lines, source)
         if isinstance(result, FastaRecord):
             if result.id in first_seen:
+                line, first = first_seen[result.id]
+                why = ("" if header == first else f": the id is a header's first word, so "
+                       f"{first!r} and {header!r} share it")
                 result = RecordError(result.id, number, (
-                    f"{source}, line {number}, record {result.id!r}: duplicate id "
-                    f"(first seen at line {first_seen[result.id]}); expected unique ids"))
+                    f"{source}, line {number}, record {result.id!r}: duplicate id (first seen "
+                    f"at line {line}){why}; expected unique ids"
+                    + (" (e.g. Sample_1, not Sample 1)" if why else "")))
             else:
-                first_seen[result.id] = number
+                first_seen[result.id] = (number, header)
         if isinstance(result, RecordError):
             if strict:
                 raise DataError(result.message)
@@ -139,6 +133,10 @@ def _build_record(header: str, number: int, lines: list[tuple[int, str]], source
                            f"{source}, line {number}: header without an id; expected '>id'")
     chunks = [(n, "".join(c for c in s.upper() if c not in GAPS)) for n, s in lines]
     seq = "".join(s for _, s in chunks)
+    if len(seq) > MAX_RECORD_LENGTH:
+        return RecordError(rid, number, (
+            f"{where}: {len(seq)} letters; expected at most {MAX_RECORD_LENGTH} (HIV-1 pol is "
+            "about 3,000 nt, a whole genome about 9,700: cut the record to pol)"))
     if not seq:
         return RecordError(rid, number, f"{where}: empty record; expected a sequence after the header")
     letters = sum(1 for c in seq if c.isalpha())
