@@ -77,3 +77,27 @@ def small_model(tmp_path_factory, data_dir):
     folder = tmp_path_factory.mktemp("m") / "nrti"
     model.save(folder, extra_files=Reference.build(model, ds).to_files())
     return folder
+
+
+@pytest.fixture(scope="session")
+def small_default_models(data_dir):
+    """The session cache's default NRTI, NNRTI and PI models, trained small (seconds) unless they
+    are there, for the examples and end-to-end tests that need a default model of these classes
+    to answer at all. First-use training with the real configuration is the same code (tested
+    with small settings in test_predict_sequences); the INSTI default model is trained for real
+    (the known integrase patterns need it). One lock: the run's workers train them once."""
+    import fcntl
+
+    from hivlatent import ModelConfig, TrainConfig, VAEModel
+    from hivlatent.prediction import defaults
+
+    cache = Path(os.environ["HIVLATENT_CACHE_DIR"])
+    cache.mkdir(parents=True, exist_ok=True)
+    with open(cache / ".small-default-models.lock", "a+") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        for c in ("NRTI", "NNRTI", "PI"):
+            if not defaults.status([c])[0].ready:
+                small = VAEModel(ModelConfig(latent=4, hidden=(32,), supervised=True),
+                                 TrainConfig(epochs=3, val_fraction=0.1), n_members=1)
+                defaults.train(c, model=small)
+    return [c for c in ("NRTI", "NNRTI", "PI") if defaults.status([c])[0].ready]

@@ -16,7 +16,7 @@ import pytest
 from docs_blocks import ROOT, RUN, pages
 from docs_blocks import blocks as blocks_of
 
-TIMEOUT = 1200          # seconds for one block (the first predict trains three default models)
+TIMEOUT = 1200          # seconds for one block (the first integrase predict trains the INSTI model)
 
 
 def _runnable(page: Path) -> list:
@@ -27,7 +27,7 @@ PAGES = [p for p in pages() if any(not b.skip for b in _runnable(p))]
 
 
 @pytest.fixture(scope="module")
-def env(data_dir, tmp_path_factory):
+def env(data_dir, tmp_path_factory, small_default_models):
     bin_dir = str(Path(sys.executable).parent)
     return {**os.environ, "HIVLATENT_DATA_DIR": str(data_dir),
             "HIVLATENT_CACHE_DIR": os.environ["HIVLATENT_CACHE_DIR"],

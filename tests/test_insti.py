@@ -241,7 +241,7 @@ def test_known_integrase_patterns(insti_model):
 
 
 @pytest.mark.slow
-def test_integrase_fasta_end_to_end(insti_model, tmp_path, run):
+def test_integrase_fasta_end_to_end(insti_model, small_default_models, tmp_path, run):
     from hivlatent.sequences.synthetic import make_sequence, write_fasta
 
     fasta = tmp_path / "integrase.fasta"
@@ -278,7 +278,8 @@ def test_integrase_fasta_end_to_end(insti_model, tmp_path, run):
     assert code == 0 and "RAL" in out and "too few data" in out and "no learned answer" in out
 
 
-def test_insti_table_missing_leaves_other_classes_answered(tmp_path, monkeypatch, data_dir, run):
+def test_insti_table_missing_leaves_other_classes_answered(tmp_path, monkeypatch, data_dir, run,
+                                                             small_default_models):
     """Without the INSTI table (HIVDB does not serve it), RT records are still answered and an
     integrase record says why INSTI has no model."""
     import os
