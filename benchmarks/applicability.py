@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from results_file import add_results_option, results_for  # noqa: E402
+from results_file import add_results_option, publish, results_for  # noqa: E402
 
 Z90 = 1.6448536269514722
 BINS = [0, 50, 80, 90, 95, 99, 99.5, 100.01]
@@ -178,9 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     df = evaluate(args.data, args.folds, args.members, args.epochs, args.seed, rows,
                   log=lambda m: print(m, file=sys.stderr))
     text = report(df, args)
-    print(text)
-    if results is not None:
-        results.write(text)
+    publish(results, text)
     return 0
 
 

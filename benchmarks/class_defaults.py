@@ -25,7 +25,7 @@ from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from results_file import RESULTS_DIR, add_results_option, results_for  # noqa: E402
+from results_file import RESULTS_DIR, add_results_option, publish, results_for  # noqa: E402
 
 DEFAULT_DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "hivdb"
 #: the candidates: (latent, hidden, supervised weight); the first is the package's default
@@ -94,9 +94,7 @@ def main(argv=None) -> int:
             "| configuration | balanced accuracy | R² | 90% coverage | balanced accuracy per drug |\n"
             "|---|---:|---:|---:|---|\n" + "\n".join(rows) +
             f"\n\nChosen (highest mean balanced accuracy; within 0.001 the higher R²): **{best}**.\n")
-    print(text)
-    if results is not None:
-        results.write(text)
+    publish(results, text)
     return 0
 
 

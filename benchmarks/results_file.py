@@ -110,6 +110,14 @@ class ResultsFile:
         return self.path
 
 
+def publish(results: ResultsFile | None, text: str) -> None:
+    """Print a run's Markdown ``text`` and write it to ``results`` (none: printed only, as with
+    ``--no-results`` or a smoke run)."""
+    print(text)
+    if results is not None:
+        results.write(text)
+
+
 def add_results_option(ap, script: str, default_on: bool = True) -> None:
     """``--results FILE`` (default ``docs/results/<script>.md``) and ``--no-results``."""
     ap.add_argument("--results", type=Path, default=None, metavar="FILE",

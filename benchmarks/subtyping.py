@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from results_file import add_results_option, results_for  # noqa: E402
+from results_file import add_results_option, publish, results_for  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -57,9 +57,7 @@ def main(argv=None) -> int:
         f"| all | {len(rows)} | {pct([r[2] for r in rows])} | |", "",
         "Pure-subtype references whose call is a CRF: "
         + (", ".join(sorted({r[0] for r in pure if not r[2]})) or "none") + ".", ""])
-    print(text)
-    if results is not None:
-        results.write(text)
+    publish(results, text)
     return 0
 
 

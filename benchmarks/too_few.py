@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from results_file import add_results_option, results_for  # noqa: E402
+from results_file import add_results_option, publish, results_for  # noqa: E402
 
 DEFAULT_DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "hivdb"
 #: the rule (see the module doc): balanced accuracy within this of the reference, and coverage
@@ -174,9 +174,7 @@ def main(argv=None) -> int:
             f"held-out balanced accuracy is within {BA_MARGIN} of its reference (all phenotypes) "
             f"and the 90% interval covers at least {MIN_COVERAGE:.0%} of held-out values.\n\n"
             f"{table}\n\nResult: {verdict}.\n")
-    print(text)
-    if results is not None:
-        results.write(text)
+    publish(results, text)
     return 0
 
 
