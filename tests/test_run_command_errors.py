@@ -169,3 +169,16 @@ def test_a_resumed_study_retrains_a_damaged_model_and_refuses_a_damaged_marker(t
         assert VAEModel.load(folder).histories                      # trained again, whole
     (out / ".hivlatent-run.json").write_text("[]")
     assert_user_error(run(*args), ".hivlatent-run.json is unreadable")
+
+
+@pytest.mark.parametrize("command", [("study", "--quick"),
+                                     ("evaluate", "--methods", "raw-lr", "--folds", "2",
+                                      "--repeats", "1")])
+def test_a_run_marker_that_is_a_folder_is_one_line(table, tmp_path, run, command):
+    """A folder where the run marker belongs (made by hand or by a broken copy) was written over
+    with a traceback; it is named, and the run writes nothing."""
+    out = tmp_path / "run"
+    (out / ".hivlatent-run.json").mkdir(parents=True)
+    assert_user_error(run(*command, "--data", table, "--out", out),
+                      ".hivlatent-run.json is a folder; expected the run marker file")
+    assert [p.name for p in out.iterdir()] == [".hivlatent-run.json"]

@@ -274,6 +274,10 @@ class RunFolder:
             return
         _probe(p, p, self.option)
         marker = p / MARKER
+        if marker.exists() and not marker.is_file():
+            what = "a folder" if marker.is_dir() else "a device or special file"
+            raise ConfigError(f"{self.option} {p}: its {MARKER} is {what}; expected the run "
+                              "marker file hivlatent writes (a regular file)")
         legacy = self.LEGACY.get(self.command, ())
         if not marker.is_file() and any((p / name).is_file() for name in legacy):
             self.resumed = True         # an earlier version's run folder: adopted as it is
