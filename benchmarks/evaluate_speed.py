@@ -10,8 +10,8 @@ this interpreter, with this checkout's src/ first on PYTHONPATH, after waiting f
 be idle (the 1-minute load average at most ``result_header.LOAD_THRESHOLD``). It writes
 ``--result``: the command, date, machine, load before and after, hivlatent version, the wall time
 against the target (15 minutes), and the run's own profile (``timings.csv``: wall and CPU seconds
-of every task, summed per method). With ``--reference`` (default: the per-fold table of the runs
-before 0.4 in ``benchmarks/results/<data>/per_fold.csv`` when it exists) it adds, per method,
+of every task, summed per method). With ``--reference`` (default: the published per-fold table
+``benchmarks/results/<data>/per_fold.csv`` when it exists) it adds, per method,
 drug and metric, the new mean against the old one in units of the fold-to-fold standard
 deviation: the check that the faster evaluation gives the same results within the noise.
 
@@ -125,16 +125,33 @@ def against(per_fold, reference) -> tuple[list[str], dict]:
     both["z"] = (both["mean_new"] - both["mean_old"]) / both["sd"]
     shown = both.reset_index()
     shown = shown[shown["metric"].isin(["auc", "balanced_accuracy", "r2", "coverage90"])]
-    lines = ["| method | drug | metric | before | now | difference | fold sd | difference / sd |",
+    lines = ["| method | drug | metric | reference | now | difference | fold sd | difference / sd |",
              "|---|---|---|---:|---:|---:|---:|---:|"]
     for r in shown.itertuples():
         lines.append(f"| {r.method} | {r.drug} | {r.metric} | {r.mean_old:.4f} | "
                      f"{r.mean_new:.4f} | {r.mean_new - r.mean_old:+.4f} | {r.sd:.4f} | "
                      f"{r.z:+.2f} |")
+    pairs = per_fold.merge(reference, on=[*key, "fold"], suffixes=("_new", "_old"))
+    same = (pairs["value_new"] - pairs["value_old"]).abs().le(1e-12).groupby(
+        [pairs[k] for k in key]).all()
+    identical = sorted(m for m, rows in same.groupby(level="method") if rows.all())
     stats = {"compared": len(both), "within_1sd": int((both["z"].abs() <= 1).sum()),
+             "identical": identical,
              "largest": float(both["z"].abs().max()) if len(both) else math.nan,
              "methods": sorted(set(shown["method"]))}
     return lines, stats
+
+
+def _provenance(per_fold: Path) -> str:
+    """What the reference run's provenance.json says of it (version, date), if it is there."""
+    import json
+
+    try:
+        runs = json.loads((per_fold.parent / "provenance.json").read_text())
+        return "; ".join(f"hivlatent {r.get('hivlatent', '?')}, {r.get('date', '?')}"
+                         for r in runs)
+    except (OSError, ValueError, AttributeError, TypeError):
+        return "no provenance.json beside it"
 
 
 def _shown(path: Path) -> Path:
@@ -200,15 +217,17 @@ def main(argv: list[str] | None = None) -> int:
             f"{rh.cores()} on average."]
     if reference is not None:
         lines, stats = against(res["per_fold"], reference_rows)
-        body += ["", "## The numbers against the runs before 0.4", "",
-                 f"Reference: `{_shown(reference)}` (folds drawn per drug, the models trained "
-                 "on two threads). Per method, drug and metric: the mean over the folds before "
-                 "and now, and their difference in units of the fold-to-fold standard "
-                 "deviation (the root mean square of the two runs' sds). The folds differ (now "
-                 "shared by every drug), so the numbers can only agree within that noise.", "",
+        body += ["", "## The numbers against the reference run", "",
+                 f"Reference: `{_shown(reference)}` ({_provenance(reference)}). Per method, "
+                 "drug and metric: the mean over the folds in the reference and now, and their "
+                 "difference in units of the fold-to-fold standard deviation (the root mean "
+                 "square of the two runs' sds). Where both runs drew the same folds, a method "
+                 "whose training did not change gives the same numbers, and one whose search "
+                 "changed can agree only within that noise.", "",
                  f"{stats['within_1sd']} of {stats['compared']} (method, drug, metric) means "
-                 f"within one fold sd of before; the largest difference {stats['largest']:.2f} "
-                 "sd.", "", *lines]
+                 f"within one fold sd of the reference; the largest difference "
+                 f"{stats['largest']:.2f} sd. Methods whose every per-fold number is the "
+                 f"reference's: {', '.join(stats['identical']) or 'none'}.", "", *lines]
     header = rh.header(res["command"], loads, args.threshold)
     path = rh.write(args.result, "`hivlatent evaluate`: wall time and where it goes", header,
                     body)

@@ -33,16 +33,18 @@ sys.path.insert(0, str(HERE))
 import result_header as rh  # noqa: E402
 
 
-def oob_path(forest, X, y, classify: bool, at: int) -> tuple[float, float]:
-    """The forest's out-of-bag loss after its first ``at`` trees and after all of them (a row
-    that no tree left out counts with the mean of ``y``, as the baselines count it)."""
+def oob_path(forest, X, y, classify: bool, at) -> dict[int, float]:
+    """The forest's out-of-bag loss after its first ``t`` trees for each ``t`` of ``at`` and
+    after all of them, by tree count (a row that no tree left out counts with the mean of ``y``,
+    as the baselines count it)."""
     from sklearn.ensemble._forest import _generate_unsampled_indices, _get_n_samples_bootstrap
 
     n = len(y)
     n_boot = _get_n_samples_bootstrap(n, forest.max_samples, None)
     total, count = np.zeros(n), np.zeros(n)
     X32 = np.asarray(X, dtype=np.float32)
-    early = None
+    at = {int(a) for a in np.atleast_1d(at)} | {len(forest.estimators_)}
+    losses = {}
     for t, tree in enumerate(forest.estimators_, 1):
         rows = _generate_unsampled_indices(tree.random_state, n, n_boot, None)
         if classify:
@@ -52,12 +54,18 @@ def oob_path(forest, X, y, classify: bool, at: int) -> tuple[float, float]:
             p = tree.predict(X32[rows])
         total[rows] += p
         count[rows] += 1
-        if t == at or t == len(forest.estimators_):
+        if t in at:
             with np.errstate(invalid="ignore", divide="ignore"):
                 pred = np.where(count > 0, total / np.maximum(count, 1), y.mean())
-            loss = float(np.mean((pred - y) ** 2))
-            early = loss if t == at else early
-    return early, loss
+            losses[t] = float(np.mean((pred - y) ** 2))
+    return losses
+
+
+def schedule(losses: list[dict[int, float]], first: int, keep: float) -> list[int]:
+    """The grid points (indices) a halving at ``first`` trees keeping the best ``keep`` share
+    (rounded up) grows on to the end."""
+    n = max(1, int(np.ceil(len(losses) * keep - 1e-9)))
+    return sorted(np.argsort([loss[first] for loss in losses], kind="stable")[:n])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -77,13 +85,19 @@ def main(argv: list[str] | None = None) -> int:
 
     from hivlatent import load_dataset
     from hivlatent.evaluation.cv import repeated_folds
-    from hivlatent.evaluation.tuning import HALVING_TREES, OOBForestClassifier, OOBForestRegressor
+    from hivlatent.evaluation.tuning import (HALVING_KEEP, HALVING_TREES, OOBForestClassifier,
+                                             OOBForestRegressor)
 
-    trees, at = (30, 10) if args.smoke else (OOBForestClassifier().n_estimators, HALVING_TREES)
+    trees = 30 if args.smoke else OOBForestClassifier().n_estimators
+    # (first stage's trees, share kept): the configured schedule first, then the alternatives
+    schedules = [(10, 0.5), (10, 1 / 3), (5, 0.5)] if args.smoke else \
+        list(dict.fromkeys([(HALVING_TREES, HALVING_KEEP), (100, 0.5), (100, 1 / 3), (50, 0.5),
+                            (50, 1 / 3)]))
     folds_n, repeats = (2, 1) if args.smoke else (args.folds, args.repeats)
     kinds = {"rf": (RandomForestClassifier, OOBForestClassifier().grid, True),
              "rfreg": (RandomForestRegressor, OOBForestRegressor().grid, False)}
-    stats = {k: {"folds": 0, "same": 0, "regret": [], "work": [0.0, 0.0]} for k in kinds}
+    stats = {(k, s): {"folds": 0, "same": 0, "regret": [], "work": [0.0, 0.0]}
+             for k in kinds for s in schedules}
     before = rh.load()
     for name in args.data:
         ds = load_dataset(name)
@@ -96,40 +110,49 @@ def main(argv: list[str] | None = None) -> int:
                 y = ds.labels[:, j] if classify else ds.log_fold[:, j]
                 rows = f.train[np.isfinite(y[f.train])]
                 X, yy = ds.X[rows], y[rows].astype(int) if classify else y[rows]
-                early, full, seconds = [], [], []
+                losses, seconds = [], []
                 for mf, msl in grid:
                     t0 = time.process_time()
                     with threadpool_limits(1):
                         m = cls(trees, max_features=mf, min_samples_leaf=msl, oob_score=True,
                                 random_state=args.seed, n_jobs=1).fit(X, yy)
                     seconds.append(time.process_time() - t0)
-                    a, b = oob_path(m, X, yy.astype(float), classify, at)
-                    early.append(a)
-                    full.append(b)
+                    losses.append(oob_path(m, X, yy.astype(float), classify,
+                                           [first for first, _ in schedules]))
+                full = [loss[trees] for loss in losses]
                 best = int(np.argmin(full))
-                kept = sorted(np.argsort(early, kind="stable")[:(len(grid) + 1) // 2])
-                pick = kept[int(np.argmin([full[i] for i in kept]))]
-                s = stats[kind]
-                s["folds"] += 1
-                s["same"] += pick == best
-                s["regret"].append((full[pick] - full[best]) / full[best])
                 per_tree = np.array(seconds) / trees
-                s["work"][0] += per_tree.sum() * trees
-                s["work"][1] += per_tree.sum() * at + per_tree[kept].sum() * (trees - at)
-                print(f"{name} {f.drug} fold {f.fold} {kind}: exhaustive {grid[best]}, halving "
-                      f"{grid[pick]}", flush=True)
+                picks = []
+                for first, keep in schedules:
+                    kept = schedule(losses, first, keep)
+                    pick = kept[int(np.argmin([full[i] for i in kept]))]
+                    s = stats[kind, (first, keep)]
+                    s["folds"] += 1
+                    s["same"] += pick == best
+                    s["regret"].append((full[pick] - full[best]) / full[best])
+                    s["work"][0] += per_tree.sum() * trees
+                    s["work"][1] += per_tree.sum() * first + per_tree[kept].sum() * (trees - first)
+                    picks.append(grid[pick])
+                print(f"{name} {f.drug} fold {f.fold} {kind}: exhaustive {grid[best]}, "
+                      f"schedules {picks}", flush=True)
     after = rh.load()
-    body = ["| baseline | folds | same grid point as the exhaustive search | largest excess "
-            "out-of-bag loss where not | work (tree-time) against the exhaustive search |",
-            "|---|---:|---:|---:|---:|"]
-    for kind, s in stats.items():
+    body = [("| baseline | first stage (trees) | grid points kept | folds | same grid point as "
+             "the exhaustive search | largest excess out-of-bag loss where not | work (tree-time) "
+             "against the exhaustive search |"),
+            "|---|---:|---|---:|---:|---:|---:|"]
+    for (kind, (first, keep)), s in stats.items():
         worst = max(s["regret"]) if s["regret"] else float("nan")
-        body.append(f"| {kind} | {s['folds']} | {s['same']} | "
+        used = " (in use when this ran)" if (first, keep) == (HALVING_TREES, HALVING_KEEP) else ""
+        body.append(f"| {kind} | {first}{used} | {'half' if keep == 0.5 else 'a third'} | "
+                    f"{s['folds']} | {s['same']} | "
                     f"{'-' if s['same'] == s['folds'] else f'{worst:.2%}'} | "
                     f"{s['work'][1] / s['work'][0]:.2f} |")
-    body += ["", f"Data: {', '.join(args.data)}; {folds_n} folds x {repeats} repeat(s), fold "
-             f"seeds from {args.seed} (the evaluation's shared folds); halving at {at} of "
-             f"{trees} trees, keeping the better half."]
+    body += ["", (f"Data: {', '.join(args.data)}; {folds_n} folds x {repeats} repeat(s), fold "
+             f"seeds from {args.seed} (the evaluation's shared folds); every grid point grown "
+             f"to {trees} trees, its out-of-bag loss read after each schedule's first stage. "
+             "Kept shares are rounded up (a third of 4 grid points keeps 2, of 6 keeps 2). "
+             "\"(in use when this ran)\" marks the schedule the baselines used "
+             "(`hivlatent.evaluation.tuning.HALVING_TREES` and `HALVING_KEEP`).")]
     command = ["python", "benchmarks/forest_halving.py", *(argv if argv is not None
                                                             else sys.argv[1:])]
     header = rh.header(command, {"during the check (not a timing)": (before, after)},

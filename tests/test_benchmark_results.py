@@ -60,3 +60,4 @@ def test_evaluate_speed_profile_and_comparison_with_an_earlier_run():
     sd = np.sqrt((new.value.std() ** 2 + old.value.std() ** 2) / 2)
     z = (new.value.mean() - old.value.mean()) / sd
     assert abs(stats["largest"] - abs(z)) < 1e-9 and table[-1].endswith(f"{z:+.2f} |")
+    assert stats["identical"] == [] and es.against(old, old)[1]["identical"] == ["lr"]

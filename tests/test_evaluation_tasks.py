@@ -136,3 +136,39 @@ def test_forest_halving_grows_the_same_trees_and_finds_the_grid_points_optimum()
         assert halved.params_ == every.params_
         assert halved.estimator_.n_estimators == 60 and not halved.estimator_.warm_start
         np.testing.assert_array_equal(halved.predict(X), every.predict(X))
+
+
+def test_racing_the_inner_folds_runs_only_the_kept_grid_points_after_the_first():
+    """The race of a tuned baseline's inner CV: every grid point on the first inner fold, the
+    kept share (the least loss on that fold, ties to the earlier point) on the others; without
+    a race the search is the exhaustive one, and here both choose the same point."""
+    from sklearn.linear_model import LogisticRegression, Ridge
+
+    from hivlatent.evaluation.tuning import TunedClassifier, TunedRegressor, raced
+
+    assert raced([0.3, 0.1, 0.2, 0.1], 0.5) == [1, 3]          # ties: the earlier point first
+    assert raced([0.3, 0.1, 0.2, 0.4, 0.5, 0.6], 1 / 3) == [1, 2]
+    assert raced([0.3, 0.1, 0.2], 0.1) == [1, 2]                 # never fewer than 2
+    rng = np.random.default_rng(5)
+    X = (rng.random((240, 12)) < 0.3).astype(float)
+    score = 2 * X[:, 0] - X[:, 1] + rng.normal(0, 0.5, 240)
+    calls = []
+
+    def logistic(C):
+        calls.append(C)
+        return LogisticRegression(C=C)
+
+    grid = [{"C": c} for c in (1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0)]
+    every = TunedClassifier(logistic, grid, inner=3, seed=0).fit(X, score > 0)
+    assert len(calls) == 6 * 3 + 1
+    calls.clear()
+    racing = TunedClassifier(logistic, grid, inner=3, seed=0, race=0.5).fit(X, score > 0)
+    assert len(calls) == 6 + 3 * 2 + 1 and racing.params_ == every.params_
+    np.testing.assert_array_equal(racing.predict_proba(X), every.predict_proba(X))
+    assert racing.threshold_ == every.threshold_
+    ridge = [{"alpha": a} for a in (0.01, 1.0, 100.0, 1e4)]
+    a = TunedRegressor(lambda alpha: Ridge(alpha=alpha), ridge, inner=3, seed=0).fit(X, score)
+    b = TunedRegressor(lambda alpha: Ridge(alpha=alpha), ridge, inner=3, seed=0,
+                       race=0.5).fit(X, score)
+    assert a.params_ == b.params_
+    np.testing.assert_array_equal(a.predict(X), b.predict(X))

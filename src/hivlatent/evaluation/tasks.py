@@ -32,9 +32,9 @@ import numpy as np
 from ..errors import ConfigError
 from .cv import Fold
 
-#: estimated seconds per fold of each built-in method on one core (measured on nrti-1246 in
-#: 0.4): used only to hand out the longest tasks first
-COST_PER_FOLD = {"rfreg": 7.0, "rf": 2.5, "hgb": 4.0, "hgbreg": 4.0, "enet": 1.0, "lr": 0.4,
+#: estimated seconds per fold of each built-in method on one core (0.4.0's profile on nrti-1246
+#: times the measured work of the raced searches): used only to hand out the longest tasks first
+COST_PER_FOLD = {"rfreg": 6.0, "rf": 2.2, "hgb": 2.7, "hgbreg": 2.7, "enet": 0.8, "lr": 0.4,
                  "l1": 0.3, "ridge": 0.2, "lasso": 0.2}
 #: estimated seconds per training set and member of a model on the engine, per 100 epochs
 ENGINE_COST = 2.5

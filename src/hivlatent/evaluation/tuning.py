@@ -6,10 +6,14 @@ classifiers the decision threshold for balanced accuracy, chosen inside the trai
   accuracy on those out-of-fold probabilities (ties: nearest 0.5) becomes ``predict``'s; then a
   refit on every training row.
 - :class:`TunedRegressor`: the same with mean squared error of log10 fold change.
+- Either may race its grid (``race``): every point on the first inner fold, the better share
+  (by that fold's loss) on the other inner folds (:func:`raced`); the points dropped never
+  see the other folds.
 - :class:`OOBForestClassifier` / :class:`OOBForestRegressor`: random forests whose grid is
   judged by the out-of-bag predictions (Brier score, MSE), searched by successive halving:
-  every grid point grown to :data:`HALVING_TREES` trees, the better half grown on to the full
-  forest (the same trees as growing it at once), the best of those at the full size.
+  every grid point grown to :data:`HALVING_TREES` trees, the best :data:`HALVING_KEEP` of them
+  grown on to the full forest (the same trees as growing it at once), the best of those at the
+  full size.
 
 All are scikit-learn estimators (``clone`` works), deterministic for their ``seed``.
 """
@@ -24,7 +28,14 @@ from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 from sklearn.model_selection import KFold, StratifiedKFold
 
 #: successive halving of the forests' grids: every grid point grown to this many trees first
-HALVING_TREES = 100
+#: (50 chooses what 100 chose on nrti-1246, for less work: docs/results/forest_halving.md) ...
+HALVING_TREES = 50
+#: ... and this share of the grid points (rounded up: 2 of rf's 4, 2 of rfreg's 6) grown on to
+#: the full forest
+HALVING_KEEP = 1 / 3
+#: the share of a grid a race keeps after the first inner fold (``race`` of the tuned
+#: baselines that use it: ``hgb``, ``hgbreg``, ``enet``; docs/results/grid_racing.md)
+RACE_KEEP = 0.5
 #: candidate thresholds for balanced accuracy
 THRESHOLDS = np.round(np.arange(0.05, 0.951, 0.01), 2)
 
@@ -44,14 +55,36 @@ def _log_loss(y: np.ndarray, p: np.ndarray) -> float:
     return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
 
 
+def raced(first_losses: Sequence[float], keep: float) -> list[int]:
+    """The grid points (indices, in grid order) a race keeps after the first inner fold: the
+    ``keep`` share (rounded up, at least 2) with the least loss on that fold's rows; ties go to
+    the earlier grid point."""
+    n = max(2, int(np.ceil(len(first_losses) * keep - 1e-9)))
+    return sorted(np.argsort(np.asarray(first_losses), kind="stable")[:n].tolist())
+
+
+def _search(grid, splits, race, fit_predict, fold_loss):
+    """Out-of-fold predictions of every grid point over the inner ``splits`` (rows the search
+    dropped stay 0), and the grid points still in the search. With ``race`` (a share), every
+    point runs the first inner fold and only :func:`raced`'s share runs the others."""
+    oof = np.zeros((len(grid), sum(len(va) for _, va in splits)))
+    alive = list(range(len(grid)))
+    for k, (tr, va) in enumerate(splits):
+        for i in alive:
+            oof[i, va] = fit_predict(i, tr, va)
+        if k == 0 and race and len(alive) > 2:
+            alive = raced([fold_loss(va, oof[i, va]) for i in alive], race)
+    return oof, alive
+
+
 class TunedClassifier(ClassifierMixin, BaseEstimator):
     """``make(**params)`` for each ``params`` of ``grid``, chosen by inner-CV log loss; the
     balanced-accuracy threshold from the same out-of-fold probabilities."""
 
     def __init__(self, make: Callable | None = None, grid: Sequence[dict] = (), inner: int = 5,
-                 seed: int = 0, tune_threshold: bool = True):
+                 seed: int = 0, tune_threshold: bool = True, race: float | None = None):
         self.make, self.grid, self.inner = make, grid, inner
-        self.seed, self.tune_threshold = seed, tune_threshold
+        self.seed, self.tune_threshold, self.race = seed, tune_threshold, race
 
     def fit(self, X, y):
         X, y = np.asarray(X), np.asarray(y).astype(int)
@@ -63,14 +96,12 @@ class TunedClassifier(ClassifierMixin, BaseEstimator):
             self.params_, self.threshold_ = grid[0], 0.5
             self.estimator_ = self.make(**self.params_).fit(X, y)
             return self
-        oof = np.zeros((len(grid), len(y)))
         split = StratifiedKFold(folds, shuffle=True, random_state=self.seed).split(X, y)
-        for tr, va in split:
-            for i, params in enumerate(grid):
-                model = self.make(**params).fit(X[tr], y[tr])
-                oof[i, va] = model.predict_proba(X[va])[:, 1]
-        losses = [_log_loss(y, o) for o in oof]
-        best = int(np.argmin(losses))
+        oof, alive = _search(grid, list(split), self.race,
+                             lambda i, tr, va: self.make(**grid[i]).fit(X[tr], y[tr])
+                             .predict_proba(X[va])[:, 1],
+                             lambda va, p: _log_loss(y[va], p))
+        best = alive[int(np.argmin([_log_loss(y, oof[i]) for i in alive]))]
         self.params_ = grid[best]
         self.threshold_ = best_threshold(y, oof[best]) if self.tune_threshold else 0.5
         self.estimator_ = self.make(**self.params_).fit(X, y)
@@ -88,18 +119,18 @@ class TunedRegressor(RegressorMixin, BaseEstimator):
     error; predictions capped at the largest training value (the assay's reporting limit)."""
 
     def __init__(self, make: Callable | None = None, grid: Sequence[dict] = (), inner: int = 5,
-                 seed: int = 0):
-        self.make, self.grid, self.inner, self.seed = make, grid, inner, seed
+                 seed: int = 0, race: float | None = None):
+        self.make, self.grid, self.inner, self.seed, self.race = make, grid, inner, seed, race
 
     def fit(self, X, y):
         X, y = np.asarray(X), np.asarray(y, dtype=float)
         grid = list(self.grid) or [{}]
-        oof = np.zeros((len(grid), len(y)))
-        for tr, va in KFold(min(self.inner, len(y)), shuffle=True,
-                            random_state=self.seed).split(X):
-            for i, params in enumerate(grid):
-                oof[i, va] = self.make(**params).fit(X[tr], y[tr]).predict(X[va])
-        self.params_ = grid[int(np.argmin([np.mean((o - y) ** 2) for o in oof]))]
+        split = KFold(min(self.inner, len(y)), shuffle=True, random_state=self.seed).split(X)
+        oof, alive = _search(grid, list(split), self.race,
+                             lambda i, tr, va: self.make(**grid[i]).fit(X[tr], y[tr])
+                             .predict(X[va]),
+                             lambda va, p: float(np.mean((p - y[va]) ** 2)))
+        self.params_ = grid[alive[int(np.argmin([np.mean((oof[i] - y) ** 2) for i in alive]))]]
         self.cap_ = float(y.max())
         self.estimator_ = self.make(**self.params_).fit(X, y)
         return self
@@ -110,7 +141,8 @@ class TunedRegressor(RegressorMixin, BaseEstimator):
 
 class _OOBForest:
     """The grid search of a forest by out-of-bag loss, by successive halving: every grid point
-    grown to ``halving_trees`` trees, the better half (by out-of-bag loss at that size) grown on
+    grown to ``halving_trees`` trees, the best ``halving_keep`` share (by out-of-bag loss at that
+    size, rounded up) grown on
     to ``n_estimators`` with scikit-learn's ``warm_start`` (the same trees, bit for bit, as
     growing them at once), and the best of those by out-of-bag loss at ``n_estimators``.
     ``halving_trees=None`` (or >= ``n_estimators``) grows every grid point to the end. Ties go
@@ -128,7 +160,7 @@ class _OOBForest:
             fits.append((loss(m), m, (mf, msl)))
         if first < self.n_estimators:
             order = sorted(range(len(fits)), key=lambda i: fits[i][0])   # stable: grid order
-            kept = sorted(order[:(len(fits) + 1) // 2])
+            kept = sorted(order[:max(1, int(np.ceil(len(fits) * self.halving_keep - 1e-9)))])
             fits = [fits[i] for i in kept]
             for _, m, _ in fits:
                 m.set_params(n_estimators=self.n_estimators).fit(X, y)
@@ -145,9 +177,9 @@ class OOBForestClassifier(_OOBForest, ClassifierMixin, BaseEstimator):
 
     def __init__(self, grid: Sequence[tuple] = ((0.2, 1), (0.4, 1), (0.2, 3), (0.4, 3)),
                  n_estimators: int = 300, seed: int = 0, n_jobs: int = 1,
-                 halving_trees: int | None = HALVING_TREES):
+                 halving_trees: int | None = HALVING_TREES, halving_keep: float = HALVING_KEEP):
         self.grid, self.n_estimators, self.seed, self.n_jobs = grid, n_estimators, seed, n_jobs
-        self.halving_trees = halving_trees
+        self.halving_trees, self.halving_keep = halving_trees, halving_keep
 
     def fit(self, X, y):
         y = np.asarray(y).astype(int)
@@ -180,9 +212,9 @@ class OOBForestRegressor(_OOBForest, RegressorMixin, BaseEstimator):
     def __init__(self, grid: Sequence[tuple] = ((0.2, 1), (0.5, 1), (1.0, 1), (0.2, 3), (0.5, 3),
                                                 (1.0, 3)),
                  n_estimators: int = 300, seed: int = 0, n_jobs: int = 1,
-                 halving_trees: int | None = HALVING_TREES):
+                 halving_trees: int | None = HALVING_TREES, halving_keep: float = HALVING_KEEP):
         self.grid, self.n_estimators, self.seed, self.n_jobs = grid, n_estimators, seed, n_jobs
-        self.halving_trees = halving_trees
+        self.halving_trees, self.halving_keep = halving_trees, halving_keep
 
     def fit(self, X, y):
         y = np.asarray(y, dtype=float)
