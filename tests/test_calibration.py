@@ -1,4 +1,4 @@
-"""Per-drug recalibration of P(resistant) (training/calibration.py) on synthetic data."""
+"""Per-drug recalibration of P(resistant) (predictive/calibration.py) on synthetic data."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from scipy.special import expit, ndtr
 
-from hivlatent.training.calibration import Recalibration, choose, gain_bound, p_resistant
-from hivlatent.training.output import OutputLayer
+from hivlatent.predictive.calibration import Recalibration, choose, gain_bound, p_resistant
+from hivlatent.predictive.output_layer import OutputLayer
 
 
 def _calibrated(n=3000, seed=0):

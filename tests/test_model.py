@@ -52,7 +52,7 @@ def test_fit_save_load_round_trip(nrti, tmp_path):
     assert (vae.predict_log_fold(nrti) <= caps + 1e-6).all()
     assert back.output.config() == vae.output.config() and set(vae.output.sd) == set(vae.drugs)
     mu, sd = back.predict_distribution(nrti)
-    np.testing.assert_array_equal((mu, sd), vae.predict_distribution(nrti))
+    np.testing.assert_array_equal((mu, sd), tuple(vae.predict_distribution(nrti)))
     assert (sd > 0).all() and np.isfinite(mu).all()
 
 

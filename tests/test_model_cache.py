@@ -143,7 +143,7 @@ def test_each_kind_of_damage_is_detected_in_one_line(cache, tmp_path, kind):
 
 def test_a_forest_that_would_cycle_is_refused():
     """A damaged forest whose child points back to its node would send predict round forever."""
-    from hivlatent.training.forest import Forest
+    from hivlatent.predictive.forest import Forest
 
     ok = Forest(np.array([1, -1, -1]), np.array([2, -1, -1]), np.array([0, 0, 0]),
                 np.array([0.5, 0, 0], np.float32), np.array([0, 1, 2], np.float32),

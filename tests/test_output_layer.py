@@ -1,10 +1,10 @@
-"""The semi model's output layer (training/output.py) on synthetic data."""
+"""The semi model's output layer (predictive/output_layer.py) on synthetic data."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from hivlatent.training.output import FALLBACK_SD, OutputLayer, coverage
+from hivlatent.predictive.output_layer import FALLBACK_SD, OutputLayer, coverage
 
 
 def _data(n=400, seed=0):
@@ -32,7 +32,7 @@ def test_measured_sd_and_scale_cover_about_ninety_percent():
 
 
 def test_blend_weights_pick_the_component_that_explains_y_and_sum_to_one():
-    from hivlatent.training.output import blend_weights
+    from hivlatent.predictive.output_layer import blend_weights
 
     rng = np.random.default_rng(2)
     y = rng.normal(0, 1, 300)

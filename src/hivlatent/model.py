@@ -41,9 +41,10 @@ from .data.features import MISSING, align_features, feature_names_of
 from .errors import ConfigError, ModelError
 from .nn import vae
 from .nn.summary import parameter_counts, summary
+from .predictive.distribution import PredictiveDistribution, log_caps
+from .predictive.output_layer import OutputLayer
 from .training.bundle import checked_weights, load_bundle, save_bundle
 from .training.engine import Job, TrainData, TrainResult, train_many
-from .training.output import OutputLayer, log_caps
 from .training.split import member_folds, resistance_strata, train_val_split
 
 
@@ -277,80 +278,42 @@ class VAEModel:
         mean, _ = vae.encode(p, self.model_config, x)
         return vae.heads(p, mean)[0]
 
-    def predict_distribution(self, data) -> tuple[np.ndarray, np.ndarray]:
-        """The predictive distribution of log10 fold change per virus and drug, a normal: its
-        mean (n, drugs) and sd (n, drugs), from the members' heads blended with each drug's
-        forest and the residual sd measured out of fold at fit time
-        (:mod:`hivlatent.training.output`). Everything a prediction reports comes from these
-        two (see :mod:`hivlatent.prediction.predictor`); values above a drug's reporting limit
-        mean "at least the limit"."""
+    def predict_distribution(self, data) -> PredictiveDistribution:
+        """The predictive distribution of log10 fold change per virus and drug
+        (:class:`~.predictive.distribution.PredictiveDistribution`: a normal per virus and drug,
+        with its fold change, interval, P(resistant) and call), from the members' heads blended
+        with each drug's forest and ridge and the residual sd measured out of fold at fit time
+        (:mod:`hivlatent.predictive.output_layer`)."""
         X = self.model_input(data)
         folds = self._member_folds(X).double().numpy()
-        output = self.output or OutputLayer()
-        return output.predict(self.drugs, folds, X)
+        mean, sd = (self.output or OutputLayer()).predict(self.drugs, folds, X)
+        return PredictiveDistribution.for_model(self, mean, sd)
 
     def log_caps(self) -> np.ndarray:
         """Each drug's reporting limit, log10 (inf where there is none)."""
         return log_caps(self.fold_cap, self.drugs)
 
-    def _capped(self, log_fold):
-        """Predicted log10 fold changes no higher than each drug's reporting limit: the data
-        cannot tell values above it apart (they are censored there), nor can the model."""
-        if not self.fold_cap:
-            return log_fold
-        return np.minimum(log_fold, self.log_caps())
-
-    def predict_log_fold(self, data) -> np.ndarray:
-        """Predicted log10 fold change (n, drugs): the predictive mean, capped at the reporting
-        limit."""
-        return self._capped(self.predict_distribution(data)[0])
-
-    def log_fold_from(self, mu: np.ndarray) -> np.ndarray:
-        """:meth:`predict_log_fold` from a predictive mean already computed."""
-        return self._capped(mu)
-
     def recalibration(self, drug: str):
         """The drug's recalibration of P(resistant) chosen at fit time
-        (:class:`~.training.calibration.Recalibration`), or None (P = Phi(z))."""
+        (:class:`~.predictive.calibration.Recalibration`), or None (P = Phi(z))."""
         return (self.output or OutputLayer()).recalibration.get(drug)
 
+    def predict_log_fold(self, data) -> np.ndarray:
+        """Predicted log10 fold change (n, drugs), capped at the reporting limit
+        (``predict_distribution(data).log_fold``)."""
+        return self.predict_distribution(data).log_fold
+
     def predict_proba(self, data) -> np.ndarray:
-        """P(resistant) (n, drugs): the predictive probability that the log10 fold change is at
-        or above the drug's lower cutoff, recalibrated for the drugs where the fit chose so
-        (:mod:`~.training.calibration`)."""
-        return self.proba_from(*self.predict_distribution(data))
-
-    def proba_from(self, mu: np.ndarray, sd: np.ndarray) -> np.ndarray:
-        """:meth:`predict_proba` from a predictive distribution already computed."""
-        from .training.calibration import p_resistant
-
-        out = np.empty_like(mu)
-        for j, d in enumerate(self.drugs):
-            out[:, j] = p_resistant(mu[:, j], sd[:, j], self.cutoffs.for_drug(d)[0],
-                                    self.recalibration(d))
-        return out
+        """P(resistant) (n, drugs) (``predict_distribution(data).p_resistant``)."""
+        return self.predict_distribution(data).p_resistant
 
     def predict_resistant(self, data) -> np.ndarray:
-        """The call I or R (True) or S (False) per virus and drug (n, drugs), by the rule of
-        ``predict``'s call (:func:`~.training.calibration.called_resistant`): the predicted fold
-        at the cutoff, or recalibrated P(resistant) > 0.5. ``evaluate`` checks it against
-        :meth:`predict_proba`."""
-        return self.resistant_from(*self.predict_distribution(data))
-
-    def resistant_from(self, mu: np.ndarray, sd: np.ndarray) -> np.ndarray:
-        """:meth:`predict_resistant` from a predictive distribution already computed."""
-        from .training.calibration import called_resistant
-
-        p = self.proba_from(mu, sd)
-        out = np.empty(mu.shape, dtype=bool)
-        for j, d in enumerate(self.drugs):
-            recalibrated = self.recalibration(d) is not None
-            out[:, j] = called_resistant(mu[:, j], self.cutoffs.for_drug(d)[0],
-                                         p[:, j] if recalibrated else None)
-        return out
+        """The call I or R (True) or S (False) (n, drugs)
+        (``predict_distribution(data).resistant``)."""
+        return self.predict_distribution(data).resistant
 
     def _fit_output(self, dataset, jobs: list, offset: int) -> None:
-        """The output layer (:class:`~.training.output.OutputLayer`), from the members'
+        """The output layer (:class:`~.predictive.output_layer.OutputLayer`), from the members'
         out-of-fold head predictions on the rows they held out (every training row with
         ``cv_members``), a forest per drug on the raw mutations, and the residual sd."""
         if not self.model_config.supervised or not self.working_members_or_none():

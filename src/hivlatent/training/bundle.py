@@ -20,7 +20,7 @@ from safetensors.torch import load_file, save_file
 from .. import __version__
 from ..errors import ModelError
 from ..files import BUNDLE_FORMAT, UMASK, check_bundle_target, chmod_dir, write_text
-from .output import TENSOR_PREFIXES as OUTPUT_TENSORS
+from ..predictive.output_layer import TENSOR_PREFIXES as OUTPUT_TENSORS
 
 FORMAT = BUNDLE_FORMAT
 

@@ -29,10 +29,11 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.special import log_ndtr, ndtri
+from scipy.special import log_ndtr
 
 from ..data import censoring
 from .calibration import Recalibration, choose
+from .distribution import capped_interval
 from .forest import Forest
 from .linear import Linear
 
@@ -63,19 +64,6 @@ def censored_sd(resid: np.ndarray, codes: np.ndarray, between: np.ndarray) -> fl
         if ll > ll_best:
             best, ll_best = float(s), ll
     return best
-
-
-def log_caps(fold_cap, drugs) -> np.ndarray:
-    """Each drug's reporting limit, log10, from ``fold_cap`` (drug -> fold; inf where a drug
-    has none)."""
-    return np.array([math.log10(fold_cap.get(d, math.inf)) for d in drugs])
-
-
-def capped_interval(mu, sd, cap, level: float) -> tuple[np.ndarray, np.ndarray]:
-    """The central ``level`` interval (low, high) of normal(mu, sd), capped at ``cap`` (the
-    reporting limit, log10; broadcast against mu)."""
-    zq = ndtri(0.5 + level / 2)
-    return np.minimum(mu - zq * sd, cap), np.minimum(mu + zq * sd, cap)
 
 
 def coverage(mu, sd, y, cap, level: float = TARGET_COVERAGE, codes=None) -> float:
