@@ -44,6 +44,7 @@ def tiny_entry(tmp_path: Path, drug_class: str) -> Path:
     from hivlatent import ModelConfig, TrainConfig, VAEModel
     from hivlatent.data import load_dataset
     from hivlatent.prediction import defaults
+    from hivlatent.bundle import reference_files
     from hivlatent.prediction.reference import Reference
 
     table = small_table(tmp_path, name=f"{drug_class}.txt", drug_header=DRUG[drug_class])
@@ -55,7 +56,7 @@ def tiny_entry(tmp_path: Path, drug_class: str) -> Path:
     folder = defaults.models_dir() / defaults._name(drug_class, sha)
     model.save(folder, {"default_model": {"class": drug_class, "table": table.name,
                                           "table_sha256": sha, "seconds": 0.0}},
-               extra_files=Reference.build(model, ds).to_files())
+               extra_files=reference_files(Reference.build(model, ds)))
     return folder
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from hivlatent.bundle import output_layer_config, output_layer_tensors, read_output_layer
 from hivlatent.predictive.output_layer import FALLBACK_SD, OutputLayer, coverage
 
 
@@ -55,7 +56,7 @@ def test_an_additive_signal_goes_to_the_ridge_and_survives_a_bundle_round_trip()
     oof = y + rng.normal(0, 0.6, y.shape)            # weak heads
     out = OutputLayer.fit(["D"], X, y, oof, np.zeros_like(y), np.array([5.0]), forest=True)
     assert out.linear_weight["D"] >= 0.5 and out.linears["D"] is not None
-    back = OutputLayer.from_bundle(out.config(), out.tensors(), 30, "test")
+    back = read_output_layer(output_layer_config(out), output_layer_tensors(out), 30, "test")
     folds = np.asarray(oof)[None]
     assert np.allclose(out.predict(["D"], folds, X)[0], back.predict(["D"], folds, X)[0])
     r = back.linears["D"]

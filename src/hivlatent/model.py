@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from .bundle import load_model, save_model
 from .config import (
     ModelConfig,
     Progress,
@@ -43,7 +44,6 @@ from .nn import vae
 from .nn.summary import parameter_counts, summary
 from .predictive.distribution import PredictiveDistribution, log_caps
 from .predictive.output_layer import OutputLayer
-from .training.bundle import checked_weights, load_bundle, save_bundle
 from .training.engine import Job, TrainData, TrainResult, train_many
 from .training.split import member_folds, resistance_strata, train_val_split
 
@@ -400,60 +400,17 @@ class VAEModel:
     def save(self, folder: str | Path, extra_manifest: dict | None = None,
              extra_files: dict[str, bytes] | None = None) -> Path:
         """Write the bundle to ``folder`` (a new name, an empty folder or an existing bundle,
-        which is replaced). A model whose members all failed in training is not saved.
-        ``extra_files``: more files of the bundle (see :func:`~.training.bundle.save_bundle`)."""
+        which is replaced; the format: :mod:`hivlatent.bundle`). A model whose members all failed
+        in training is not saved. ``extra_files``: more files of the bundle (the reference
+        viruses: :func:`hivlatent.bundle.reference_files`)."""
         self._check_fitted()
         self.working_members              # every member failed: a ModelError, nothing written
-        tensors = self.layout.views(self._flat)
-        config = {"model": to_dict(self.model_config), "train": to_dict(self.train_config),
-                  "n_members": int(self._flat.shape[0]), "feature_names": self.feature_names,
-                  "drugs": self.drugs, "drug_class": self.drug_class, "gene": self.gene,
-                  "cutoffs": {"lower": self.cutoffs.lower, "upper": self.cutoffs.upper},
-                  "fold_cap": self.fold_cap, "withheld": self.withheld,
-                  "output": None if self.output is None else self.output.config()}
-        manifest = {**self.data_info,
-                    "seeds": [self.train_config.seed + k for k in range(self._flat.shape[0])],
-                    "status": self.statuses, "train_seconds": self.train_seconds,
-                    "device": str(self.device), **(extra_manifest or {})}
-        tensors = dict(tensors)
-        if self.output is not None:
-            tensors.update({k: torch.as_tensor(v) for k, v in self.output.tensors().items()})
-        return save_bundle(folder, config, tensors, self.histories, manifest, extra_files)
+        return save_model(self, folder, extra_manifest, extra_files)
 
     @classmethod
     def load(cls, folder: str | Path, device: str = "cpu") -> "VAEModel":
-        config, tensors, histories, manifest = load_bundle(folder)
-        try:
-            obj = cls(from_dict(ModelConfig, config["model"]), from_dict(TrainConfig, config["train"]),
-                      int(config["n_members"]), device)
-            obj.feature_names = list(config["feature_names"])
-            obj.drugs = list(config["drugs"])
-            obj.drug_class, obj.gene = config["drug_class"], config["gene"]
-            obj.cutoffs = Cutoffs(dict(config["cutoffs"]["lower"]), dict(config["cutoffs"]["upper"]))
-            obj.fold_cap = {str(d): float(v) for d, v in config.get("fold_cap", {}).items()}
-            obj.withheld = {str(d): str(v) for d, v in config.get("withheld", {}).items()}
-            flat = checked_weights(obj, tensors, Path(folder))
-            if config.get("output") is not None:
-                obj.output = OutputLayer.from_bundle(config["output"], tensors,
-                                                     len(obj.feature_names), str(folder))
-        except (KeyError, TypeError, RuntimeError, ValueError, AttributeError) as exc:
-            raise ModelError(f"{folder}: the bundle does not fit its config "
-                             f"({' '.join(str(exc).split())[:200]})") from None
-        obj._flat = flat
-        obj.data_info = {k: manifest.get(k) for k in ("data", "data_sha256", "rows")}
-        obj.manifest = manifest
-        if len(histories) != obj.n_members:
-            raise ModelError(f"{folder}: {len(histories)} training histories (history*.csv) for "
-                             f"{obj.n_members} member(s); the model folder is damaged")
-        obj.histories = histories
-        obj.statuses = manifest.get("status", ["ok"] * obj.n_members)
-        obj.train_seconds = manifest.get("train_seconds", [float("nan")] * obj.n_members)
-        for key, values in (("status", obj.statuses), ("train_seconds", obj.train_seconds)):
-            if not isinstance(values, list) or len(values) != obj.n_members:
-                raise ModelError(f"{folder / 'manifest.json'}: {key!r} must be a list of one "
-                                 f"value per member ({obj.n_members}); the model folder is damaged")
-        obj.statuses = [str(s) for s in obj.statuses]
-        return obj
+        """The model kept in the bundle at ``folder`` (:mod:`hivlatent.bundle`)."""
+        return load_model(cls, folder, device)
 
 
 @dataclass
