@@ -15,28 +15,16 @@ would.
 
 from __future__ import annotations
 
-import math
 import warnings
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 import torch
 
 from .bundle import load_model, save_model
-from .config import (
-    ModelConfig,
-    Progress,
-    TrainConfig,
-    default_members,
-    default_train_config,
-    from_dict,
-    to_dict,
-    withheld_drugs,
-)
+from .config import ModelConfig, Progress, TrainConfig, default_members, default_train_config
 from .data.cutoffs import Cutoffs
 from .data.features import MISSING, align_features, feature_names_of
 from .errors import ConfigError, ModelError
@@ -44,8 +32,10 @@ from .nn import vae
 from .nn.summary import parameter_counts, summary
 from .predictive.distribution import PredictiveDistribution, log_caps
 from .predictive.output_layer import OutputLayer
-from .training.engine import Job, TrainData, TrainResult, train_many
-from .training.split import member_folds, resistance_strata, train_val_split
+from .training.fitting import FitTask, as_array, engine_jobs, fit_many, train_data
+from .training.jobs import Job, TrainResult
+
+__all__ = ["FitTask", "VAEModel", "check_device", "fit_many", "train_data"]
 
 
 def check_device(device) -> str:
@@ -65,11 +55,6 @@ def check_device(device) -> str:
     elif dev.type != "cpu":
         raise ConfigError(f"device {device!r}: hivlatent runs on cpu or cuda, not {dev.type}")
     return str(dev)
-
-
-def _as_array(data) -> np.ndarray:
-    X = data.X if hasattr(data, "X") else data
-    return np.asarray(X, dtype=np.float32)
 
 
 class VAEModel:
@@ -112,43 +97,9 @@ class VAEModel:
     def engine_jobs(self, dataset, rows: np.ndarray | None = None,
                     val_rows: np.ndarray | None = None, name: str = "",
                     offset: int = 0) -> list[Job]:
-        """The engine's jobs that ``fit`` runs for this model on ``dataset`` (for tools that drive
-        :func:`hivlatent.training.engine.train_many` directly): trained on ``rows`` (default all)
-        minus a validation split seeded by ``train.seed`` (with ``train.cv_members``, member k
-        validates on fold k of a K-fold split of ``rows``, K = members), or validated on
-        ``val_rows`` when given; member k is initialised from seed + k. Indices are shifted by ``offset`` (the
-        data's place in a stack of data sets)."""
-        tc = self.train_config
-        rows = np.arange(len(_as_array(dataset))) if rows is None else np.asarray(rows)
-        labels = getattr(dataset, "labels", None)
-        strata = None if labels is None else resistance_strata(labels[rows])
-        if val_rows is None and tc.cv_members and self.n_members > 1:
-            folds = member_folds(len(rows), self.n_members, tc.seed, strata)
-            splits = [(rows[np.concatenate([f for i, f in enumerate(folds) if i != k])],
-                       rows[folds[k]]) for k in range(self.n_members)]
-        elif val_rows is None:
-            tr, va = train_val_split(len(rows), tc.val_fraction, tc.seed, strata)
-            splits = [(rows[tr], rows[va])] * self.n_members
-        else:
-            splits = [(rows, np.asarray(val_rows))] * self.n_members
-        return [Job(self.model_config, replace(tc, seed=tc.seed + k), np.sort(tr) + offset,
-                    np.sort(va) + offset, name=f"{name}#{k}" if name else str(k))
-                for k, (tr, va) in enumerate(splits)]
-
-    def _describe(self, dataset) -> None:
-        X = _as_array(dataset)
-        self.feature_names = list(getattr(dataset, "feature_names", [f"f{i}" for i in range(X.shape[1])]))
-        self.drugs = list(getattr(dataset, "drugs", []))
-        self.drug_class = getattr(dataset, "drug_class", "")
-        self.gene = getattr(dataset, "gene", "")
-        self.cutoffs = getattr(dataset, "cutoffs", Cutoffs())
-        if self.drugs:
-            caps = vae.fold_caps(dataset.log_fold).tolist()
-            self.fold_cap = {d: float(10.0 ** c) for d, c in zip(self.drugs, caps) if math.isfinite(c)}
-        self.data_info = {"data": getattr(dataset, "name", "array"),
-                          "data_sha256": getattr(dataset, "sha256", ""), "rows": int(X.shape[0])}
-        if self.model_config.supervised and not self.drugs:
-            raise ConfigError("the semi-supervised model needs a data set with drug phenotypes")
+        """The engine's jobs that ``fit`` runs for this model on ``dataset``
+        (:func:`hivlatent.training.fitting.engine_jobs`)."""
+        return engine_jobs(self, dataset, rows, val_rows, name, offset)
 
     def fit(self, dataset, rows: np.ndarray | None = None,
             progress: Progress | None = None) -> "VAEModel":
@@ -157,7 +108,7 @@ class VAEModel:
         fit_many([FitTask(self, dataset, rows)], progress=progress)
         return self
 
-    def _set_results(self, results: list[TrainResult]) -> "VAEModel":
+    def set_results(self, results: list[TrainResult]) -> "VAEModel":
         self.results = list(results)
         self.histories = [r.history for r in results]
         self.statuses = [r.status for r in results]
@@ -220,7 +171,7 @@ class VAEModel:
         self._check_fitted()
         names = feature_names_of(data)
         if names is None or names == self.feature_names:
-            X = _as_array(data)
+            X = as_array(data)
             if X.ndim != 2 or X.shape[1] != len(self.feature_names):
                 raise ModelError(f"input has {X.shape[-1]} features; the model expects "
                                  f"{len(self.feature_names)} (an array is read as it is: give a "
@@ -269,7 +220,7 @@ class VAEModel:
             raise ModelError("this model has no resistance heads: train it with --model semi")
 
     @torch.no_grad()
-    def _member_folds(self, data) -> torch.Tensor:
+    def member_predictions(self, data) -> torch.Tensor:
         """Each working member's predicted log10 fold change at the latent mean (K, n, drugs)."""
         self._check_supervised()
         use = self.working_members
@@ -285,7 +236,7 @@ class VAEModel:
         with each drug's forest and ridge and the residual sd measured out of fold at fit time
         (:mod:`hivlatent.predictive.output_layer`)."""
         X = self.model_input(data)
-        folds = self._member_folds(X).double().numpy()
+        folds = self.member_predictions(X).double().numpy()
         mean, sd = (self.output or OutputLayer()).predict(self.drugs, folds, X)
         return PredictiveDistribution.for_model(self, mean, sd)
 
@@ -312,43 +263,13 @@ class VAEModel:
         (``predict_distribution(data).resistant``)."""
         return self.predict_distribution(data).resistant
 
-    def _fit_output(self, dataset, jobs: list, offset: int) -> None:
-        """The output layer (:class:`~.predictive.output_layer.OutputLayer`), from the members'
-        out-of-fold head predictions on the rows they held out (every training row with
-        ``cv_members``), a forest per drug on the raw mutations, and the residual sd."""
-        if not self.model_config.supervised or not self.working_members_or_none():
-            return
-        X = _as_array(dataset)
-        rows = np.unique(np.concatenate([np.concatenate([j.train_idx, j.val_idx])
-                                         for j in jobs])) - offset
-        self.withheld = withheld_drugs(self.drugs, np.asarray(dataset.log_fold)[rows],
-                                       np.asarray(dataset.labels)[rows])
-        folds = self._member_folds(X[rows]).double().numpy()     # (K, n, d), working members
-        use = self.working_members
-        pos = {r: i for i, r in enumerate(rows)}
-        oof = np.full(folds.shape[1:], np.nan)
-        for k_use, k in enumerate(use):
-            held = [pos[r] for r in np.asarray(jobs[k].val_idx) - offset]
-            if held:
-                oof[held] = folds[k_use, held]
-        if not self.train_config.cv_members:            # one shared split: the ensemble mean
-            have = np.isfinite(oof).any(1)
-            oof[have] = folds.mean(0)[have]
-        cap = self.log_caps()
-        y = np.asarray(dataset.log_fold, dtype=float)[rows]
-        marks = getattr(dataset, "censor", None)
-        lower = np.array([math.log10(self.cutoffs.for_drug(d)[0]) for d in self.drugs])
-        self.output = OutputLayer.fit(self.drugs, X[rows], y, oof, folds.var(0), cap,
-                                      self.model_config.forest, self.train_config.seed, lower,
-                                      None if marks is None else np.asarray(marks)[rows])
-
     def aligned_input(self, dataset) -> tuple[np.ndarray, list[str]]:
         """The data's features in the model's order, a feature the data lack read as absent, and
         notes on what did not match (nothing is dropped silently): :meth:`encode_frame` returns
         them beside its table, where :meth:`model_input` stops instead."""
         self._check_fitted()
         if feature_names_of(dataset) in (None, self.feature_names):
-            return _as_array(dataset), []
+            return as_array(dataset), []
         aligned = align_features(dataset, self.feature_names)
         return aligned.X, aligned.notes()
 
@@ -413,77 +334,3 @@ class VAEModel:
         return load_model(cls, folder, device)
 
 
-@dataclass
-class FitTask:
-    """One model for :func:`fit_many`: the (unfitted) model, its data (a Dataset or an (n, p)
-    0/1 array), the rows it trains on (default: all, minus its seeded validation split) or, with
-    ``val_rows``, the rows it trains on and the rows it is validated on."""
-
-    model: VAEModel
-    data: Any
-    rows: np.ndarray | None = None
-    val_rows: np.ndarray | None = None
-    name: str = ""
-
-
-def fit_many(tasks: Sequence[FitTask], workers: int | None = None,
-             progress: Progress | None = None, description: str = "",
-             flush_denormal: bool = False) -> list[VAEModel]:
-    """Fit every task's model at once on the batched engine and return the models, in order.
-
-    Models of one shape and batch size train together as one tensor program (models differing
-    only in widths too, zero-padded, when that saves work), models that differ only in epochs
-    share one training path, and independent groups may run in ``workers``
-    processes (see :func:`hivlatent.training.engine.train_many`); each model ends exactly as its
-    own ``fit`` would leave it (within float rounding). Tasks may share one data object or each
-    bring their own (their rows are then stacked). ``progress(done, total, description)`` is
-    called per epoch of the longest model. ``flush_denormal``: see
-    :class:`hivlatent.training.engine.TrainData` (the study uses it)."""
-    tasks = list(tasks)
-    if not tasks:
-        return []
-    devices = {str(t.model.device) for t in tasks}
-    if len(devices) > 1:
-        raise ConfigError(f"fit_many: the models are on different devices ({', '.join(sorted(devices))})")
-    distinct: dict[int, int] = {}
-    datas: list = []
-    for t in tasks:
-        if id(t.data) not in distinct:
-            distinct[id(t.data)] = len(datas)
-            datas.append(t.data)
-    offsets = np.cumsum([0] + [len(_as_array(d)) for d in datas])
-    jobs, spans = [], []
-    for i, t in enumerate(tasks):
-        t.model._describe(t.data)
-        js = t.model.engine_jobs(t.data, t.rows, t.val_rows, t.name or f"task{i}",
-                           int(offsets[distinct[id(t.data)]]))
-        spans.append((len(jobs), len(jobs) + len(js)))
-        jobs += js
-    stacked = datas[0] if len(datas) == 1 else _concat(datas)
-    on_epoch = None if progress is None else (lambda done, total: progress(done, total, description))
-    data = train_data(stacked)
-    data.flush_denormal = flush_denormal
-    results = train_many(jobs, data, devices.pop(), on_epoch=on_epoch, workers=workers)
-    for t, (a, b) in zip(tasks, spans):
-        t.model._set_results(results[a:b])
-        t.model._fit_output(t.data, jobs[a:b], int(offsets[distinct[id(t.data)]]))
-    return [t.model for t in tasks]
-
-
-def _concat(datas: list):
-    if all(hasattr(d, "observed") for d in datas):
-        from .data.dataset import Dataset
-
-        return Dataset.concat(datas)
-    if any(hasattr(d, "observed") for d in datas):
-        raise ConfigError("fit_many: mix of Datasets and arrays; give one kind")
-    return np.concatenate([_as_array(d) for d in datas])
-
-
-def train_data(dataset, device: str = "cpu") -> TrainData:
-    """Tensors for the engine from a Dataset or a bare (n, p) array."""
-    if hasattr(dataset, "observed"):
-        return TrainData.from_dataset(dataset, device)
-    X = torch.as_tensor(_as_array(dataset))
-    empty = torch.zeros(X.shape[0], 0)
-    return TrainData(X, None, empty, empty).to(device)

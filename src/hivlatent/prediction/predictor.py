@@ -35,7 +35,6 @@ Predictions are for research use, not for clinical decisions (:data:`RESEARCH_NO
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
@@ -45,8 +44,7 @@ import numpy as np
 from ..data.mutations import ParsedGenotype, encode, feature_index, parse_genotype, resolve_gene
 from ..errors import ConfigError, ModelError
 from ..subtyping import SubtypeCall, subtype_record
-from ..predictive.calibration import p_resistant  # noqa: F401 (re-exported)
-from ..predictive.distribution import PredictiveDistribution, call_sir
+from ..predictive.distribution import PredictiveDistribution
 from .applicability import (
     Applicability,
     assess,
