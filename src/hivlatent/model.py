@@ -11,6 +11,12 @@ representations come from the first member, predictions from all of them.
 Many models at once (the study's grid, every fold of a cross-validation, a sweep's trials):
 :func:`fit_many` trains them together on the batched engine, each exactly as its own ``fit``
 would.
+
+The class is the face; the work is done where it belongs: fitting in
+:mod:`hivlatent.training.fitting` (the loop in :mod:`hivlatent.training.loop`), the network in
+:mod:`hivlatent.nn.vae`, the prediction side in :mod:`hivlatent.predictive` (a
+:class:`~hivlatent.predictive.distribution.PredictiveDistribution` from
+:meth:`VAEModel.predict_distribution`), saving and loading in :mod:`hivlatent.bundle`.
 """
 
 from __future__ import annotations
@@ -109,6 +115,7 @@ class VAEModel:
         return self
 
     def set_results(self, results: list[TrainResult]) -> "VAEModel":
+        """Take the engine's results, one per member (:func:`fit_many` calls this)."""
         self.results = list(results)
         self.histories = [r.history for r in results]
         self.statuses = [r.status for r in results]
