@@ -16,7 +16,7 @@ balanced-accuracy gap is the operating point.
 
 The model's call is the one it makes: for each drug the fit (inside the training rows) chose
 between P(resistant) = Phi(z) as given and P recalibrated by Platt scaling on the training rows'
-out-of-fold predictions (:mod:`hivlatent.training.calibration`), by their cross-fitted balanced
+out-of-fold predictions (:mod:`hivlatent.predictive.calibration`), by their cross-fitted balanced
 accuracy there. The script shows the call as given (P = Phi(z) > 0.5, i.e. the predicted fold at
 the cutoff), the model's call (P > 0.5, recalibrated in the folds shown), and the Brier scores
 of both P. One table per data set, printed and written under the run's header into
@@ -60,7 +60,7 @@ def measure(name: str, args) -> list[str]:
     from hivlatent.config import ModelConfig, default_train_config
     from hivlatent.evaluation.cv import distinct_fit_sets, make_folds
     from hivlatent.evaluation.vae_methods import SemiSupervisedPredictor
-    from hivlatent.training.calibration import p_resistant
+    from hivlatent.predictive.calibration import p_resistant
 
     ds = load_dataset(name)
     drugs = args.drugs.split(",") if args.drugs else list(ds.drugs)
@@ -80,14 +80,14 @@ def measure(name: str, args) -> list[str]:
         mu_in, y_in = m.output.out_of_fold[f.drug]
         t = tuned_threshold(mu_in, y_in >= cut)
         test = ds.subset(f.test)
-        mu_all, sd_all = m.predict_distribution(test)
-        mu, sd = mu_all[:, j], sd_all[:, j]
+        dist = m.predict_distribution(test)
+        mu, sd = dist.mean[:, j], dist.sd[:, j]
         y = np.asarray(test.log_fold)[:, j]
         ok = np.isfinite(y)
         truth = y[ok] >= cut
         lower = ds.cutoffs.for_drug(f.drug)[0]
         p_plain = p_resistant(mu[ok], sd[ok], lower)
-        p_model = m.proba_from(mu_all, sd_all)[:, j]   # recalibrated where the fit chose so
+        p_model = dist.p_resistant[:, j]   # recalibrated where the fit chose so
         per.setdefault(f.drug, []).append(dict(
             at_cutoff=balanced_accuracy_score(truth, p_plain > 0.5),
             model=balanced_accuracy_score(truth, p_model[ok] > 0.5),

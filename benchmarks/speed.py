@@ -317,16 +317,16 @@ def measure_engine(data, tr_idx, cfg: ModelConfig, batch: int, epochs: int, K: i
     (``loss_and_grads``) put through ``torch.compile`` (the compile time falls in the warm-up
     epoch, reported in the row's name)."""
     if compiled:
-        from hivlatent.training import engine
-        plain_step = engine.loss_and_grads
-        engine.loss_and_grads = torch.compile(plain_step, dynamic=False)
+        from hivlatent.training import loop
+        plain_step = loop.loss_and_grads
+        loop.loss_and_grads = torch.compile(plain_step, dynamic=False)
         try:
             t0 = time.perf_counter()
             row = measure_engine(data, tr_idx, cfg, batch, epochs, K, device, mem, n_params,
                                  ceiling)
             warm = time.perf_counter() - t0 - row["timed_seconds"]
         finally:
-            engine.loss_and_grads = plain_step
+            loop.loss_and_grads = plain_step
         return {**row, "run": f"{row['run']}, step through torch.compile (warm-up epoch, "
                 f"compiling included: {warm:.1f} s)", "how": "train_many+compile"}
     jobs = [Job(cfg, TrainConfig(epochs=1 + epochs, batch_size=batch, seed=s), tr_idx, tr_idx[:0],
@@ -394,7 +394,7 @@ def step_breakdown(data, tr_idx, cfg: ModelConfig, batch: int, K: int, steps: in
     models' Adam state. Milliseconds per step, median of three runs of ``steps`` steps."""
     from hivlatent.nn.gradients import loss_and_grads
     from hivlatent.training.adam import StackedAdam
-    from hivlatent.training.engine import MissingCells, _gather
+    from hivlatent.training.loop import MissingCells, _gather
 
     n_feat = data.X.shape[1]
     lay = vae.layout(cfg, n_feat)

@@ -72,7 +72,6 @@ def run(args) -> list[dict]:
     from hivlatent.evaluation.cv import make_folds
     from hivlatent.evaluation.metrics import classification_metrics, interval_coverage
     from hivlatent.model import FitTask, fit_many
-    from hivlatent.training.output import capped_interval
 
     ds = load_dataset(args.data)
     cfg = ModelConfig(supervised=True)
@@ -103,11 +102,11 @@ def run(args) -> list[dict]:
         print(f"{drug}: {len(models)} models in {time.perf_counter() - t0:.0f} s", flush=True)
         for model, (fold, n, r, measured, resistant, data) in zip(models, meta):
             test = fold.test
-            mu, sd = model.predict_distribution(ds.X[test])
-            p = model.proba_from(mu, sd)[:, j]
-            calls = model.resistant_from(mu, sd)[:, j].astype(float)
+            dist = model.predict_distribution(ds.X[test])
+            p = dist.p_resistant[:, j]
+            calls = dist.resistant[:, j].astype(float)
             m = classification_metrics(ds.labels[test, j], p, calls=calls)
-            lo, hi = capped_interval(mu, sd, model.log_caps()[None, :], 0.9)
+            lo, hi = dist.interval(0.9)
             codes = None if ds.censor is None else ds.censor[test, j]
             cover = interval_coverage(ds.log_fold[test, j], lo[:, j], hi[:, j],
                                       model.log_caps()[j], codes)

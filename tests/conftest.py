@@ -69,13 +69,14 @@ def small_model(tmp_path_factory, data_dir):
     """A small semi NRTI model bundle with its reference viruses (seconds to train)."""
     from hivlatent import ModelConfig, TrainConfig, VAEModel
     from hivlatent.data import load_dataset
+    from hivlatent.bundle import reference_files
     from hivlatent.prediction.reference import Reference
 
     ds = load_dataset("nrti")
     model = VAEModel(ModelConfig(latent=4, hidden=(32,), supervised=True),
                      TrainConfig(epochs=8, val_fraction=0.1), n_members=2).fit(ds)
     folder = tmp_path_factory.mktemp("m") / "nrti"
-    model.save(folder, extra_files=Reference.build(model, ds).to_files())
+    model.save(folder, extra_files=reference_files(Reference.build(model, ds)))
     return folder
 
 

@@ -1,4 +1,4 @@
-"""Per-drug recalibration of P(resistant) (training/calibration.py) on synthetic data."""
+"""Per-drug recalibration of P(resistant) (predictive/calibration.py) on synthetic data."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 from scipy.special import expit, ndtr
 
-from hivlatent.training.calibration import Recalibration, choose, gain_bound, p_resistant
-from hivlatent.training.output import OutputLayer
+from hivlatent.bundle import output_layer_config, output_layer_tensors, read_output_layer
+from hivlatent.predictive.calibration import Recalibration, choose, gain_bound, p_resistant
+from hivlatent.predictive.output_layer import OutputLayer
 
 
 def _calibrated(n=3000, seed=0):
@@ -108,10 +109,10 @@ def test_the_output_layer_chooses_per_drug_and_keeps_the_choice_in_a_bundle():
     out = OutputLayer.fit(["A", "B"], X, y, oof, np.zeros_like(y), np.array([5.0, 5.0]),
                           forest=False, lower=lower)
     assert "A" not in out.recalibration and "B" in out.recalibration
-    back = OutputLayer.from_bundle(out.config(), out.tensors(), 10, "test")
+    back = read_output_layer(output_layer_config(out), output_layer_tensors(out), 10, "test")
     assert back.recalibration == out.recalibration
-    bad = out.config() | {"recalibration": {"B": [-1.0, 0.0]}}
+    bad = output_layer_config(out) | {"recalibration": {"B": [-1.0, 0.0]}}
     with pytest.raises(ValueError, match="test: recalibration of B"):
-        OutputLayer.from_bundle(bad, out.tensors(), 10, "test")
+        read_output_layer(bad, output_layer_tensors(out), 10, "test")
     assert OutputLayer.fit(["A", "B"], X, y, oof, np.zeros_like(y), np.array([5.0, 5.0]),
                            forest=False).recalibration == {}

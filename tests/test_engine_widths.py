@@ -9,7 +9,7 @@ import torch
 
 from hivlatent.config import ModelConfig, TrainConfig
 from hivlatent.nn import vae
-from hivlatent.training import engine
+from hivlatent.training import engine, loop
 from hivlatent.training.adam import StackedAdam
 from hivlatent.training.engine import Job, train_group, train_many
 from hivlatent.training.padding import drop_columns, pad, plan_groups, positions, widest
@@ -85,13 +85,13 @@ def test_padded_parameters_stay_exactly_zero(monkeypatch):
     shapes = [((8, 4), 3), ((5, 6), 2), ((3, 2), 5), ((8, 6), 1)]
     jobs = [_shaped(j, h, z, dropout=0.3) for j, (h, z) in zip(base, shapes)]
     padded = []
-    real = engine._flat
+    real = loop._flat
 
     def keep(lay, tensors):
         padded.append(real(lay, tensors))
         return padded[-1]
 
-    monkeypatch.setattr(engine, "_flat", keep)
+    monkeypatch.setattr(loop, "_flat", keep)
     train_group(jobs, data)
     (flat,) = padded                                    # (K, P) at the widest shape
     big = widest([j.model for j in jobs])

@@ -123,7 +123,7 @@ def test_censoring_helpers():
 
 
 def test_tobit_sd_reads_at_least_as_at_least():
-    from hivlatent.training.output import censored_sd
+    from hivlatent.predictive.output_layer import censored_sd
 
     rng = np.random.default_rng(0)
     truth = rng.normal(0.0, 0.5, 4000)

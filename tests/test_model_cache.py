@@ -44,6 +44,7 @@ def tiny_entry(tmp_path: Path, drug_class: str) -> Path:
     from hivlatent import ModelConfig, TrainConfig, VAEModel
     from hivlatent.data import load_dataset
     from hivlatent.prediction import defaults
+    from hivlatent.bundle import reference_files
     from hivlatent.prediction.reference import Reference
 
     table = small_table(tmp_path, name=f"{drug_class}.txt", drug_header=DRUG[drug_class])
@@ -55,7 +56,7 @@ def tiny_entry(tmp_path: Path, drug_class: str) -> Path:
     folder = defaults.models_dir() / defaults._name(drug_class, sha)
     model.save(folder, {"default_model": {"class": drug_class, "table": table.name,
                                           "table_sha256": sha, "seconds": 0.0}},
-               extra_files=Reference.build(model, ds).to_files())
+               extra_files=reference_files(Reference.build(model, ds)))
     return folder
 
 
@@ -143,7 +144,7 @@ def test_each_kind_of_damage_is_detected_in_one_line(cache, tmp_path, kind):
 
 def test_a_forest_that_would_cycle_is_refused():
     """A damaged forest whose child points back to its node would send predict round forever."""
-    from hivlatent.training.forest import Forest
+    from hivlatent.predictive.forest import Forest
 
     ok = Forest(np.array([1, -1, -1]), np.array([2, -1, -1]), np.array([0, 0, 0]),
                 np.array([0.5, 0, 0], np.float32), np.array([0, 1, 2], np.float32),

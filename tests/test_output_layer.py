@@ -1,10 +1,11 @@
-"""The semi model's output layer (training/output.py) on synthetic data."""
+"""The semi model's output layer (predictive/output_layer.py) on synthetic data."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from hivlatent.training.output import FALLBACK_SD, OutputLayer, coverage
+from hivlatent.bundle import output_layer_config, output_layer_tensors, read_output_layer
+from hivlatent.predictive.output_layer import FALLBACK_SD, OutputLayer, coverage
 
 
 def _data(n=400, seed=0):
@@ -32,7 +33,7 @@ def test_measured_sd_and_scale_cover_about_ninety_percent():
 
 
 def test_blend_weights_pick_the_component_that_explains_y_and_sum_to_one():
-    from hivlatent.training.output import blend_weights
+    from hivlatent.predictive.output_layer import blend_weights
 
     rng = np.random.default_rng(2)
     y = rng.normal(0, 1, 300)
@@ -55,7 +56,7 @@ def test_an_additive_signal_goes_to_the_ridge_and_survives_a_bundle_round_trip()
     oof = y + rng.normal(0, 0.6, y.shape)            # weak heads
     out = OutputLayer.fit(["D"], X, y, oof, np.zeros_like(y), np.array([5.0]), forest=True)
     assert out.linear_weight["D"] >= 0.5 and out.linears["D"] is not None
-    back = OutputLayer.from_bundle(out.config(), out.tensors(), 30, "test")
+    back = read_output_layer(output_layer_config(out), output_layer_tensors(out), 30, "test")
     folds = np.asarray(oof)[None]
     assert np.allclose(out.predict(["D"], folds, X)[0], back.predict(["D"], folds, X)[0])
     r = back.linears["D"]

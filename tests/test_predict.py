@@ -16,6 +16,7 @@ from hivlatent.data.cutoffs import Cutoffs
 from hivlatent.data.genotype_files import read_genotypes
 from hivlatent.data.mutations import parse_genotype
 from hivlatent.errors import ConfigError, DataError, ModelError
+from hivlatent.predictive.distribution import PredictiveDistribution
 from hivlatent.prediction import (
     CSV_COLUMNS,
     RESEARCH_NOTE,
@@ -65,7 +66,7 @@ class StubModel:
     def predict_distribution(self, X):
         self.calls.append(X.copy())
         mu = X.astype(np.float64) @ self.W
-        return mu, np.full_like(mu, self.sd)
+        return PredictiveDistribution.for_model(self, mu, np.full_like(mu, self.sd))
 
     def get_latent_representation(self, X):
         return X[:, :2].astype(np.float64)
@@ -147,7 +148,7 @@ def test_sir_boundaries_exactly_at_the_cutoffs(drug, lower, upper):
 
 
 def test_a_recalibrated_drug_keeps_one_answer_p_above_half_exactly_when_called_i_or_r():
-    from hivlatent.training.calibration import Recalibration
+    from hivlatent.predictive.calibration import Recalibration
 
     # recalibrated: P = expit(1.5 + 2 z), so P > 0.5 from z > -0.75 (below the cutoff)
     lower, upper = Cutoffs().for_drug("3TC")
@@ -260,7 +261,7 @@ def test_bad_model_output():
     class Wrong(StubModel):
         def predict_distribution(self, X):
             mu, sd = super().predict_distribution(X)
-            return mu[:, :1], sd
+            return PredictiveDistribution.for_model(self, mu[:, :1], sd)
 
     with pytest.raises(ModelError, match="shape"):
         predict(Wrong(), ["M184V"])
@@ -269,7 +270,7 @@ def test_bad_model_output():
         def predict_distribution(self, X):
             mu, sd = super().predict_distribution(X)
             sd[0, 0] = np.nan
-            return mu, sd
+            return PredictiveDistribution.for_model(self, mu, sd)
 
     with pytest.raises(ModelError, match="non-finite"):
         predict(NaN(), ["M184V"])

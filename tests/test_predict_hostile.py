@@ -209,9 +209,9 @@ def test_not_covered_does_not_depend_on_the_batch():
 
 def test_the_same_genotype_gets_the_same_bits_in_any_batch(small_model):
     from hivlatent.model import VAEModel
-    from hivlatent.prediction.reference import Reference
+    from hivlatent.bundle import load_reference
 
-    models = {"NRTI": (VAEModel.load(small_model), Reference.load(small_model))}
+    models = {"NRTI": (VAEModel.load(small_model), load_reference(small_model))}
     rng = np.random.default_rng(1)
     pool = ["M41L", "D67N", "K70R", "L74V", "K103N", "Y181C", "M184V", "T215Y", "K219Q", "K65R"]
     others = [" ".join(rng.choice(pool, size=rng.integers(1, 5), replace=False))

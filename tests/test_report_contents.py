@@ -64,9 +64,9 @@ def ours(fasta, nrti_model) -> dict:
     from hivlatent.model import VAEModel
     from hivlatent.prediction import predict_records, to_json
     from hivlatent.prediction.inputs import from_file
-    from hivlatent.prediction.reference import Reference
+    from hivlatent.bundle import load_reference
 
-    models = {"NRTI": (VAEModel.load(nrti_model), Reference.load(nrti_model))}
+    models = {"NRTI": (VAEModel.load(nrti_model), load_reference(nrti_model))}
     return json.loads(to_json(predict_records(from_file(fasta), models, hivdb=True)))
 
 

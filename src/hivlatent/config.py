@@ -92,7 +92,7 @@ class ModelConfig:
     ``dropout``: on the hidden layers while training (default: :data:`SEMI_DROPOUT` for the semi
     model, none for the VAE). ``forest``: blend each drug's heads with a random forest and a ridge
     regression on the raw mutations (default: yes for the semi model;
-    :mod:`hivlatent.training.output`).
+    :mod:`hivlatent.predictive.output_layer`).
     """
 
     latent: int = LATENT
@@ -100,7 +100,7 @@ class ModelConfig:
     likelihood: str = "bernoulli"
     supervised: bool = False
     dropout: float | None = None      # None: SEMI_DROPOUT for the semi model, 0 for the VAE
-    forest: bool | None = None        # None: True for the semi model (see training.output)
+    forest: bool | None = None        # None: True for the semi model (see predictive.output_layer)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))

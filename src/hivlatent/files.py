@@ -4,7 +4,7 @@
   a reader sees the old file or the complete new one, never a partial one; files and folders get
   the modes the umask gives (0644 / 0755 by default).
 - Where an output goes is checked before the work starts (:func:`check_output_file`,
-  :func:`check_bundle_target`, :class:`RunFolder`): a path under a file, a folder given where a
+  :func:`check_folder_target`, :class:`RunFolder`): a path under a file, a folder given where a
   file is expected (or the reverse), ``.`` or ``..``, or a location that cannot be written is a
   one-line :class:`~hivlatent.errors.ConfigError`. Only what hivlatent wrote is ever replaced: a
   model bundle by a bundle, a run folder by a run of the same command, an output file by the same
@@ -63,6 +63,10 @@ def write_text(path: str | os.PathLike, text: str) -> Path:
     with atomic_open(path) as fh:
         fh.write(text)
     return Path(path)
+
+
+def write_json(path: str | os.PathLike, obj) -> Path:
+    return write_text(path, json.dumps(obj, indent=2, sort_keys=False, default=str) + "\n")
 
 
 def write_csv(df, path: str | os.PathLike, index: bool = False) -> Path:
@@ -179,37 +183,24 @@ def _same_or_inside(path: Path, given: Path) -> bool:
     return target == other or (given.is_dir() and other in target.parents)
 
 
-BUNDLE_FORMAT = "hivlatent-model/1"
-
-
-def is_bundle(folder: Path) -> bool:
-    """Whether ``folder`` holds an hivlatent model bundle (its config.json says so)."""
-    if not (folder / "config.json").is_file():        # a FIFO would block the read
-        return False
-    try:
-        cfg = json.loads((folder / "config.json").read_text())
-    except (OSError, ValueError):
-        return False
-    return isinstance(cfg, dict) and cfg.get("format") == BUNDLE_FORMAT
-
-
-def check_bundle_target(path: str | os.PathLike, option: str = "--save") -> bool:
-    """Check, before training, that a model bundle can be saved at ``path``: a new name, an empty
-    folder, or an existing bundle (which will be replaced). Returns whether a bundle is there."""
-    path = Path(path)
+def check_folder_target(path: Path, option: str, replaceable: Callable[[Path], bool],
+                        what: str) -> bool:
+    """Check, before the work, that a folder of outputs (``what``, e.g. a model bundle) can be
+    written at ``path``: a new name, an empty folder, or a folder ``replaceable`` says is one of
+    its kind (which will be replaced). Returns whether such a folder is there."""
     if path.exists() and not path.is_dir():
-        raise ConfigError(f"{option} {path}: {_kind(path)}; expected a folder name for the model "
-                          "bundle (a new name, or an existing bundle to replace)")
+        raise ConfigError(f"{option} {path}: {_kind(path)}; expected a folder name for the {what} "
+                          f"(a new name, or an existing {what.split()[-1]} to replace)")
     _check_parents(path, option)
     if path.is_dir():
         if path.resolve() in (Path.cwd().resolve(), *Path.cwd().resolve().parents):
             raise ConfigError(f"{option} {path}: is {_describe(path)} or above it; expected a "
-                              "folder name for the model bundle")
-        if is_bundle(path):
+                              f"folder name for the {what}")
+        if replaceable(path):
             return True
         if any(path.iterdir()):
-            raise ConfigError(f"{option} {path}: is a folder that is not an hivlatent model "
-                              "bundle; expected a new name (only a bundle is ever replaced)")
+            raise ConfigError(f"{option} {path}: is a folder that is not an hivlatent {what}; "
+                              f"expected a new name (only a {what.split()[-1]} is ever replaced)")
     return False
 
 

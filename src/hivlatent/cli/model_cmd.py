@@ -91,7 +91,7 @@ def train_cmd(
     """Train one model (or an ensemble trained as one) and save it as a bundle.
 
     With no options, --model semi is the evaluated configuration (docs/results/trust.md)."""
-    from ..files import check_bundle_target
+    from ..bundle import check_bundle_target, reference_files
     from ..model import VAEModel, check_device
 
     cfg = model_config(model, latent, hidden, likelihood, dropout)
@@ -113,7 +113,7 @@ def train_cmd(
     if cfg.supervised and vae.working_members_or_none():   # the measured viruses, for predict's
         from ..prediction.reference import Reference  # neighbours and latent maps
 
-        extra = Reference.build(vae, ds).to_files()
+        extra = reference_files(Reference.build(vae, ds))
     vae.save(save, extra_files=extra)   # refuses (a one-line error) when every member failed
     h = vae.history.iloc[-1]
     for k, status in enumerate(vae.statuses):

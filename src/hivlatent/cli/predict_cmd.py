@@ -135,7 +135,7 @@ def _load_models(folders: list[Path], drug_class: str | None) -> dict:
     from ..errors import ConfigError
     from ..model import VAEModel
     from ..prediction import check_bundle
-    from ..prediction.reference import Reference
+    from ..bundle import load_reference
 
     out: dict = {}
     for folder in folders:
@@ -144,7 +144,7 @@ def _load_models(folders: list[Path], drug_class: str | None) -> dict:
         if m.drug_class in out:
             raise ConfigError(f"--model {folder}: a second {m.drug_class} model; give one model "
                               "per drug class")
-        out[m.drug_class] = (m, Reference.load(folder))
+        out[m.drug_class] = (m, load_reference(folder))
     return out
 
 

@@ -17,6 +17,7 @@ from ..config import ENGINE_CHUNK, ModelConfig, TrainConfig, default_members, de
 from ..data.dataset import Dataset
 from ..errors import ConfigError
 from ..model import FitTask, VAEModel, fit_many
+from ..predictive.distribution import PredictiveDistribution
 from .probes import BasePredictor, BaseRepresentation
 
 
@@ -119,7 +120,7 @@ class SemiSupervisedPredictor(_EngineMixin, BasePredictor):
             out.append(p)
         return out
 
-    def _distribution(self, ds) -> tuple[np.ndarray, np.ndarray]:
+    def _distribution(self, ds) -> PredictiveDistribution:
         """The fitted model's predictive distribution on ``ds``, computed once for the last data
         set asked about: the harness asks for P, fold, call and interval of the same test rows."""
         if self._last is None or self._last[0] is not ds:
@@ -127,22 +128,20 @@ class SemiSupervisedPredictor(_EngineMixin, BasePredictor):
         return self._last[1]
 
     def predict_proba(self, ds) -> np.ndarray:
-        return self.fitted.proba_from(*self._distribution(ds))
+        return self._distribution(ds).p_resistant
 
     def predict_log_fold(self, ds) -> np.ndarray:
-        return self.fitted.log_fold_from(self._distribution(ds)[0])
+        return self._distribution(ds).log_fold
 
     def predict_resistant(self, ds) -> np.ndarray:
-        return self.fitted.resistant_from(*self._distribution(ds))
+        return self._distribution(ds).resistant
 
     def predict_interval(self, ds, level: float = 0.9):
         """(low, high, caps): the central ``level`` interval of the predictive distribution of
         log10 fold change (n, drugs), capped at each drug's reporting limit (caps, log10)."""
-        from ..training.output import capped_interval
-
-        caps = self.fitted.log_caps()
-        low, high = capped_interval(*self._distribution(ds), caps, level)
-        return low, high, caps
+        dist = self._distribution(ds)
+        low, high = dist.interval(level)
+        return low, high, dist.caps
 
     def latent(self, name: str | None = None) -> "SharedLatent":
         """The same trained models as a representation (latent means of the first member), so

@@ -6,14 +6,14 @@ neighbours and HIVdb beside it), :mod:`.output` (JSON, CSV, table), :mod:`.refer
 measured viruses kept with a model), :mod:`.defaults` (the cached default model per drug class).
 """
 
+from ..predictive.calibration import p_resistant
+from ..predictive.distribution import call_sir
 from .output import CSV_COLUMNS, to_csv, to_json, to_records, to_table
 from .predictor import (
     RESEARCH_NOTE,
     DrugPrediction,
     VirusPrediction,
-    call_sir,
     check_bundle,
-    p_resistant,
     predict,
     predict_records,
     rank_drugs,

@@ -118,6 +118,7 @@ def _check(drug_class: str, folder: Path, sha: str | None = None):
     ``sha``: the table it must have been trained on (None: whichever it records). Every file is
     checked by the loaders: JSON objects, histories, finite weights of the config's shapes,
     forests, reference viruses that fit the model."""
+    from ..bundle import load_reference
     from ..model import VAEModel
 
     model = VAEModel.load(folder)
@@ -126,7 +127,7 @@ def _check(drug_class: str, folder: Path, sha: str | None = None):
             or model.manifest.get("hivlatent") != __version__ or not info.get("table_sha256") \
             or (sha is not None and info.get("table_sha256") != sha):
         raise ConfigError(f"{folder}: made for another table or version")
-    reference = Reference.load(folder, model)
+    reference = load_reference(folder, model)
     if reference is None:
         raise ConfigError(f"{folder}: its reference viruses are missing")
     return model, reference
@@ -258,7 +259,7 @@ def _train(drug_class: str, progress: Progress | None = None, model=None) -> Pat
     """:func:`train` with the lock held."""
     from ..config import class_defaults
     from ..data import load_dataset, read_table
-    from ..files import is_bundle
+    from ..bundle import is_bundle, reference_files
     from ..model import VAEModel
 
     path, sha = _table(drug_class)
@@ -274,7 +275,7 @@ def _train(drug_class: str, progress: Progress | None = None, model=None) -> Pat
     model.save(folder, {"default_model": {"class": drug_class, "table": path.name,
                                           "table_sha256": sha,
                                           "seconds": round(time.perf_counter() - t0, 1)}},
-               extra_files=reference.to_files())
+               extra_files=reference_files(reference))
     return folder
 
 

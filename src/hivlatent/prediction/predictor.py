@@ -1,15 +1,15 @@
 """Genotypes in, one coherent answer per drug out, with the evidence behind it.
 
 For every record and drug the model's predictive distribution of log10 fold change, a normal
-with mean ``mu`` and standard deviation ``sd`` (:meth:`hivlatent.model.VAEModel.predict_distribution`),
-gives everything:
+with mean ``mu`` and standard deviation ``sd`` (:meth:`hivlatent.model.VAEModel.predict_distribution`,
+a :class:`~hivlatent.predictive.distribution.PredictiveDistribution`), gives everything:
 
 - ``fold_change``: 10 ** mu; ``fold_change_low`` / ``fold_change_high``: 10 ** (mu -+ z sd) for
   the central ``interval`` (90% by default). All three stop at the drug's reporting limit in the
   training data (the assay's maximum, e.g. 200 for 3TC): a value there means "at least this";
 - ``p_resistant``: P(log10 fold >= log10 lower cutoff) = Phi(z), z = (mu - log10 lower) / sd;
   for a drug whose model recalibrated it on its training rows, expit(a + b z)
-  (:mod:`hivlatent.training.calibration`);
+  (:mod:`hivlatent.predictive.calibration`);
 - ``call``: S if 10 ** mu < lower cutoff, I if lower <= 10 ** mu < upper, R if >= upper (on
   log10 values, tolerance 1e-9); for a recalibrated drug, S if ``p_resistant`` <= 0.5, else R
   if 10 ** mu >= upper, else I. So ``p_resistant > 0.5`` exactly when the call is I or R;
@@ -35,7 +35,6 @@ Predictions are for research use, not for clinical decisions (:data:`RESEARCH_NO
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
@@ -45,8 +44,7 @@ import numpy as np
 from ..data.mutations import ParsedGenotype, encode, feature_index, parse_genotype, resolve_gene
 from ..errors import ConfigError, ModelError
 from ..subtyping import SubtypeCall, subtype_record
-from ..training.calibration import TOL, called_resistant, p_resistant
-from ..training.output import capped_interval, log_caps
+from ..predictive.distribution import PredictiveDistribution
 from .applicability import (
     Applicability,
     assess,
@@ -141,15 +139,6 @@ class VirusPrediction:
         return [m for g in ("PR", "RT", "IN") for m in self.mutations.get(g, [])]
 
 
-def call_sir(log10_fold: float, lower: float, upper: float, p: float | None = None) -> str:
-    """S if fold < lower, I if lower <= fold < upper, R if fold >= upper (log10 fold given).
-    With ``p`` (a recalibrated P(resistant)): S when p <= 0.5, else R if fold >= upper, else I,
-    so the call is I or R exactly when p > 0.5."""
-    if not called_resistant(log10_fold, lower, p):
-        return "S"
-    return "R" if log10_fold >= math.log10(upper) - TOL else "I"
-
-
 def rank_drugs(p: Sequence[float], fold: Sequence[float], lower: Sequence[float]) -> list[int]:
     """Rank (1 = most likely to work) of each drug: p ascending, then fold / lower."""
     order = sorted(range(len(p)), key=lambda k: (round(float(p[k]), _P_DECIMALS),
@@ -179,7 +168,7 @@ def model_identity(model) -> dict:
 def fixed_chunks(fn, X: np.ndarray, chunk: int | None = None):
     """``fn`` applied to ``X`` in calls of exactly ``chunk`` rows (default
     :data:`~hivlatent.config.PREDICT_CHUNK`; the last call padded with zero rows), its outputs
-    (an array or a tuple of arrays) joined: a row's result never depends on the other rows."""
+    (an array, a tuple of arrays or a :class:`PredictiveDistribution`) joined: a row's result never depends on the other rows."""
     from ..config import PREDICT_CHUNK
 
     chunk = chunk or PREDICT_CHUNK
@@ -191,8 +180,11 @@ def fixed_chunks(fn, X: np.ndarray, chunk: int | None = None):
         if n < chunk:
             part = np.concatenate([part, np.zeros((chunk - n, *X.shape[1:]), X.dtype)])
         out = fn(part)
-        parts.append(tuple(np.asarray(o)[:n] for o in out) if isinstance(out, tuple)
+        parts.append(out.rows(slice(None, n)) if isinstance(out, PredictiveDistribution)
+                     else tuple(np.asarray(o)[:n] for o in out) if isinstance(out, tuple)
                      else np.asarray(out)[:n])
+    if isinstance(parts[0], PredictiveDistribution):
+        return PredictiveDistribution.concat(parts)
     if isinstance(parts[0], tuple):
         return tuple(np.concatenate([p[k] for p in parts]) for k in range(len(parts[0])))
     return np.concatenate(parts)
@@ -236,23 +228,23 @@ def _class_answers(model, reference, records: list[Record], interval: float, exp
     genotypes = [ParsedGenotype(records[first[u]].mutations_of(gene), (), records[first[u]].id)
                  for u in range(len(unique))]
     X, recognized, unrecognized = encode(genotypes, list(model.feature_names), gene)
-    mu, sd = fixed_chunks(model.predict_distribution, X)
+    dist = fixed_chunks(model.predict_distribution, X)
+    mu, sd = dist.mean, dist.sd
     _check(mu, sd, X.shape[0], len(model.drugs))
     drugs = list(model.drugs)
-    bounds = [model.cutoffs.for_drug(d) for d in drugs]
-    cap = log_caps(model.fold_cap, drugs)
-    low, high = capped_interval(mu, sd, cap, interval)
+    cap = dist.caps
+    low, high = dist.interval(interval)
+    p_res, calls = dist.p_resistant, dist.calls
     deltas = _drivers(model, genotypes, X, mu, gene) if explain else None
     z = fixed_chunks(model.get_latent_representation, X) if reference is not None else None
     near = _neighbours(model, reference, z, k) if explain and reference is not None else None
-    recal = [model.recalibration(d) for d in drugs]
     withheld = getattr(model, "withheld", {})
     ident = model_identity(model)
     placed = {}
     if reference is not None:
-        dist = training_distances(reference)
-        placed = {d: fixed_chunks(partial(dist.place, d), z) for d in drugs
-                  if d in dist.latent}
+        spread = training_distances(reference)
+        placed = {d: fixed_chunks(partial(spread.place, d), z) for d in drugs
+                  if d in spread.latent}
     positions = {d: resistance_positions(d) for d in drugs}
     features = set(features)
     out = {}
@@ -263,9 +255,6 @@ def _class_answers(model, reference, records: list[Record], interval: float, exp
                 preds.append(DrugPrediction(drug, model.drug_class, note=withheld[drug],
                                             model=ident))
                 continue
-            m, s = float(mu[row, j]), float(sd[row, j])
-            lower, upper = bounds[j]
-            p = float(p_resistant(m, s, lower, recal[j]))
             drivers = () if deltas is None else deltas[row][j]
             neighbours = () if near is None else near[row][j]
             where = placed.get(drug)
@@ -275,9 +264,9 @@ def _class_answers(model, reference, records: list[Record], interval: float, exp
                                           features),
                          (subtypes or {}).get(i))
             preds.append(DrugPrediction(
-                drug, model.drug_class, float(10 ** min(m, cap[j])),
+                drug, model.drug_class, float(10 ** min(float(mu[row, j]), cap[j])),
                 float(10 ** low[row, j]), float(10 ** high[row, j]),
-                p, call_sir(m, lower, upper, None if recal[j] is None else p),
+                float(p_res[row, j]), calls[row, j],
                 drivers=drivers, neighbours=neighbours, model=ident, applicability=fit))
         out[i] = (preds, [f"{gene}:{n}" for n in recognized[row]], list(unrecognized[row]))
     return out
@@ -307,7 +296,7 @@ def _drivers(model, genotypes, X, mu, gene) -> list[list[tuple[Driver, ...]]]:
     changed = np.flatnonzero((Xr != X[[o[0] for o in owners]]).any(1))
     if len(changed) == 0:
         return out
-    mu_r, _ = fixed_chunks(model.predict_distribution, Xr[changed])
+    mu_r = fixed_chunks(model.predict_distribution, Xr[changed]).mean
     per: dict[int, list[tuple[str, np.ndarray]]] = {}
     for k, c in enumerate(changed):
         r, m = owners[c]

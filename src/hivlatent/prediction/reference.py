@@ -2,23 +2,16 @@
 latent means, measured log10 fold changes, and how often each residue occurs at each position of
 the training table (to flag mutations that are unusual at their position).
 
-Stored in a model bundle as ``reference.npz`` (plain arrays, read with ``allow_pickle=False``) and
-``reference.json`` (drugs and residue counts).
+Stored in a model bundle as ``reference.npz`` and ``reference.json``
+(:func:`hivlatent.bundle.reference_files`, :func:`hivlatent.bundle.load_reference`).
 """
 
 from __future__ import annotations
 
-import io
-import json
-import zipfile
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
-from ..errors import ModelError
-
-NPZ, JSON = "reference.npz", "reference.json"
 
 
 @dataclass(frozen=True)
@@ -54,52 +47,6 @@ class Reference:
         return cls(np.asarray(dataset.ids).astype(str), model.get_latent_representation(X),
                    np.asarray(dataset.log_fold, dtype=np.float64), list(dataset.drugs),
                    model.gene, counts, int(n))
-
-    def to_files(self) -> dict[str, bytes]:
-        buf = io.BytesIO()
-        np.savez(buf, ids=self.ids.astype(str), latent=self.latent.astype(np.float32),
-                 log_fold=self.log_fold.astype(np.float64))
-        meta = {"drugs": self.drugs, "gene": self.gene, "n_sequences": self.n_sequences,
-                "counts": {str(p): c for p, c in sorted(self.counts.items())}}
-        return {NPZ: buf.getvalue(), JSON: json.dumps(meta).encode()}
-
-    @classmethod
-    def load(cls, folder: str | Path, model=None) -> "Reference | None":
-        """The bundle's reference, or None when it has none; a damaged one is a one-line
-        ModelError. ``model``: the bundle's model, whose latent size and drugs it must fit."""
-        folder = Path(folder)
-        if not (folder / NPZ).exists() and not (folder / JSON).exists():
-            return None
-        try:
-            for name in (NPZ, JSON):
-                if not (folder / name).is_file():
-                    raise ValueError(f"{name} is missing or not a regular file")
-            with np.load(folder / NPZ, allow_pickle=False) as z:
-                ids, latent, log_fold = z["ids"], z["latent"], z["log_fold"]
-            meta = json.loads((folder / JSON).read_text(encoding="utf-8"))
-            counts = {int(p): {str(r): int(v) for r, v in c.items()}
-                      for p, c in meta["counts"].items()}
-            ref = cls(ids, latent, log_fold, list(meta["drugs"]), str(meta["gene"]), counts,
-                      int(meta["n_sequences"]))
-        except (OSError, ValueError, KeyError, TypeError, AttributeError, EOFError,
-                zipfile.BadZipFile) as exc:
-            raise ModelError(f"{folder}: the reference viruses are unreadable "
-                             f"({' '.join(str(exc).split())[:200]}); the model folder is "
-                             "damaged") from None
-        if ids.ndim != 1 or latent.ndim != 2 or log_fold.ndim != 2 \
-                or not (len(ids) == len(latent) == len(log_fold)) \
-                or log_fold.shape[1] != len(ref.drugs):
-            raise ModelError(f"{folder}: the reference viruses' arrays do not fit each other")
-        if not len(ids) or not np.isfinite(latent).all():
-            raise ModelError(f"{folder / NPZ}: no reference viruses, or NaN or infinite latent "
-                             "means; the model folder is damaged")
-        if model is not None and (latent.shape[1] != model.model_config.latent
-                                  or ref.drugs != list(model.drugs) or ref.gene != model.gene):
-            raise ModelError(f"{folder}: the reference viruses ({latent.shape[1]} latent "
-                             f"dimensions, drugs {', '.join(ref.drugs)}, {ref.gene}) do not fit "
-                             f"the model ({model.model_config.latent}, "
-                             f"{', '.join(model.drugs)}, {model.gene})")
-        return ref
 
     def nearest(self, z: np.ndarray, k: int = 5) -> tuple[np.ndarray, np.ndarray]:
         """Indices (m, k) and Euclidean distances (m, k) of the k nearest reference viruses to

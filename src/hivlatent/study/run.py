@@ -21,10 +21,9 @@ from threadpoolctl import threadpool_limits
 from .. import __version__
 from ..config import ModelConfig, Progress, TrainConfig, to_dict
 from ..errors import HivLatentError, ModelError
-from ..files import RunFolder, write_csv
+from ..files import RunFolder, write_csv, write_json
 from ..model import FitTask, VAEModel, fit_many
 from ..reporting.drawing import FigurePool
-from ..training.bundle import write_json
 from ..training.workers import kept_pool, torch_threads
 from .figures import StudyFigures
 from .grid import Point, StudyConfig, stage1_points, stage2_points, unique_points

@@ -29,17 +29,16 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.special import log_ndtr, ndtri
+from scipy.special import log_ndtr
 
 from ..data import censoring
 from .calibration import Recalibration, choose
+from .distribution import capped_interval
 from .forest import Forest
 from .linear import Linear
 
 #: the step of the blend weights
 BLEND_STEP = 0.05
-#: prefixes of the output layer's tensors in a bundle (forest.<drug>.*, linear.<drug>.*)
-TENSOR_PREFIXES = ("forest.", "linear.")
 #: the interval whose coverage the scale targets, and the range of the scale
 TARGET_COVERAGE = 0.90
 SCALES = np.round(np.arange(0.2, 2.001, 0.01), 2)
@@ -63,19 +62,6 @@ def censored_sd(resid: np.ndarray, codes: np.ndarray, between: np.ndarray) -> fl
         if ll > ll_best:
             best, ll_best = float(s), ll
     return best
-
-
-def log_caps(fold_cap, drugs) -> np.ndarray:
-    """Each drug's reporting limit, log10, from ``fold_cap`` (drug -> fold; inf where a drug
-    has none)."""
-    return np.array([math.log10(fold_cap.get(d, math.inf)) for d in drugs])
-
-
-def capped_interval(mu, sd, cap, level: float) -> tuple[np.ndarray, np.ndarray]:
-    """The central ``level`` interval (low, high) of normal(mu, sd), capped at ``cap`` (the
-    reporting limit, log10; broadcast against mu)."""
-    zq = ndtri(0.5 + level / 2)
-    return np.minimum(mu - zq * sd, cap), np.minimum(mu + zq * sd, cap)
 
 
 def coverage(mu, sd, y, cap, level: float = TARGET_COVERAGE, codes=None) -> float:
@@ -209,50 +195,3 @@ class OutputLayer:
             s = self.sd.get(drug, FALLBACK_SD)
             sd[:, j] = self.scale.get(drug, 1.0) * np.sqrt((w * w) * var[:, j] + s * s)
         return mu, sd
-
-    # ------------------------------------------------------------------ in a bundle
-    def config(self) -> dict:
-        return {"weight": self.weight, "linear_weight": self.linear_weight, "sd": self.sd,
-                "scale": self.scale,
-                "recalibration": {d: r.to_list() for d, r in self.recalibration.items()},
-                "forests": sorted(d for d, f in self.forests.items() if f is not None),
-                "linears": sorted(d for d, r in self.linears.items() if r is not None)}
-
-    def tensors(self) -> dict[str, np.ndarray]:
-        out = {}
-        for drug, f in self.forests.items():
-            if f is not None:
-                out.update(f.tensors(drug))
-        for drug, r in self.linears.items():
-            if r is not None:
-                out.update(r.tensors(drug))
-        return out
-
-    @classmethod
-    def from_bundle(cls, config: dict, tensors: dict, n_features: int, where: str
-                    ) -> "OutputLayer":
-        out = cls()
-        out.weight = {str(d): float(v) for d, v in config.get("weight", {}).items()}
-        out.linear_weight = {str(d): float(v)
-                             for d, v in config.get("linear_weight", {}).items()}
-        out.sd = {str(d): float(v) for d, v in config.get("sd", {}).items()}
-        out.scale = {str(d): float(v) for d, v in config.get("scale", {}).items()}
-        for drug, pair in config.get("recalibration", {}).items():
-            try:
-                slope, intercept = (float(v) for v in pair)
-                out.recalibration[str(drug)] = Recalibration(slope, intercept)
-            except (TypeError, ValueError) as e:
-                raise ValueError(f"{where}: recalibration of {drug}: {e}") from None
-        for drug in config.get("forests", []):
-            f = Forest.from_tensors(tensors, drug)
-            f.check(n_features, f"{where}: forest of {drug}")
-            out.forests[drug] = f
-        for drug in config.get("linears", []):
-            r = Linear.from_tensors(tensors, drug)
-            r.check(n_features, f"{where}: ridge of {drug}")
-            out.linears[drug] = r
-        for value in (*out.weight.values(), *out.linear_weight.values(), *out.sd.values(),
-                      *out.scale.values()):
-            if not math.isfinite(value) or value < 0:
-                raise ValueError(f"{where}: output layer value {value!r}")
-        return out

@@ -1,7 +1,7 @@
 """Per drug, P(resistant) recalibrated on the training rows' out-of-fold predictions, when that
 makes better calls there.
 
-The output layer (:mod:`.output`) gives each virus a normal predictive distribution of log10
+The output layer (:mod:`.output_layer`) gives each virus a normal predictive distribution of log10
 fold change, and P(resistant) = Phi(z) with ``z = (mu - log10 lower cutoff) / sd``. On a drug
 where resistance is rare (DRV among the PIs) the fold change is shrunk towards the susceptible
 majority and that P is too low near the cutoff. Platt scaling on the probit scale,

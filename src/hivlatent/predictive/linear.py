@@ -44,14 +44,6 @@ class Linear:
     def predict(self, X: np.ndarray) -> np.ndarray:
         return np.asarray(X, dtype=np.float64) @ self.coef + float(self.intercept[0])
 
-    def tensors(self, drug: str) -> dict[str, np.ndarray]:
-        return {f"linear.{drug}.coef": self.coef, f"linear.{drug}.intercept": self.intercept}
-
-    @classmethod
-    def from_tensors(cls, tensors: dict, drug: str) -> "Linear":
-        return cls(np.asarray(tensors[f"linear.{drug}.coef"], dtype=np.float64),
-                   np.asarray(tensors[f"linear.{drug}.intercept"], dtype=np.float64))
-
     def check(self, n_features: int, where: str) -> None:
         """Refuse arrays that cannot be a ridge over ``n_features`` features."""
         if self.coef.shape != (n_features,) or self.intercept.shape != (1,) \

@@ -18,8 +18,6 @@ import numpy as np
 N_TREES = 150
 MAX_FEATURES = 0.5
 MIN_SAMPLES_LEAF = 3
-#: tensor names of one drug's forest in a bundle: forest.<drug>.<field>
-FIELDS = ("left", "right", "feature", "threshold", "value", "roots")
 
 
 @dataclass(frozen=True)
@@ -72,13 +70,6 @@ class Forest:
             go_left = X[row[active], self.feature[at]] <= self.threshold[at]
             node[active] = np.where(go_left, left, self.right[at])
         return self.value[node].astype(np.float64).reshape(n, trees).mean(1)
-
-    def tensors(self, drug: str) -> dict[str, np.ndarray]:
-        return {f"forest.{drug}.{f}": getattr(self, f) for f in FIELDS}
-
-    @classmethod
-    def from_tensors(cls, tensors: dict, drug: str) -> "Forest":
-        return cls(*(np.asarray(tensors[f"forest.{drug}.{f}"]) for f in FIELDS))
 
     def check(self, n_features: int, where: str) -> None:
         """Refuse arrays that cannot be a forest over ``n_features`` features."""
