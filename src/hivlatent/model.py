@@ -38,7 +38,7 @@ from .config import (
 )
 from .data.cutoffs import Cutoffs
 from .data.features import MISSING, align_features, feature_names_of
-from .errors import ConfigError, ModelError
+from .errors import ConfigError, HivLatentError, ModelError
 from .nn import vae
 from .nn.summary import parameter_counts, summary
 from .training.bundle import checked_weights, load_bundle, save_bundle
@@ -473,6 +473,8 @@ class VAEModel:
             if config.get("output") is not None:
                 obj.output = OutputLayer.from_bundle(config["output"], tensors,
                                                      len(obj.feature_names), str(folder))
+        except HivLatentError:        # a ValueError too, already naming what is wrong
+            raise
         except (KeyError, TypeError, RuntimeError, ValueError, AttributeError) as exc:
             raise ModelError(f"{folder}: the bundle does not fit its config "
                              f"({' '.join(str(exc).split())[:200]})") from None

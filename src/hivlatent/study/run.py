@@ -26,7 +26,7 @@ from ..model import FitTask, VAEModel, fit_many
 from ..reporting.drawing import FigurePool
 from ..training.bundle import write_json
 from ..training.workers import kept_pool, torch_threads
-from .figures import StudyFigures
+from .figure_jobs import StudyFigures
 from .grid import Point, StudyConfig, stage1_points, stage2_points, unique_points
 
 
@@ -188,7 +188,7 @@ class Study:
                               for slug, z in latents.items()}
             result = StudyResult(self.out, summary, best, dict(self.models), separation,
                                  time.perf_counter() - t0)
-            from .report import write_study_report
+            from .study_report import write_study_report
             write_study_report(self, result, s1, s2, figures)
         result.seconds = time.perf_counter() - t0      # figures and report included
         return result

@@ -18,7 +18,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from .. import __version__
-from ..errors import ModelError
+from ..errors import ModelError, ModelNotFoundError
 from ..files import BUNDLE_FORMAT, UMASK, check_bundle_target, chmod_dir, write_text
 from .output import TENSOR_PREFIXES as OUTPUT_TENSORS
 
@@ -73,7 +73,7 @@ def load_bundle(folder: str | Path) -> tuple[dict, dict[str, torch.Tensor], list
         raise ModelError(f"{folder}: is a file; expected a model folder written by "
                          "`hivlatent train --save`")
     if not folder.is_dir():
-        raise ModelError(f"{folder}: model folder not found (expected a folder written by "
+        raise ModelNotFoundError(f"{folder}: model folder not found (expected a folder written by "
                          "`hivlatent train --save`)")
     for name in ("config.json", "weights.safetensors", "manifest.json"):
         if not (folder / name).is_file():
