@@ -12,7 +12,7 @@ from matplotlib.text import Text
 from scipy.stats import pointbiserialr
 
 from hivlatent.errors import DataError
-from hivlatent.reporting import figures as F
+from hivlatent.reporting import plots as F
 
 RED, BLUE = to_rgb(F.TRAIN_COLOR), to_rgb(F.VAL_COLOR)
 DRUGS = ["3TC", "ABC", "AZT", "D4T", "DDI"]
