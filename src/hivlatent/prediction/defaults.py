@@ -202,13 +202,9 @@ def _locked(note: Note | None = None):
     released by the OS if the process dies); ``note`` is told when another process holds it and
     this one waits."""
     folder = check_cache()
-    lock = FileLock(folder / LOCK)
-
-    def cannot(exc: OSError) -> ConfigError:
-        return ConfigError(f"model cache {folder / LOCK}: cannot open the lock "
-                           f"({exc.strerror or exc}); expected a writable folder")
     try:
         folder.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(folder / LOCK)
         try:
             lock.acquire(blocking=False)
         except Timeout:
@@ -216,7 +212,8 @@ def _locked(note: Note | None = None):
                 note(f"waiting for another hivlatent process writing the model cache {folder}")
             lock.acquire()              # waits: never a Timeout
     except OSError as exc:
-        raise cannot(exc) from None
+        raise ConfigError(f"model cache {folder / LOCK}: cannot open the lock "
+                          f"({exc.strerror or exc}); expected a writable folder") from None
     try:
         _clear_leftovers(folder)
         yield

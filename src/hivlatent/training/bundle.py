@@ -19,7 +19,7 @@ from safetensors.torch import load_file, save_file
 
 from .. import __version__
 from ..errors import ModelError, ModelNotFoundError
-from ..files import BUNDLE_FORMAT, UMASK, check_bundle_target, chmod_dir, write_text
+from ..files import BUNDLE_FORMAT, check_bundle_target, chmod_dir, chmod_file, write_text
 from .output import TENSOR_PREFIXES as OUTPUT_TENSORS
 
 FORMAT = BUNDLE_FORMAT
@@ -52,7 +52,7 @@ def save_bundle(folder: str | Path, config: dict, tensors: dict[str, torch.Tenso
             "hivlatent": __version__, "torch": torch.__version__,
             "python": platform.python_version(), **manifest})
         for f in tmp.iterdir():                 # safetensors writes 0600: the umask's mode instead
-            os.chmod(f, 0o666 & ~UMASK)
+            chmod_file(f)
         if folder.exists():
             old = folder.with_name(f".{folder.name}.old")
             shutil.rmtree(old, ignore_errors=True)
