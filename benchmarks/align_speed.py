@@ -29,7 +29,7 @@ import time
 from hivlatent.sequences import FastaRecord, align_records, make_sequence, to_mutation_strings
 from hivlatent.sequences import align as align_module
 from hivlatent.sequences.codons import codons_for
-from hivlatent.sequences.reference import gene
+from hivlatent.sequences.reference_sequences import gene
 from results_file import add_results_option, dist_version, results_for
 
 AMINO_ACIDS = "ACDEFGHIKLMNPQRSTVWY"
@@ -107,7 +107,7 @@ def _swap_aligner(kind: str):
     else:
         import mappy
 
-        from hivlatent.sequences.reference import consensus_pol
+        from hivlatent.sequences.reference_sequences import consensus_pol
         index = mappy.Aligner(seq=consensus_pol(), k=11, w=5, best_n=1, scoring=[2, 3, 10, 1])
 
         def sw(query, ref, ref_offset, matrix, go, ge, reverse, full_query):

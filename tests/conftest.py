@@ -87,15 +87,14 @@ def small_default_models(data_dir):
     to answer at all. First-use training with the real configuration is the same code (tested
     with small settings in test_predict_sequences); the INSTI default model is trained for real
     (the known integrase patterns need it). One lock: the run's workers train them once."""
-    import fcntl
+    from filelock import FileLock
 
     from hivlatent import ModelConfig, TrainConfig, VAEModel
     from hivlatent.prediction import defaults
 
     cache = Path(os.environ["HIVLATENT_CACHE_DIR"])
     cache.mkdir(parents=True, exist_ok=True)
-    with open(cache / ".small-default-models.lock", "a+") as fh:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+    with FileLock(cache / ".small-default-models.lock"):
         for c in ("NRTI", "NNRTI", "PI"):
             if not defaults.status([c])[0].ready:
                 small = VAEModel(ModelConfig(latent=4, hidden=(32,), supervised=True),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hivlatent.data.tables import read_table
+from hivlatent.data.hivdb_tables import read_table
 from hivlatent.errors import DataError
 
 

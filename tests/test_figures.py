@@ -12,7 +12,7 @@ from matplotlib.text import Text
 from scipy.stats import pointbiserialr
 
 from hivlatent.errors import DataError
-from hivlatent.reporting import figures as F
+from hivlatent.reporting import plots as F
 
 RED, BLUE = to_rgb(F.TRAIN_COLOR), to_rgb(F.VAL_COLOR)
 DRUGS = ["3TC", "ABC", "AZT", "D4T", "DDI"]
@@ -412,7 +412,7 @@ def test_components_never_there_are_not_drawn_and_the_zoom_keeps_the_drawn_ones(
 def test_evaluation_metrics_show_hivdb_at_both_levels_beside_the_methods():
     """evaluate's metrics.png: HIVdb's balanced accuracy (scored at level >= 3 and >= 4) is in
     the balanced-accuracy panel as two series, with their own values; its AUC in the AUC panel."""
-    from hivlatent.evaluation.figures import plot_metrics
+    from hivlatent.evaluation.evaluation_plots import plot_metrics
 
     rows = []
     for i, drug in enumerate(("DRV", "TPV")):

@@ -13,7 +13,7 @@ import pytest
 
 from hivlatent import hivdb
 from hivlatent.errors import ConfigError, DataError
-from hivlatent.hivdb.engine import MISSING, engine
+from hivlatent.hivdb.sierralocal_runner import MISSING, engine
 
 ALL_DRUGS = {
     "NRTI": {"ABC", "AZT", "D4T", "DDI", "FTC", "3TC", "TDF"},

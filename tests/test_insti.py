@@ -12,7 +12,7 @@ import torch
 
 from conftest import assert_user_error
 from hivlatent.data import censoring
-from hivlatent.data.tables import read_table
+from hivlatent.data.hivdb_tables import read_table
 from hivlatent.errors import DataError
 
 DRUGS = ("BIC", "CAB", "DTG", "EVG", "RAL")

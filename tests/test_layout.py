@@ -132,3 +132,20 @@ def test_version_and_help_do_not_import_torch(command):
             "assert 'pandas' not in sys.modules, 'pandas was imported'\n" % command)
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
+
+
+#: names that several packages use for the same kind of module (docs/architecture.md says why)
+SHARED_NAMES = {"__init__.py", "run.py"}
+
+
+def test_module_names_are_unique_where_the_modules_differ():
+    """Two modules that do different things never share a file name (issue 30: ``engine.py``
+    was both the trainer and the HIVdb runner, ``output.py`` both the output layer and CSV)."""
+    seen: dict[str, list[str]] = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        seen.setdefault(path.name, []).append(str(path.relative_to(PACKAGE)))
+    repeated = {name: paths for name, paths in seen.items()
+                if len(paths) > 1 and name not in SHARED_NAMES}
+    assert not repeated, repeated
+    # and the tree of docs/architecture.md names each repeated one's reason
+    assert "`run.py` in `evaluation/`" in (ROOT / "docs" / "architecture.md").read_text()

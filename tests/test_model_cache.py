@@ -6,7 +6,6 @@ tiny models trained in a second on a synthetic table and saved under the default
 
 from __future__ import annotations
 
-import fcntl
 import json
 import shutil
 import threading
@@ -14,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from filelock import FileLock
 
 from conftest import assert_user_error
 from test_guardrails import small_table
@@ -214,18 +214,18 @@ def test_every_writer_takes_the_lock_and_says_it_waits(cache, tmp_path):
     (leftover / "weights.safetensors").write_bytes(b"half")
     notes: list[str] = []
     waiting = threading.Event()
-    with open(folder / defaults.LOCK, "a+") as other:                # another process writing
-        fcntl.flock(other.fileno(), fcntl.LOCK_EX)
+    other = FileLock(folder / defaults.LOCK)                          # another process writing
+    other.acquire()
 
-        def note(text):
-            notes.append(text)
-            waiting.set()
+    def note(text):
+        notes.append(text)
+        waiting.set()
 
-        worker = threading.Thread(target=defaults.train, args=("NRTI",), kwargs={"note": note})
-        worker.start()
-        assert waiting.wait(30)
-        assert cache.calls == [] and leftover.exists()          # not while the lock is held
-        fcntl.flock(other.fileno(), fcntl.LOCK_UN)
+    worker = threading.Thread(target=defaults.train, args=("NRTI",), kwargs={"note": note})
+    worker.start()
+    assert waiting.wait(30)
+    assert cache.calls == [] and leftover.exists()              # not while the lock is held
+    other.release()
     worker.join(60)
     assert cache.calls == ["NRTI"] and not leftover.exists()
     assert notes == [f"waiting for another hivlatent process writing the model cache {folder}"]

@@ -21,7 +21,7 @@ from hivlatent.errors import HivLatentError
 from hivlatent.prediction import predict_records, to_csv, to_json, to_table
 from hivlatent.prediction.escaping import HIDDEN_CATEGORIES, csv_unescape
 from hivlatent.prediction.inputs import decode_input, from_text
-from hivlatent.prediction.report import write_prediction_report
+from hivlatent.prediction.prediction_report import write_prediction_report
 from hivlatent.sequences import make_sequence
 from test_predict import StubModel
 

@@ -27,8 +27,8 @@ from hivlatent.prediction.escaping import (
     visible,
 )
 from hivlatent.prediction.inputs import from_arguments, from_file, from_genotype, from_text
-from hivlatent.prediction.output import NUMERIC_COLUMNS
-from hivlatent.prediction.report import is_prediction_report, write_prediction_report
+from hivlatent.prediction.formats import NUMERIC_COLUMNS
+from hivlatent.prediction.prediction_report import is_prediction_report, write_prediction_report
 from hivlatent.sequences import make_sequence, write_fasta
 from test_predict import StubModel
 

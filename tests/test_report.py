@@ -11,7 +11,7 @@ import pytest
 from browser import body_attributes, dump_dom, screenshot
 from hivlatent.errors import DataError
 from hivlatent.reporting import DEFAULT_RESEARCH_NOTE, Report
-from hivlatent.reporting import figures as F
+from hivlatent.reporting import plots as F
 
 SUMMARY = """Model: "encoder"
 Layer (type)           Output Shape      Param #

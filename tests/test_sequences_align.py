@@ -20,7 +20,7 @@ from hivlatent.sequences import (
     write_fasta,
 )
 from hivlatent.sequences.codons import reverse_complement
-from hivlatent.sequences.reference import gene, hxb2_region
+from hivlatent.sequences.reference_sequences import gene, hxb2_region
 
 DEFAULT = ["RT:M184V", "RT:T215FY", "RT:T69ins", "RT:D67del", "PR:L90M"]
 KNOWN = json.loads((Path(__file__).parent / "data" / "sequences_hivdb_known.json").read_text())

@@ -1,4 +1,4 @@
-"""Reference sequences and codon translation (hivlatent.sequences.reference, .codons)."""
+"""Reference sequences and codon translation (hivlatent.sequences.reference_sequences, .codons)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from hivlatent.sequences.codons import (
     translate,
     translate_codon,
 )
-from hivlatent.sequences.reference import (
+from hivlatent.sequences.reference_sequences import (
     consensus_pol,
     consensus_residue,
     gene,

@@ -222,7 +222,7 @@ def test_batch_trials_are_asked_together_and_the_budget_stays_exact(small, tmp_p
 
 def test_a_trial_failed_by_another_worker_is_dropped_not_crashing(small, tmp_path):
     from hivlatent.sweep import TrialEvaluation
-    from hivlatent.sweep.workers import report_and_tell
+    from hivlatent.sweep.trial_workers import report_and_tell
 
     url = f"sqlite:///{tmp_path / 'db.sqlite'}"
     study = optuna.create_study(storage=open_storage(url, None, None))
@@ -233,7 +233,7 @@ def test_a_trial_failed_by_another_worker_is_dropped_not_crashing(small, tmp_pat
 
 
 def test_an_error_in_a_trial_fails_it_with_the_message_and_stops(small, tmp_path, monkeypatch):
-    import hivlatent.sweep.workers as S
+    import hivlatent.sweep.trial_workers as S
 
     def broken(*args, **kwargs):
         raise RuntimeError("engine exploded")
@@ -354,7 +354,7 @@ def two_workers_scenario(dataset, tmp: Path, storage: str | None, study: str | N
 _WORKER = textwrap.dedent("""
     import pickle, sys, time
     import torch
-    import hivlatent.sweep.workers as S
+    import hivlatent.sweep.trial_workers as S
     from hivlatent.sweep import run_sweep
     torch.set_num_threads(1)
     dataset, out, config, sleepy = pickle.load(open(sys.argv[1], "rb"))

@@ -59,8 +59,8 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from . import __version__
-from .errors import ModelError
-from .files import UMASK, check_folder_target, chmod_dir, write_json
+from .errors import HivLatentError, ModelError, ModelNotFoundError
+from .files import check_folder_target, chmod_dir, chmod_file, write_json
 
 FORMAT = "hivlatent-model/1"
 #: prefixes of the output layer's tensors (forest.<drug>.*, linear.<drug>.*)
@@ -132,6 +132,8 @@ def load_model(cls, folder: str | Path, device: str = "cpu"):
         if config.get("output") is not None:
             obj.output = read_output_layer(config["output"], tensors, len(obj.feature_names),
                                            str(folder))
+    except HivLatentError:            # a ValueError too, already naming what is wrong
+        raise
     except (KeyError, TypeError, RuntimeError, ValueError, AttributeError) as exc:
         raise ModelError(f"{folder}: the bundle does not fit its config "
                          f"({_first_line(exc)})") from None
@@ -328,7 +330,7 @@ def save_bundle(folder: str | Path, config: dict, tensors: dict[str, torch.Tenso
             "hivlatent": __version__, "torch": torch.__version__,
             "python": platform.python_version(), **manifest})
         for f in tmp.iterdir():                 # safetensors writes 0600: the umask's mode instead
-            os.chmod(f, 0o666 & ~UMASK)
+            chmod_file(f)
         if folder.exists():
             old = folder.with_name(f".{folder.name}.old")
             shutil.rmtree(old, ignore_errors=True)
@@ -350,7 +352,7 @@ def load_bundle(folder: str | Path) -> tuple[dict, dict[str, torch.Tensor], list
         raise ModelError(f"{folder}: is a file; expected a model folder written by "
                          "`hivlatent train --save`")
     if not folder.is_dir():
-        raise ModelError(f"{folder}: model folder not found (expected a folder written by "
+        raise ModelNotFoundError(f"{folder}: model folder not found (expected a folder written by "
                          "`hivlatent train --save`)")
     for name in ("config.json", "weights.safetensors", "manifest.json"):
         if not (folder / name).is_file():

@@ -2,21 +2,21 @@
 
 - Every output file is written to a temporary file in the same folder and renamed into place, so
   a reader sees the old file or the complete new one, never a partial one; files and folders get
-  the modes the umask gives (0644 / 0755 by default).
+  the modes the process's umask gives (0644 / 0755 by default), read when they are written
+  (:func:`umask`; the process's umask is never changed, not even for a moment).
 - Where an output goes is checked before the work starts (:func:`check_output_file`,
   :func:`check_folder_target`, :class:`RunFolder`): a path under a file, a folder given where a
   file is expected (or the reverse), ``.`` or ``..``, or a location that cannot be written is a
   one-line :class:`~hivlatent.errors.ConfigError`. Only what hivlatent wrote is ever replaced: a
   model bundle by a bundle, a run folder by a run of the same command, an output file by the same
   kind of output file.
-- A run folder is locked while a run writes it, and a run that resumes it must have the same
-  settings (the ones that differ are named).
+- A run folder is locked while a run writes it (an exclusive lock on the folder itself, through
+  the ``filelock`` library: ``flock`` on POSIX, ``LockFileEx`` on Windows), and a run that
+  resumes it must have the same settings (the ones that differ are named).
 """
 
 from __future__ import annotations
 
-import errno
-import fcntl
 import json
 import os
 import shutil
@@ -27,16 +27,32 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Iterator
 
+from filelock import lock_descriptor, unlock_descriptor
+
 from .errors import ConfigError
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+def umask() -> int:
+    """The process's umask now, read without changing it: from ``/proc/self/status`` on Linux,
+    else from the mode a new file gets in a private temporary folder (``os.umask`` can only be
+    read by setting it, which for a moment changes the mode of files other threads create)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    with tempfile.TemporaryDirectory(prefix=".hivlatent-umask-") as folder:
+        probe = os.path.join(folder, "probe")
+        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o777))
+        return 0o777 & ~os.stat(probe).st_mode
 
 
-UMASK = _umask()
+def chmod_file(path: str | os.PathLike) -> None:
+    """Give a file made with mode 0600 (:func:`tempfile.mkstemp`, safetensors) the mode the
+    umask gives."""
+    os.chmod(path, 0o666 & ~umask())
 
 
 @contextmanager
@@ -51,7 +67,7 @@ def atomic_open(path: str | os.PathLike, mode: str = "w") -> Iterator[IO]:
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
-        os.chmod(tmp, 0o666 & ~UMASK)
+        chmod_file(tmp)
         os.replace(tmp, target)
     except BaseException:
         if os.path.exists(tmp):
@@ -77,7 +93,7 @@ def write_csv(df, path: str | os.PathLike, index: bool = False) -> Path:
 
 def chmod_dir(path: str | os.PathLike) -> None:
     """Give a folder made by :func:`tempfile.mkdtemp` (0700) the mode the umask gives."""
-    os.chmod(path, 0o777 & ~UMASK)
+    os.chmod(path, 0o777 & ~umask())
 
 
 # --------------------------------------------------------------------------------- checks
@@ -215,9 +231,10 @@ class RunFolder:
     On entry: the folder must be new, empty, or a run folder of the same ``command`` (its marker
     file says so); a resumed run must have the same ``settings`` (else a ConfigError names the
     ones that differ), unless ``replace`` (a run that rewrites its outputs instead of resuming).
-    The folder is created if needed and locked (``flock`` on the folder: a second run on it
-    fails at once). On an error, a folder this run created and left empty but for its marker is
-    removed again, so a failed run leaves nothing behind.
+    The folder is created if needed and locked (:func:`filelock.lock_descriptor` on the folder
+    itself, no lock file in it: a second run on it fails at once, or waits with ``wait``). On
+    an error, a folder this run created and left empty but for its marker is removed again,
+    so a failed run leaves nothing behind.
     """
 
     #: files that mark a run folder of each command without a marker (written by an earlier
@@ -244,14 +261,9 @@ class RunFolder:
         if self.path.is_dir() and not self.wait:
             fd = os.open(self.path, os.O_RDONLY)
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                fcntl.flock(fd, fcntl.LOCK_UN)
-            except OSError as exc:
-                if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
-                    raise ConfigError(f"{self.option} {self.path}: another hivlatent run is "
-                                      "writing this folder now; wait for it or choose another "
-                                      "folder") from None
-                raise
+                if not lock_descriptor(fd, blocking=False):
+                    raise self._busy()
+                unlock_descriptor(fd)
             finally:
                 os.close(fd)
         return self
@@ -314,13 +326,15 @@ class RunFolder:
                 pass
         self._fd = os.open(self.path, os.O_RDONLY)
         try:
-            fcntl.flock(self._fd, fcntl.LOCK_EX | (0 if self.wait else fcntl.LOCK_NB))
-        except OSError as exc:
-            self._release()
-            if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
-                raise ConfigError(f"{self.option} {self.path}: another hivlatent run is writing "
-                                  "this folder now; wait for it or choose another folder") from None
+            locked = lock_descriptor(self._fd, blocking=self.wait)
+        except BaseException:
+            os.close(self._fd)
+            self._fd = None
             raise
+        if not locked:
+            os.close(self._fd)
+            self._fd = None
+            raise self._busy()
         try:                                    # checked under the lock: no run half-way in
             self._check()
             write_text(self.path / MARKER, json.dumps(
@@ -331,9 +345,13 @@ class RunFolder:
             raise
         return self
 
+    def _busy(self) -> ConfigError:
+        return ConfigError(f"{self.option} {self.path}: another hivlatent run is writing this "
+                           "folder now; wait for it or choose another folder")
+
     def _release(self) -> None:
         if self._fd is not None:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            unlock_descriptor(self._fd)
             os.close(self._fd)
             self._fd = None
 

@@ -62,7 +62,7 @@ def predict_cmd(
     from ..files import check_output_file
     from ..prediction import RESEARCH_NOTE, predict_records, to_csv, to_json, to_table
     from ..prediction.inputs import from_arguments, from_file
-    from ..prediction.report import is_prediction_report, write_prediction_report
+    from ..prediction.prediction_report import is_prediction_report, write_prediction_report
 
     genotypes = list(genotypes or [])
     models = list(model or [])

@@ -44,12 +44,12 @@ def study_cmd(
     device: str = DEVICE_OPTION, quiet: bool = QUIET_OPTION,
 ) -> None:
     """Reproduce the study: the grid, loss curves, heatmaps, latent plots, summary and report."""
-    from ..training.workers import cores, kept_pool, prestart
+    from ..training.workers import cores, kept_pool
 
-    with kept_pool():
+    with kept_pool() as kept:
         if not quick and workers != 1 and device == "cpu":
             # the training workers import torch while this process starts up
-            prestart(cores() if workers == 0 else workers)
+            kept.prestart(cores() if workers == 0 else workers)
         _study(data_opts, out, seeds, likelihood, epochs, batch_sizes, hidden_sizes,
                latent_sizes, seed, quick, svg, workers, device, quiet)
 

@@ -11,13 +11,13 @@ from .dataset import Dataset, load_cutoffs
 from .describe import describe_dataset
 from .design_matrix import load_design_matrix
 from .encoding import build_dataset
+from .hivdb_tables import GenoPhenoTable, read_table
 from .mutations import feature_name, normalise_feature, parse_feature
 from .nrti1246 import FEATURES as NRTI1246_FEATURES
 from .nrti1246 import FROM_MTPS, TO_MTPS
 from .rda import read_rda
 from .registry import DATASETS, DatasetListing, list_datasets, load_dataset, resolve_data
 from .sources import cache_dir, download_file, find_file, locate_file
-from .tables import GenoPhenoTable, read_table
 
 __all__ = [
     "Cutoffs", "DEFAULT_CUTOFFS", "DRUG_CLASSES",

@@ -22,7 +22,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import DataError
+from ..errors import DataError, DataFileNotFoundError
 
 #: drugs per class, in the column order of the HIVDB tables
 DRUG_CLASSES: dict[str, tuple[str, ...]] = {
@@ -101,7 +101,7 @@ class Cutoffs:
         if path.is_dir():
             raise DataError(f"{path}: is a folder; expected a cutoffs file 'drug,lower[,upper]'")
         if not path.is_file():
-            raise DataError(f"{path}: cutoffs file not found")
+            raise DataFileNotFoundError(f"{path}: cutoffs file not found")
         try:
             text = path.read_text(encoding="utf-8-sig")
         except UnicodeDecodeError:

@@ -108,7 +108,7 @@ class Dataset:
 ZERO_FOLD = 0.05
 
 def canonical_drug(drug: str) -> str:
-    from .tables import drug_of_column
+    from .hivdb_tables import drug_of_column
 
     return drug_of_column(str(drug)) or str(drug).strip().upper()
 

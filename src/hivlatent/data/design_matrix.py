@@ -21,8 +21,7 @@ import pandas as pd
 from ..errors import ConfigError, DataError
 from .cutoffs import GENES
 from .dataset import Dataset, labels_from_folds, labels_from_log_fold, load_cutoffs, log10_fold
-from .mutations import normalise_feature
-from .tables import (
+from .hivdb_tables import (
     RawTable,
     check_phenotypes,
     drug_of_column,
@@ -31,6 +30,7 @@ from .tables import (
     parse_numbers,
     read_rows,
 )
+from .mutations import normalise_feature
 
 _ID_NAMES = ("", "ROW", "ROWS", "ROWNAME", "ROWNAMES", "ROW.NAMES", "SEQID", "SEQUENCEID", "ID",
              "UNNAMED: 0")

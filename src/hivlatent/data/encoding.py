@@ -1,4 +1,4 @@
-"""Encode a parsed HIVDB table (:class:`~hivlatent.data.tables.GenoPhenoTable`) as a
+"""Encode a parsed HIVDB table (:class:`~hivlatent.data.hivdb_tables.GenoPhenoTable`) as a
 :class:`~hivlatent.data.dataset.Dataset`: one 0/1 column per (position, residue), named as in
 :mod:`hivlatent.data.mutations` (``M184V``, ``T69ins``, ``D67del``, ``W88*``)."""
 
@@ -18,7 +18,7 @@ from .dataset import Dataset, canonical_drug, labels_from_folds, load_cutoffs, l
 from .mutations import DELETION, INSERTION, RESIDUE_ORDER, feature_name, parse_feature
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .tables import GenoPhenoTable
+    from .hivdb_tables import GenoPhenoTable
 
 _AA = "ACDEFGHIKLMNPQRSTVWY"
 #: a cell's characters as residue codes (``^``: once in the NRTI/NNRTI tables, an insertion)

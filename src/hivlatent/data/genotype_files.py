@@ -4,7 +4,7 @@
   columns (tab or comma separated, any case): cells other than ``-`` (consensus) and ``.`` (not
   sequenced) become mutations at that position: letters (a mixture if several; every letter
   counts, unlike the MTPS matrix, which keeps the first two), ``#`` insertion (also ``^``, as
-  :mod:`hivlatent.data.tables` reads it), ``~`` deletion, ``*`` stop. A cell holding the
+  :mod:`hivlatent.data.hivdb_tables` reads it), ``~`` deletion, ``*`` stop. A cell holding the
   consensus letter is kept (it sets a column for that letter if the model has one, else it is
   wild type); ``X`` (unknown) and other symbols are skipped with a note, as are unsequenced
   positions (read as consensus by the model);
@@ -229,7 +229,7 @@ def _read_lines(path: Path, text: str, gene: str) -> list[GenotypeRecord]:
 
 
 def table_genotypes(table, rows=None) -> list[ParsedGenotype]:
-    """The rows of a :class:`~hivlatent.data.tables.GenoPhenoTable` (all, or the 0-based
+    """The rows of a :class:`~hivlatent.data.hivdb_tables.GenoPhenoTable` (all, or the 0-based
     ``rows``) as genotypes, read as :func:`cells_to_genotype` reads cells (a lower-case ``d`` or
     ``i`` is a deletion or an insertion)."""
     idx = range(table.n_rows) if rows is None else [int(r) for r in rows]

@@ -14,7 +14,7 @@ import zlib
 from pathlib import Path
 
 from ..config import MAX_INPUT_BYTES
-from ..errors import DataError
+from ..errors import DataError, DataFileNotFoundError
 
 #: the first bytes of compressed files: gzip is read; the others are named in the error
 _GZIP = b"\x1f\x8b"
@@ -64,7 +64,7 @@ def read_input(path: str | Path) -> str:
     if path.is_dir():
         raise DataError(f"{path}: is a folder; {EXPECTED}")
     if not path.exists():
-        raise DataError(f"{path}: file not found; {EXPECTED}")
+        raise DataFileNotFoundError(f"{path}: file not found; {EXPECTED}")
     try:
         with path.open("rb") as fh:
             data = fh.read(MAX_INPUT_BYTES + 1)

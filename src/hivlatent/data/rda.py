@@ -19,8 +19,8 @@ import pandas as pd
 
 from ..errors import DataError
 from .dataset import Dataset, labels_from_log_fold, load_cutoffs
+from .hivdb_tables import drug_of_column, known_drugs, read_bytes, sha256_of
 from .mutations import normalise_feature
-from .tables import drug_of_column, known_drugs, read_bytes, sha256_of
 
 
 def read_rda(path: str | Path, cutoffs=None, name: str | None = None) -> Dataset:

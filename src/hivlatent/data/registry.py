@@ -27,8 +27,8 @@ from .cutoffs import DRUG_CLASSES
 from .dataset import Dataset
 from .design_matrix import Y_SCALES, load_design_matrix
 from .encoding import build_dataset
+from .hivdb_tables import read_table
 from .sources import KNOWN_FILES, find_file, locate_file
-from .tables import read_table
 
 
 @dataclass(frozen=True)
@@ -127,7 +127,7 @@ def load_dataset(name_or_path: str | Path, *, data_dir: str | Path | None = None
     - A path ending in ``.rda``/``.RData`` is read as MTPS's ``HIV.rda`` with pyreadr
       (:func:`hivlatent.data.rda.read_rda`): its row names give the row numbers, its labels are
       recomputed with 1 = resistant (MTPS's own binary coding is the opposite, 1 = susceptible).
-    - Any other path is read as an HIVDB table (:func:`hivlatent.data.tables.read_table`) and
+    - Any other path is read as an HIVDB table (:func:`hivlatent.data.hivdb_tables.read_table`) and
       encoded by :func:`hivlatent.data.dataset.build_dataset` (defaults: ``min_count=10``,
       ``mixture="all"``).
 

@@ -24,8 +24,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import DataError
-from .tables import sha256_of
+from ..errors import DataError, DataFileNotFoundError
+from .hivdb_tables import sha256_of
 
 #: HIVDB's download folder; tests point it at a local server
 BASE_URL = "https://hivdb.stanford.edu/download/GenoPhenoDatasets"
@@ -147,7 +147,7 @@ def find_file(filename: str, path: str | Path | None = None, download: bool = Tr
             if where.is_dir():
                 raise DataError(f"{where}: no {filename} in this folder; expected the folder "
                                 f"that holds it (or the file's own path)")
-            raise DataError(f"{where}: no such file or folder; expected {filename} or a folder "
+            raise DataFileNotFoundError(f"{where}: no such file or folder; expected {filename} or a folder "
                             "holding it")
         return found
     found = locate_file(filename)
@@ -163,7 +163,7 @@ def find_file(filename: str, path: str | Path | None = None, download: bool = Tr
     hint = ("it is not on the HIVDB download site: copy it into one of these folders or give its "
             "path" if known is None or not known.downloadable else
             "give its path or set HIVLATENT_DATA_DIR")
-    raise DataError(f"{filename}: not found; looked in {searched}; {hint}")
+    raise DataFileNotFoundError(f"{filename}: not found; looked in {searched}; {hint}")
 
 
 def download_file(filename: str, cache: str | Path | None = None) -> Path:

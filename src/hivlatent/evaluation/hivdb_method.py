@@ -29,7 +29,7 @@ class HivdbMethod:
         """(scores (n, d), levels (n, d), algorithm version) for every row of ``dataset``."""
         from .. import hivdb
         from ..data.genotype_files import table_genotypes
-        from ..data.tables import read_table
+        from ..data.hivdb_tables import read_table
 
         hivdb.require()
         if dataset.meta is None or "row" not in dataset.meta.columns or not dataset.source \

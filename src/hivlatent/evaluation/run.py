@@ -22,8 +22,8 @@ from ..config import (
 from ..data.dataset import Dataset
 from ..errors import ConfigError
 from ..files import RunFolder, write_csv
-from ..reporting import figures as F
-from ..reporting.report import Report
+from ..reporting import plots as F
+from ..reporting.html_report import Report
 from .harness import evaluate, per_drug_table, summarize, to_markdown, write_metrics
 from .hivdb_method import HivdbMethod
 from .vae_methods import SemiSupervisedPredictor, VAERepresentation
@@ -39,9 +39,9 @@ def extra_rows(ds: Dataset, spec: str | None) -> Dataset | None:
     if spec is None or spec.lower() == "none":
         return None
     from ..data.encoding import build_dataset
+    from ..data.hivdb_tables import read_table
     from ..data.registry import DATASETS
     from ..data.sources import find_file
-    from ..data.tables import read_table
 
     if spec.lower() == "auto":
         if ds.name != "nrti-1246":
@@ -228,7 +228,7 @@ def _run_evaluation(ds, out, methods, folds, repeats, seed, group_by, epochs, me
 
     from .compare import compare, comparison_markdown
     from .cv import repeated_folds
-    from .figures import plot_differences, plot_metrics, plot_reliability
+    from .evaluation_plots import plot_differences, plot_metrics, plot_reliability
     from .hivdb_method import NOT_INDEPENDENT
 
     t0 = time.perf_counter()

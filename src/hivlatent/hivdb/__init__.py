@@ -25,10 +25,10 @@ from .algorithm import (
     rule_positions,
     score,
 )
-from .calls import HivdbCall, PartialScore
 from .cells import score_cells, score_table
+from .drug_calls import HivdbCall, PartialScore
 from .drugs import DRUG_CLASSES, GENE_CLASSES, GENES, our_drug_name
-from .engine import available, require
+from .sierralocal_runner import available, require
 
 __all__ = [
     "DRUG_CLASSES", "GENES", "GENE_CLASSES", "INTERMEDIATE", "LOW_LEVEL", "HivdbCall",

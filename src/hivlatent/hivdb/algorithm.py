@@ -13,9 +13,9 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 from ..errors import ConfigError, DataError
-from .calls import HivdbCall
-from .engine import engine
+from .drug_calls import HivdbCall
 from .notation import as_mutations, check_genes, to_keys
+from .sierralocal_runner import engine
 
 #: HIVdb level 3 "Low-Level Resistance" and above: resistant
 LOW_LEVEL = 3

@@ -32,8 +32,8 @@ from dataclasses import dataclass
 
 from ..data.consensus import CONSENSUS
 from ..data.mutations import DELETION, INSERTION, Mutation
-from .calls import HivdbCall
-from .engine import _modules
+from .drug_calls import HivdbCall
+from .sierralocal_runner import _modules
 
 _CONDITION = re.compile(r"(\d+)([A-Za-z*]+)")
 #: the per-mutation fields, in sierralocal's names

@@ -12,12 +12,12 @@ from collections.abc import Iterable, Mapping
 from ..data.genotype_files import cells_to_genotype, table_genotypes
 from ..errors import DataError
 from .algorithm import score
-from .calls import HivdbCall
+from .drug_calls import HivdbCall
 from .notation import check_genes
 
 
 def score_table(table, rows=None) -> list[dict[str, HivdbCall]]:
-    """HIVdb calls for the rows of a :class:`~hivlatent.data.tables.GenoPhenoTable` (all, or the
+    """HIVdb calls for the rows of a :class:`~hivlatent.data.hivdb_tables.GenoPhenoTable` (all, or the
     0-based ``rows``): one dict per row, drug -> call, for the drugs of the table's gene."""
     return score(table_genotypes(table, rows), genes=[table.gene])
 

@@ -2,13 +2,13 @@
 
 :mod:`.inputs` (records from arguments, genotype files and FASTA), :mod:`.predictor` (one
 coherent answer per drug from the model's predictive distribution, with drivers, latent
-neighbours and HIVdb beside it), :mod:`.output` (JSON, CSV, table), :mod:`.reference` (the
+neighbours and HIVdb beside it), :mod:`.formats` (JSON, CSV, table), :mod:`.reference` (the
 measured viruses kept with a model), :mod:`.defaults` (the cached default model per drug class).
 """
 
 from ..predictive.calibration import p_resistant
 from ..predictive.distribution import call_sir
-from .output import CSV_COLUMNS, to_csv, to_json, to_records, to_table
+from .formats import CSV_COLUMNS, to_csv, to_json, to_records, to_table
 from .predictor import (
     RESEARCH_NOTE,
     DrugPrediction,

@@ -26,7 +26,6 @@ reader never sees half of one, and needs neither the lock nor a writable cache.
 
 from __future__ import annotations
 
-import fcntl
 import os
 import shutil
 import time
@@ -34,6 +33,8 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from filelock import FileLock, Timeout
 
 from .. import __version__
 from ..config import Progress
@@ -65,8 +66,8 @@ def models_dir() -> Path:
 def _table(drug_class: str):
     """(path, sha256) of the class's table, downloaded when it is nowhere on this machine."""
     from ..data import find_file
+    from ..data.hivdb_tables import sha256_of
     from ..data.registry import DATASETS
-    from ..data.tables import sha256_of
 
     path = find_file(DATASETS[CLASS_DATA[drug_class]].filename)
     return path, sha256_of(path)
@@ -75,8 +76,8 @@ def _table(drug_class: str):
 def _local_table(drug_class: str):
     """(path, sha256) of the class's table when it is on this machine, else None (no download)."""
     from ..data import locate_file
+    from ..data.hivdb_tables import sha256_of
     from ..data.registry import DATASETS
-    from ..data.tables import sha256_of
 
     path = locate_file(DATASETS[CLASS_DATA[drug_class]].filename)
     return None if path is None else (path, sha256_of(path))
@@ -198,27 +199,27 @@ LOCK = ".lock"
 
 @contextmanager
 def _locked(note: Note | None = None):
-    """Hold the cache's lock (``flock`` on ``models/.lock``; released by the OS if the process
-    dies); ``note`` is told when another process holds it and this one waits."""
+    """Hold the cache's lock (``models/.lock``, an OS lock through the ``filelock`` library:
+    released by the OS if the process dies); ``note`` is told when another process holds it and
+    this one waits."""
     folder = check_cache()
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        fh = open(folder / LOCK, "a+")
+        lock = FileLock(folder / LOCK)
+        try:
+            lock.acquire(blocking=False)
+        except Timeout:
+            if note is not None:
+                note(f"waiting for another hivlatent process writing the model cache {folder}")
+            lock.acquire()              # waits: never a Timeout
     except OSError as exc:
         raise ConfigError(f"model cache {folder / LOCK}: cannot open the lock "
                           f"({exc.strerror or exc}); expected a writable folder") from None
-    with fh:
-        try:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            if note is not None:
-                note(f"waiting for another hivlatent process writing the model cache {folder}")
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-        try:
-            _clear_leftovers(folder)
-            yield
-        finally:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+    try:
+        _clear_leftovers(folder)
+        yield
+    finally:
+        lock.release()
 
 
 def _discard(path: Path) -> None:

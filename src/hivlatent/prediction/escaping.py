@@ -13,7 +13,7 @@ format:
   terminal; rich's markup brackets are escaped;
 - figures (:func:`figure_text`): ``$`` is escaped so matplotlib never parses a label as
   mathtext, and control characters are shown as in the table;
-- HTML: every text of a prediction report goes through :mod:`hivlatent.reporting.report`'s
+- HTML: every text of a prediction report goes through :mod:`hivlatent.reporting.html_report`'s
   plain (``markup=False``) path, which HTML-escapes it and makes no link, bold or code of it;
 - JSON is safe by construction (``json.dumps``) and keeps ids exactly.
 """

@@ -27,7 +27,7 @@ class Reference:
     @classmethod
     def build(cls, model, dataset, table=None) -> "Reference":
         """From a trained model and its training Dataset; residue counts from the raw ``table``
-        (a :class:`~hivlatent.data.tables.GenoPhenoTable`) when given, else from the features."""
+        (a :class:`~hivlatent.data.hivdb_tables.GenoPhenoTable`) when given, else from the features."""
         X, _ = model.aligned_input(dataset)
         counts: dict[int, dict[str, int]] = {}
         if table is not None:

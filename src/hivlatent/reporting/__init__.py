@@ -6,12 +6,12 @@ worker processes (:mod:`.drawing`) never imports matplotlib itself."""
 from __future__ import annotations
 
 _EXPORTS = {
-    **{name: "hivlatent.reporting.figures" for name in (
+    **{name: "hivlatent.reporting.plots" for name in (
         "latent_label_correlation", "plot_correlation_heatmap", "plot_latent_scatter",
         "plot_loss_curves", "plot_loss_grid", "plot_metric_comparison", "plot_top_loadings",
         "save_figure")},
     "loss_unit": "hivlatent.reporting.units",
-    **{name: "hivlatent.reporting.report" for name in (
+    **{name: "hivlatent.reporting.html_report" for name in (
         "Report", "Section", "DEFAULT_RESEARCH_NOTE")},
 }
 __all__ = list(_EXPORTS)

@@ -1,5 +1,5 @@
 """Many figures at once: each is a :class:`FigureJob` (a plotting function of
-:mod:`hivlatent.reporting.figures` by name, its arguments, and a file stem), drawn and saved in
+:mod:`hivlatent.reporting.plots` by name, its arguments, and a file stem), drawn and saved in
 this process or side by side in worker processes (:class:`FigurePool`). Saving dominates a
 report's run time (layout and rasterisation), and figures are independent, so a pool of one
 process per core draws them in a fraction of the time, while the caller goes on."""
@@ -25,7 +25,7 @@ def draw(job: FigureJob, folder: str | Path, formats: Sequence[str] = ("png",)) 
     """Draw one job and save it in ``folder`` in every format; the PNG's path."""
     from matplotlib import pyplot as plt
 
-    from . import figures as F
+    from . import plots as F
 
     fig = getattr(F, job.plot)(*job.args, **job.kwargs)
     paths = F.save_figure(fig, Path(folder) / job.stem, formats)

@@ -25,7 +25,7 @@ from functools import lru_cache
 import parasail
 
 from .codons import IUPAC, reverse_complement
-from .reference import consensus_pol, pol_protein
+from .reference_sequences import consensus_pol, pol_protein
 
 MATCH, MISMATCH, AMBIGUOUS_MATCH = 2, -3, 1
 GAP_OPEN, GAP_EXTEND = 10, 1  # nucleotides: indels are rare in pol and mostly whole codons

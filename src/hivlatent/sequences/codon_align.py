@@ -24,8 +24,8 @@ import parasail
 
 from .align import Alignment
 from .codons import GENETIC_CODE, codon_amino_acids, translate, translate_codon
-from .reference import consensus_pol, genes, locate_codon
-from .reference import gene as get_gene
+from .reference_sequences import consensus_pol, genes, locate_codon
+from .reference_sequences import gene as get_gene
 
 MIN_GAP_DISTANCE = 15
 MARGIN_CODONS = 2

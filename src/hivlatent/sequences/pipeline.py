@@ -11,9 +11,9 @@ from concurrent.futures import ProcessPoolExecutor
 from typing import Iterable, Sequence
 
 from .align import Alignment, align_nucleotides, align_protein
-from .calls import AlignedRecord, call_genes
 from .codon_align import read_nucleotide, read_protein
 from .fasta import FastaRecord, parse_fasta, read_fasta
+from .mutation_calls import AlignedRecord, call_genes
 from .qc import frameshift_warnings, gene_warnings, hypermutation, hypermutation_warning
 
 #: below these, a record "does not align to HIV-1 pol (PR/RT/IN)"
@@ -83,7 +83,7 @@ def align_record(record: FastaRecord) -> AlignedRecord:
 
 def pol_bases(reading) -> str:
     """The record's base at each pol-template offset (``.`` not reached; insertions dropped)."""
-    from .reference import consensus_pol
+    from .reference_sequences import consensus_pol
 
     out = ["."] * len(consensus_pol())
     pos = reading.ref_start

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from math import exp, lgamma
 
-from .calls import RESISTANCE_SPAN, GeneCall, Hypermutation
 from .codon_align import FrameShift
+from .mutation_calls import RESISTANCE_SPAN, GeneCall, Hypermutation
 
 _CONCRETE = frozenset("ACGT")
 

@@ -19,8 +19,8 @@ from typing import Iterable, Mapping
 
 from .codons import GENETIC_CODE, IUPAC, codons_for
 from .codons import reverse_complement as _rc
-from .reference import GENES, consensus_pol, hxb2_pol
-from .reference import gene as get_gene
+from .reference_sequences import GENES, consensus_pol, hxb2_pol
+from .reference_sequences import gene as get_gene
 
 _MUTATION = re.compile(r"^(PR|RT|IN):([A-Z*])(\d+)(INS[A-Z]*|DEL|[A-Z*]+)$")
 _SITE = re.compile(r"^(PR|RT|IN):(\d+)$")

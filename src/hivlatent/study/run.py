@@ -25,7 +25,7 @@ from ..files import RunFolder, write_csv, write_json
 from ..model import FitTask, VAEModel, fit_many
 from ..reporting.drawing import FigurePool
 from ..training.workers import kept_pool, torch_threads
-from .figures import StudyFigures
+from .figure_jobs import StudyFigures
 from .grid import Point, StudyConfig, stage1_points, stage2_points, unique_points
 
 
@@ -187,7 +187,7 @@ class Study:
                               for slug, z in latents.items()}
             result = StudyResult(self.out, summary, best, dict(self.models), separation,
                                  time.perf_counter() - t0)
-            from .report import write_study_report
+            from .study_report import write_study_report
             write_study_report(self, result, s1, s2, figures)
         result.seconds = time.perf_counter() - t0      # figures and report included
         return result

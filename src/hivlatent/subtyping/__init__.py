@@ -162,7 +162,7 @@ def build_references(lanl_csv: str | Path, out: str | Path) -> int:
     """Write :data:`REFERENCE_FILE` from LANL's ``HIV1_REF_2023_genome_DNA.csv`` (name, aligned
     genome): each reference's bases in the HXB2 pol columns (2085-5096; insertions relative to
     HXB2 dropped, its gaps kept as ``-``). Returns the number of references."""
-    from ..sequences.reference import POL_HXB2_END, POL_HXB2_START, hxb2_pol
+    from ..sequences.reference_sequences import POL_HXB2_END, POL_HXB2_START, hxb2_pol
 
     with open(lanl_csv, newline="") as fh:
         rows = [r for r in csv.reader(fh) if len(r) == 2]

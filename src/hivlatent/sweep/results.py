@@ -17,6 +17,7 @@ import pandas as pd
 from .. import __version__
 from ..errors import ConfigError
 from ..files import write_text
+from .optuna_verbosity import optuna_warnings_only
 from .settings import ATTR, OBJECTIVES
 from .space import space_from_dict, space_table
 from .storage import budget, mask_url, open_storage
@@ -130,18 +131,18 @@ def importances(study, settings: dict, index: int = 0) -> tuple[pd.Series, str]:
     return pd.Series(out, dtype=float).sort_values(ascending=False), "|Spearman rho| (fallback)"
 
 
+@optuna_warnings_only()
 def write_results(url: str, name: str, out: str | Path, report: bool = True) -> SweepResult:
     """trials.csv and sweep.json of a study; with ``report``, also the figures (PNG + SVG in
     ``figures/``) and sweep_report.html."""
     import optuna
     from optuna.trial import TrialState
 
-    from ..reporting import figures as F
-    from ..reporting.report import Report
-    from . import figures as SF
+    from ..reporting import plots as F
+    from ..reporting.html_report import Report
+    from . import sweep_plots as SF
 
     out = Path(out)
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
     storage = open_storage(url, None, None)
     study = optuna.load_study(study_name=name, storage=storage)
     settings = study.user_attrs.get(ATTR)

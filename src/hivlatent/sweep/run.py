@@ -11,11 +11,12 @@ from ..config import Progress
 from ..errors import ConfigError
 from ..files import RunFolder
 from ..training.workers import torch_threads
+from .optuna_verbosity import optuna_warnings_only
 from .results import SweepResult, best_trials, write_results
 from .settings import ATTR, SweepConfig, data_fingerprint, default_search_name, search_settings
 from .space import configs
 from .storage import budget, check_storage, mask_url, open_storage
-from .workers import open_search, stored_study_id, work, worker_entry
+from .trial_workers import open_search, stored_study_id, work, worker_entry
 
 
 def resolve_storage(config: SweepConfig, out: str | Path) -> str:
@@ -42,6 +43,7 @@ def _run_folder(dataset, out: str | Path, config: SweepConfig) -> RunFolder:
     return RunFolder(out, "sweep", {"storage": mask_url(url), "study": name}, wait=True)
 
 
+@optuna_warnings_only()
 def run_sweep(dataset, out: str | Path, config: SweepConfig | None = None,
               progress: Progress | None = None,
               best: bool = False, report: bool = True) -> SweepResult:
@@ -112,6 +114,7 @@ def run_sweep(dataset, out: str | Path, config: SweepConfig | None = None,
     return result
 
 
+@optuna_warnings_only()
 def retrain_best(dataset, out: str | Path, storage: str | None = None, study_name: str | None = None,
                  folder: str | Path | None = None, device: str = "cpu", threads: int | None = 1
                  ) -> Path:
@@ -128,7 +131,6 @@ def retrain_best(dataset, out: str | Path, storage: str | None = None, study_nam
     if storage is None and not (out / "sweep.db").is_file():
         raise ConfigError(f"{out}: no sweep here (sweep.db is missing); run the sweep first or "
                           "give --storage")
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
     st = open_storage(url, None, None)
     if study_name is None:
         names = [s.study_name for s in optuna.get_all_study_summaries(st)]

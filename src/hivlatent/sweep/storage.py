@@ -168,9 +168,9 @@ def retry_callback(max_retry: int | None):
 class SearchLock:
     """A lock shared by every worker of one study: the budget check and ``ask`` run under it.
 
-    SQLite file: ``flock`` on ``<file>.lock``; PostgreSQL: a session advisory lock; MySQL: a
-    named lock. A process that dies releases it (the OS closes the file, the server the
-    connection). Other databases: a lock within this process only (the total may then exceed
+    SQLite file: an OS lock on ``<file>.lock`` (through the ``filelock`` library); PostgreSQL: a
+    session advisory lock; MySQL: a named lock. A process that dies releases it (the OS closes
+    the file, the server the connection). Other databases: a lock within this process only (the total may then exceed
     the budget by one trial per extra machine).
     """
 
@@ -180,7 +180,7 @@ class SearchLock:
         self.kind = _backend(url)
         self._local = threading.RLock()
         self._depth = 0
-        self._fh = None
+        self._file_lock = None
         self._conn = None
         tag = f"hivlatent-sweep:{name}" if name is not None else "hivlatent-sweep-schema"
         self._key = int.from_bytes(hashlib.sha256(tag.encode()).digest()[:8], "big", signed=True)
@@ -213,10 +213,10 @@ class SearchLock:
             return self
         try:
             if self._path is not None:
-                import fcntl
+                from filelock import FileLock
 
-                self._fh = open(self._path, "a+")
-                fcntl.flock(self._fh.fileno(), fcntl.LOCK_EX)
+                self._file_lock = FileLock(self._path)
+                self._file_lock.acquire()
             elif self.kind == "postgresql":
                 self._connect().execute(sqlalchemy.text("SELECT pg_advisory_lock(:k)"), {"k": self._key})
             elif self.kind in ("mysql", "mariadb"):
@@ -236,12 +236,9 @@ class SearchLock:
             self._local.release()
             return
         try:
-            if self._fh is not None:
-                import fcntl
-
-                fcntl.flock(self._fh.fileno(), fcntl.LOCK_UN)
-                self._fh.close()
-                self._fh = None
+            if self._file_lock is not None:
+                self._file_lock.release()
+                self._file_lock = None
             elif self.kind == "postgresql" and self._conn is not None:
                 self._conn.execute(sqlalchemy.text("SELECT pg_advisory_unlock(:k)"), {"k": self._key})
             elif self.kind in ("mysql", "mariadb") and self._conn is not None:

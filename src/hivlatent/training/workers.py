@@ -13,6 +13,7 @@ after another, up to the floating-point effect of the thread count on reductions
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import math
 import multiprocessing as mp
 import os
@@ -21,7 +22,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-# torch is imported where it is used: :func:`prestart` starts the workers before this process
+# torch is imported where it is used: :meth:`KeptPool.prestart` starts the workers before this process
 # has imported it (the workers import it meanwhile)
 
 #: below this many model-steps (a model's steps per epoch x epochs, summed) a pool's start-up
@@ -52,44 +53,81 @@ class _Pool:
     threads: int                 # torch threads of each
 
 
-#: inside :func:`kept_pool`: whether pools are kept, and the pool kept since the last call
-_keeping = False
-_kept: _Pool | None = None
+class KeptPool:
+    """Worker processes kept between runs of :func:`run_groups`: the state of one
+    :func:`kept_pool` block (the pool it keeps, if any), handed to the functions that use it,
+    never a module global."""
+
+    def __init__(self) -> None:
+        self.pool: _Pool | None = None
+
+    def prestart(self, workers: int, threads: int | None = None) -> None:
+        """Start ``workers - 1`` worker processes now, so that they import torch while this
+        process starts up (imports, data). ``threads``: torch threads of each (default: torch's
+        default, the physical cores or ``$OMP_NUM_THREADS``, divided among ``workers``, as
+        :func:`run_groups` divides them); a run that needs another number of processes or
+        threads replaces them."""
+        if workers < 2 or self.pool is not None:
+            return
+        if threads is None:
+            env = os.environ.get("OMP_NUM_THREADS", "").strip()
+            threads = max(1, (int(env) if env.isdigit() else cores()) // workers)
+        executor = ProcessPoolExecutor(workers - 1, mp_context=mp.get_context("spawn"),
+                                       initializer=_init, initargs=(threads,))
+        for _ in range(workers - 1):
+            executor.submit(_ready)             # the processes start (and import torch) now
+        self.pool = _Pool(executor, workers - 1, threads)
+
+    def warm_workers(self) -> int:
+        """Processes a run could use with this pool, the calling one included (0: none kept)."""
+        return 0 if self.pool is None else self.pool.spawned + 1
+
+    def executor(self, spawned: int, threads: int) -> ProcessPoolExecutor:
+        """The kept processes if they are ``spawned`` processes of ``threads`` threads, else new
+        ones that replace them (and are kept in turn)."""
+        if self.pool is not None and (self.pool.spawned, self.pool.threads) == (spawned, threads):
+            return self.pool.executor
+        self.close()
+        executor = ProcessPoolExecutor(spawned, mp_context=mp.get_context("spawn"),
+                                       initializer=_init, initargs=(threads,))
+        self.pool = _Pool(executor, spawned, threads)
+        return executor
+
+    def close(self) -> None:
+        pool, self.pool = self.pool, None
+        if pool is not None:
+            pool.executor.shutdown()
+
+
+#: the :class:`KeptPool` of the innermost :func:`kept_pool` block running in this thread (a
+#: context variable: set on entering the block, reset on leaving it, unseen by other threads)
+_current: contextvars.ContextVar[KeptPool | None] = contextvars.ContextVar(
+    "hivlatent_kept_pool", default=None)
+
+
+def current_pool() -> KeptPool | None:
+    """The :class:`KeptPool` of the :func:`kept_pool` block this code runs in, or None."""
+    return _current.get()
 
 
 @contextlib.contextmanager
 def kept_pool():
     """Worker processes that :func:`run_groups` starts inside this block (or that
-    :func:`prestart` started before it) stay up for its next calls (a study's second stage
+    :meth:`KeptPool.prestart` starts in it) stay up for its next calls (a study's second stage
     reuses the first stage's workers, torch already imported), and are shut down at the end of
-    the block."""
-    global _keeping, _kept
-    _keeping = True
-    try:
-        yield
-    finally:
-        pool, _keeping, _kept = _kept, False, None
-        if pool is not None:
-            pool.executor.shutdown()
-
-
-def prestart(workers: int, threads: int | None = None) -> None:
-    """Start ``workers - 1`` worker processes now, so that they import torch while this
-    process starts up (imports, data), and keep them for the next :func:`kept_pool` block (the
-    study). ``threads``: torch threads of each (default: torch's default, the physical cores or
-    ``$OMP_NUM_THREADS``, divided among ``workers``, as :func:`run_groups` divides them); a run
-    that needs another number of processes or threads replaces them."""
-    global _kept
-    if workers < 2 or _kept is not None:
+    the block.
+    Yields the block's :class:`KeptPool`; a block inside another one uses the outer one's."""
+    outer = _current.get()
+    if outer is not None:
+        yield outer
         return
-    if threads is None:
-        env = os.environ.get("OMP_NUM_THREADS", "").strip()
-        threads = max(1, (int(env) if env.isdigit() else cores()) // workers)
-    executor = ProcessPoolExecutor(workers - 1, mp_context=mp.get_context("spawn"),
-                                   initializer=_init, initargs=(threads,))
-    for _ in range(workers - 1):
-        executor.submit(_ready)             # the processes start (and import torch) now
-    _kept = _Pool(executor, workers - 1, threads)
+    kept = KeptPool()
+    token = _current.set(kept)
+    try:
+        yield kept
+    finally:
+        _current.reset(token)
+        kept.close()
 
 
 def _ready() -> None:
@@ -97,8 +135,10 @@ def _ready() -> None:
 
 
 def warm_workers() -> int:
-    """Processes a run could use with the kept pool, this one included (0: no pool is kept)."""
-    return 0 if _kept is None else _kept.spawned + 1
+    """Processes a run could use with the current block's kept pool, this one included (0: no
+    pool is kept)."""
+    kept = _current.get()
+    return 0 if kept is None else kept.warm_workers()
 
 
 def usable_workers(requested: int | None, device, jobs: Sequence) -> int:
@@ -152,7 +192,6 @@ def run_groups(tasks: Sequence[tuple[Sequence, Sequence]], data, train_group: Ca
     it is free, so the cores stay busy until the queue is empty. Every process runs with an
     equal share of the threads, so a group's result does not depend on where it ran.
     ``on_progress(fraction of the work done)`` is called as groups finish."""
-    global _kept
     import torch
 
     from .padding import group_cost
@@ -182,16 +221,12 @@ def run_groups(tasks: Sequence[tuple[Sequence, Sequence]], data, train_group: Ca
             on_progress(fraction)
 
     n_spawned = max(1, workers - 1)
-    if _kept is not None and (_kept.spawned, _kept.threads) == (n_spawned, threads):
-        pool, own = _kept.executor, False
+    kept = _current.get()
+    if kept is not None:
+        pool, own = kept.executor(n_spawned, threads), False
     else:
-        pool = ProcessPoolExecutor(n_spawned, mp_context=mp.get_context("spawn"),
-                                   initializer=_init, initargs=(threads,))
-        own = not _keeping
-        if _keeping:
-            if _kept is not None:
-                _kept.executor.shutdown()
-            _kept = _Pool(pool, n_spawned, threads)
+        pool, own = ProcessPoolExecutor(n_spawned, mp_context=mp.get_context("spawn"),
+                                        initializer=_init, initargs=(threads,)), True
 
     def stop() -> None:
         """No more tasks are handed out (one failed): a worker finishing later finds none."""

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from ..nn.summary import summary as keras_summary
-from ..reporting.report import Report
+from ..reporting.html_report import Report
 
 
 def converged(history: pd.DataFrame, window: float = 0.1, tol: float = 0.01) -> bool:

@@ -20,10 +20,10 @@ import pandas as pd
 from matplotlib import rc_context
 from matplotlib.lines import Line2D
 
-from ..reporting import figures as F
-from ..reporting.report import Report, written_report
+from ..reporting import plots as F
+from ..reporting.html_report import Report, written_report
 from .escaping import figure_text
-from .output import fold_text, footer, partials_text
+from .formats import fold_text, footer, partials_text
 from .predictor import RESEARCH_NOTE, VirusPrediction
 
 #: records shown one by one (every record is in the overview table)
@@ -37,7 +37,7 @@ KIND = "prediction"
 def is_prediction_report(path: Path) -> bool:
     """Whether ``path`` is a report this command wrote, so that it may be replaced: the page's
     head is the one hivlatent writes, with the prediction kind tag, and the page is whole
-    (:func:`hivlatent.reporting.report.written_report`)."""
+    (:func:`hivlatent.reporting.html_report.written_report`)."""
     return written_report(path, KIND)
 
 

@@ -47,7 +47,7 @@ class StudyFigures:
     def stage2(self, s2, latents: dict) -> None:
         """Stage 2's loss curves and, per latent size whose model answers (``latents``: its
         latent means), the correlation heatmap (and its CSV) and the two latent scatters."""
-        from ..reporting.figures import latent_label_correlation  # matplotlib: only now
+        from ..reporting.plots import latent_label_correlation  # matplotlib: only now
 
         ds = self.study.ds
         self._loss_curves(s2)

@@ -16,6 +16,7 @@ from typing import Any
 
 from ..config import Progress
 from .optuna_private import study_id, trial_id
+from .optuna_verbosity import optuna_warnings_only
 from .results import jsonable, nan_to_none
 from .settings import OBJECTIVES, SweepConfig
 from .space import space_from_dict, suggest
@@ -89,6 +90,7 @@ def _tell(study, trial, ev: TrialEvaluation, settings: dict, prune: bool, worker
     return "complete"
 
 
+@optuna_warnings_only()
 def work(dataset, url: str, name: str, config: SweepConfig, settings: dict, worker: int = 0,
           progress: Progress | None = None) -> None:
     """One worker: take trials until the study holds ``config.n_trials`` counted trials (and,
@@ -183,9 +185,7 @@ def open_search(url: str, name: str, config: SweepConfig, settings: dict,
                 then: Callable | None = None):
     """Open the storage and the study's lock, and create the study if needed; ``then(storage)``
     runs under the same lock. Returns (storage, the open lock, what ``then`` returned)."""
-    import optuna
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
     storage = open_storage_locked(url, config.heartbeat_interval, config.grace_period,
                                   config.max_retry)
     lock = SearchLock(url, name)

@@ -1,7 +1,7 @@
 """Figures of a sweep, drawn with matplotlib directly (no pyplot state; headless): optimisation
 history, parameter importance, slices and the Pareto front. Each function takes the trials table
 of :func:`hivlatent.sweep.trials_frame` and returns a Figure (save it with
-:func:`hivlatent.reporting.figures.save_figure`)."""
+:func:`hivlatent.reporting.plots.save_figure`)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from matplotlib import rc_context
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
-from ..reporting.figures import _STYLE, VAL_COLOR
+from ..reporting.plots import _STYLE, VAL_COLOR
 
 BEST_COLOR = "#d62728"
 PRUNED_COLOR = "#7f7f7f"

@@ -14,8 +14,8 @@ from typing import Mapping
 
 from .codon_align import FrameShift, Reading
 from .codons import order_residues
-from .reference import GENES
-from .reference import gene as get_gene
+from .reference_sequences import GENES
+from .reference_sequences import gene as get_gene
 
 #: HIVDB reports a gene only when at least this many of its codons are covered
 MIN_CODONS = {"PR": 30, "RT": 50, "IN": 50}

@@ -23,7 +23,7 @@ import re
 from types import ModuleType
 
 from ..errors import ConfigError
-from .calls import HivdbCall, PartialScore
+from .drug_calls import HivdbCall, PartialScore
 from .drugs import GENE_CLASSES, our_drug_name
 from .notation import MutationKey
 

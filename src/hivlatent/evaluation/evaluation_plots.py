@@ -12,7 +12,7 @@ import pandas as pd
 from matplotlib import rc_context
 from matplotlib.figure import Figure
 
-from ..reporting import figures as F
+from ..reporting import plots as F
 from .metrics import LABELS, reliability
 
 

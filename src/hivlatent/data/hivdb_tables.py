@@ -45,7 +45,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..errors import DataError
+from ..errors import DataError, DataFileNotFoundError
 from ..files import is_device
 from .cutoffs import DRUG_CLASSES, GENES
 
@@ -169,7 +169,7 @@ def read_bytes(path: str | Path, what: str = "file") -> tuple[Path, bytes]:
     """The bytes of ``path`` (gunzipped when it ends in .gz), or a DataError naming it."""
     path = Path(path)
     if not path.exists():
-        raise DataError(f"{path}: {what} not found")
+        raise DataFileNotFoundError(f"{path}: {what} not found")
     if path.is_dir():
         raise DataError(f"{path}: is a folder; expected a {what}")
     if is_device(path):
