@@ -10,8 +10,8 @@ from importlib import metadata
 from pathlib import Path
 
 import pytest
+from helpers import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "src" / "hivlatent"
 
 if sys.version_info >= (3, 11):
