@@ -258,23 +258,23 @@ def test_trust_adds_repeats_to_an_earlier_run(tmp_path):
         [{"method": m, "drug": "ABC", "metric": "auc", "fold": f, "value": 0.9}
          for m in methods for f in folds])
     earlier = tmp_path / "per_fold.csv"
-    alone, reps = trust._add_repeats(earlier, rows(range(5, 15)), 1, 5)
+    alone, reps = trust.add_repeats(earlier, rows(range(5, 15)), 1, 5)
     assert reps == 2 and not earlier.exists()                       # no earlier run: alone
-    assert trust._command("pi", alone, 5, reps, tmp_path) == (         # and said so
+    assert trust.command_of("pi", alone, 5, reps, tmp_path) == (         # and said so
         f"python benchmarks/trust.py --data pi --folds 5 --first-repeat 1 --repeats 2 "
         f"--out {tmp_path}")
     rows(range(5)).to_csv(earlier, index=False)
-    both, reps = trust._add_repeats(earlier, rows(range(5, 15)), 1, 5)
+    both, reps = trust.add_repeats(earlier, rows(range(5, 15)), 1, 5)
     assert reps == 3 and sorted(both["fold"].unique()) == list(range(15))
-    assert trust._command("pi-full", both, 5, reps, tmp_path) == (
+    assert trust.command_of("pi-full", both, 5, reps, tmp_path) == (
         f"hivlatent evaluate --data pi-full --group-by PtID --folds 5 --repeats 3 "
         f"--out {tmp_path / 'pi-full'}")
     assert pd.read_csv(earlier)["fold"].nunique() == 15
     with pytest.raises(SystemExit, match="expected the 1 repeat"):
-        trust._add_repeats(earlier, rows(range(5, 10)), 1, 5)       # already has 15 folds
+        trust.add_repeats(earlier, rows(range(5, 10)), 1, 5)       # already has 15 folds
     rows(range(5), ("lr",)).to_csv(earlier, index=False)
     with pytest.raises(SystemExit, match="methods"):
-        trust._add_repeats(earlier, rows(range(5, 10)), 1, 5)
+        trust.add_repeats(earlier, rows(range(5, 10)), 1, 5)
     # the folds are checked before any evaluation runs: a script run stops at once
     (tmp_path / "nnrti").mkdir()
     rows(range(15)).to_csv(tmp_path / "nnrti" / "per_fold.csv", index=False)
@@ -315,24 +315,24 @@ def test_trust_merges_runs_of_different_methods_on_the_same_folds(tmp_path):
         (tmp_path / run / "pi").mkdir(parents=True)
         rows(methods).to_csv(tmp_path / run / "pi" / "per_fold.csv", index=False)
     target = tmp_path / "out" / "pi" / "per_fold.csv"
-    merged = trust._merge([tmp_path / r / "pi" / "per_fold.csv" for r in ("base", "semi")],
+    merged = trust.merge_per_fold([tmp_path / r / "pi" / "per_fold.csv" for r in ("base", "semi")],
                           target)
     assert sorted(merged["method"].unique()) == ["hivdb", "lr", "rf", "semi10-heads"]
     assert len(merged) == 4 * 5 and pd.read_csv(target).equals(merged)
     rows(("semi10-heads", "hivdb"), value=0.8).to_csv(tmp_path / "semi" / "pi" / "per_fold.csv",
                                                       index=False)
     with pytest.raises(SystemExit, match="method hivdb has other rows"):
-        trust._merge([tmp_path / r / "pi" / "per_fold.csv" for r in ("base", "semi")], target)
+        trust.merge_per_fold([tmp_path / r / "pi" / "per_fold.csv" for r in ("base", "semi")], target)
     rows(("semi10-heads",), range(3)).to_csv(tmp_path / "semi" / "pi" / "per_fold.csv",
                                              index=False)
     with pytest.raises(SystemExit, match=r"holds folds \[0, 1, 2\]"):
-        trust._merge([tmp_path / r / "pi" / "per_fold.csv" for r in ("base", "semi")], target)
+        trust.merge_per_fold([tmp_path / r / "pi" / "per_fold.csv" for r in ("base", "semi")], target)
     rows(("semi10-heads",)).drop(columns="metric").to_csv(
         tmp_path / "semi" / "pi" / "per_fold.csv", index=False)
     with pytest.raises(SystemExit, match="columns"):
-        trust._merge([tmp_path / r / "pi" / "per_fold.csv" for r in ("base", "semi")], target)
+        trust.merge_per_fold([tmp_path / r / "pi" / "per_fold.csv" for r in ("base", "semi")], target)
     with pytest.raises(SystemExit, match="no such per-fold table"):
-        trust._merge([tmp_path / "nowhere" / "pi" / "per_fold.csv"], target)
+        trust.merge_per_fold([tmp_path / "nowhere" / "pi" / "per_fold.csv"], target)
 
 
 def test_trust_says_why_a_target_without_its_comparison_is_missed():
@@ -345,12 +345,12 @@ def test_trust_says_why_a_target_without_its_comparison_is_missed():
              "hivdb_diff": -0.01, "coverage90": 0.9, "incoherent": 0.0,
              "met_ba": False, "met_r2": False, "met_probe": False, "met_coverage": True,
              "met_coherent": True}
-    lines = trust._misses(pd.DataFrame([alone]))
+    lines = trust.missed_targets(pd.DataFrame([alone]))
     assert len(lines) == 3 and not any("nan" in line or "None" in line for line in lines)
     assert "-0.010 to hivdb, no tuned baseline" in lines[0]
     assert all("not checked" in line for line in lines[1:])
     both = {**alone, "best_ba_method": "rf", "ba_diff": -0.02, "best_r2_method": "lasso",
             "r2_diff": -0.005, "probe_diff": -0.01}
-    lines = trust._misses(pd.DataFrame([both]))
+    lines = trust.missed_targets(pd.DataFrame([both]))
     assert lines[0].endswith("-0.020 to rf, -0.010 to hivdb") and "-0.005 to lasso" in lines[1]
     assert "probe - lr -0.0100" in lines[2]
