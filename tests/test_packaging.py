@@ -7,9 +7,9 @@ import ast
 import re
 import sys
 from importlib import metadata
-from pathlib import Path
 
 import pytest
+
 from helpers import ROOT
 
 SRC = ROOT / "src" / "hivlatent"

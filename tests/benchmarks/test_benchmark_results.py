@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import importlib.util
 import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from helpers import ROOT
 
+from helpers import ROOT
 
 
 def _script(name: str):

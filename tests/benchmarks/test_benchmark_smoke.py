@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from helpers import ROOT
 
 SCRIPT = ROOT / "benchmarks" / "speed.py"
@@ -67,6 +68,7 @@ def test_results_file_header_names_command_machine_load_version_and_disturbance(
         ROOT / "docs" / "results" / "demo.md"
 
 
+@pytest.mark.slow
 def test_the_published_trust_tables_are_the_per_fold_rows(tmp_path):
     """docs/results/trust.md is what `trust.py --reuse --out benchmarks/results` makes of the
     per-fold rows kept in benchmarks/results (every data set there; no training): stale tables
@@ -93,6 +95,7 @@ def _run(tmp_path: Path, *extra: str) -> tuple[str, dict]:
     return proc.stdout, json.loads(out.read_text())
 
 
+@pytest.mark.slow
 def test_speed_smoke_prints_the_table(tmp_path):
     text, res = _run(tmp_path, "--results", str(tmp_path / "speed.md"))
     lines = text.splitlines()
@@ -142,6 +145,7 @@ def test_speed_smoke_prints_the_table(tmp_path):
         "study grid >= 5x faster than the plain loop", "K = 64 >= 40% of the matmul ceiling"}
 
 
+@pytest.mark.slow
 def test_speed_compile_rows_beside_the_plain_engine_and_out_of_the_targets(tmp_path):
     """--compile measures each K a second time with the engine's step through torch.compile;
     the 40% target still reads the engine as it ships."""
@@ -154,6 +158,7 @@ def test_speed_compile_rows_beside_the_plain_engine_and_out_of_the_targets(tmp_p
     assert "NOT MET" in text or " MET" in text
 
 
+@pytest.mark.slow
 def test_speed_breakdown_times_the_largest_step_in_parts(tmp_path):
     """--breakdown times the largest K's step in parts (gradients, Adam, both on one batch, the
     engine's own step from its row) beside the step that 40% of the ceiling allows."""
@@ -203,6 +208,7 @@ def test_trust_smoke_prints_every_target(tmp_path):
     assert (tmp_path / "trust" / "nrti-1246" / "comparison.csv").is_file()
 
 
+@pytest.mark.slow
 def test_startup_benchmark_times_every_command(tmp_path):
     out = tmp_path / "startup.json"
     results = tmp_path / "startup.md"
@@ -248,6 +254,7 @@ def test_operating_point_smoke_prints_both_balanced_accuracies():
         assert 0 < brier < 0.25 and 0 < brier_model < 0.25
 
 
+@pytest.mark.slow
 def test_trust_adds_repeats_to_an_earlier_run(tmp_path):
     """trust.py --first-repeat: the new folds are appended to the earlier run's per_fold.csv
     only when that run holds exactly the repeats before, with the same methods."""
@@ -284,6 +291,7 @@ def test_trust_adds_repeats_to_an_earlier_run(tmp_path):
     assert proc.returncode != 0 and "expected the 1 repeat(s) before repeat 1" in proc.stderr
 
 
+@pytest.mark.slow
 def test_trust_without_a_semi_method_writes_the_rows_and_says_so(tmp_path):
     """A baseline-only run (to merge with a semi run's rows later) does not crash: it writes the
     per-fold rows and says there are no targets to check."""

@@ -7,9 +7,9 @@ from __future__ import annotations
 import importlib.util
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+
 from helpers import ROOT
 
 BENCH = ROOT / "benchmarks"

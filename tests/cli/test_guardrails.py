@@ -230,6 +230,7 @@ def test_empty_genotypes_are_not_wild_type(bundle, tmp_path, run):
     assert code == 0 and json.loads(out)["records"][0]["mutations"] == {}
 
 
+@pytest.mark.slow
 def test_a_run_folder_is_locked_and_resumed_only_with_the_same_settings(tmp_path, table, run):
     from hivlatent.files import RunFolder
 

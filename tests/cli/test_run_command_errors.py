@@ -151,6 +151,7 @@ def test_a_device_as_input_is_refused_not_read_forever(table, tmp_path, run):
     assert not (tmp_path / "s").exists() and not (tmp_path / "w").exists()
 
 
+@pytest.mark.slow
 def test_a_resumed_study_retrains_a_damaged_model_and_refuses_a_damaged_marker(table, tmp_path,
                                                                                run):
     out = tmp_path / "study"

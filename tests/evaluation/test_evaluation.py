@@ -174,6 +174,7 @@ class CountingMany(Recording):
         return super().fit_many(trains)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("grouped", [False, True])
 def test_representation_never_sees_test_rows(grouped):
     ds = synthetic(groups=grouped)
@@ -189,6 +190,7 @@ def test_representation_never_sees_test_rows(grouped):
             assert not set(ds.groups[np.isin(ds.ids, list(fitted))]) & set(ds.groups[f.test])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("scheme, n_sets", [("per-drug", 10), ("shared", 5)])
 def test_fit_many_gets_each_distinct_training_set_once(scheme, n_sets):
     ds = synthetic(same_labels=True, missing=False)
@@ -225,6 +227,7 @@ def test_predictor_is_evaluated_without_leakage_and_only_on_its_metrics():
 # ----------------------------------------------------------------------------- harness output
 
 
+@pytest.mark.slow
 def test_long_form_shape_per_fold_and_summary():
     ds = synthetic()
     methods = ["lr", "pca3", "ridge"]
@@ -256,6 +259,7 @@ def test_regression_binary_metrics_are_derived_from_predicted_fold():
         assert got[metric] == pytest.approx(value)
 
 
+@pytest.mark.slow
 def test_deterministic_for_a_seed_and_string_specs():
     ds = synthetic()
     rf = ProbeMethod("rf10", classifier=RandomForestClassifier(10, random_state=0))

@@ -10,14 +10,14 @@ import pytest
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 from threadpoolctl import threadpool_limits
 
+from helpers import TOY_DRUGS as DRUGS
+from helpers import toy_dataset as synthetic
 from hivlatent.errors import ConfigError
 from hivlatent.evaluation import ProbeMethod, evaluate
 from hivlatent.evaluation.baselines import FewBinsHGBClassifier, FewBinsHGBRegressor
 from hivlatent.evaluation.cv import distinct_fit_sets, make_folds
 from hivlatent.evaluation.run import build_methods
 from hivlatent.evaluation.tasks import connect, plan
-from helpers import TOY_DRUGS as DRUGS
-from helpers import toy_dataset as synthetic
 
 
 def _methods() -> list:
@@ -59,6 +59,7 @@ def test_tasks_group_methods_that_share_a_fit_and_chunk_the_engine():
         sorted(f.fold + 10 * DRUGS.index(f.drug) for f in folds)
 
 
+@pytest.mark.slow
 def test_local_worker_processes_give_the_same_rows(local):
     ds, rows, collect = local
     assert set(rows["method"]) == {"lr", "hgb-small", "pca3", "semi2-latent", "semi2-heads"}

@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers import TINY_DRUG as DRUG
 from helpers import assert_user_error, tiny_default_entry
+
 
 def _nan_weight(folder: Path) -> None:
     from safetensors.torch import load_file, save_file

@@ -13,8 +13,6 @@ from scipy.stats import norm
 
 import hivlatent
 from helpers import STUB_DRUGS as DRUGS
-from helpers import STUB_FEATURES as FEATURES
-from helpers import STUB_WEIGHTS as WEIGHTS
 from helpers import StubModel
 from hivlatent.data.cutoffs import Cutoffs
 from hivlatent.data.genotype_files import read_genotypes
@@ -31,6 +29,7 @@ from hivlatent.prediction import (
     to_records,
     to_table,
 )
+
 
 def test_all_notations_give_the_same_prediction():
     texts = ["M184V T215FY T69ins D67del", "RT:M184V, T215Y/F, 69#, 67~",

@@ -17,13 +17,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from helpers import StubModel
 from hivlatent.errors import HivLatentError
 from hivlatent.prediction import predict_records, to_csv, to_json, to_table
 from hivlatent.prediction.escaping import HIDDEN_CATEGORIES, csv_unescape
 from hivlatent.prediction.inputs import decode_input, from_text
 from hivlatent.prediction.report import write_prediction_report
 from hivlatent.sequences import make_sequence
-from helpers import StubModel
 
 SEQ = make_sequence(["RT:M184V"], genes=("RT",))
 #: pieces that make inputs look like the formats, so the examples reach past the first check
@@ -87,8 +87,8 @@ def test_any_bytes_give_answers_or_one_line(data, compressed):
 
 
 @pytest.fixture(scope="module")
-def cli_model(small_model):
-    return small_model
+def cli_model(synthetic_model):
+    return synthetic_model
 
 
 @settings(max_examples=12, deadline=None,

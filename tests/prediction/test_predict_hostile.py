@@ -15,7 +15,7 @@ import re
 import numpy as np
 import pytest
 
-from helpers import assert_user_error
+from helpers import StubModel, assert_user_error
 from hivlatent.data.mutations import parse_genotype
 from hivlatent.errors import DataError
 from hivlatent.prediction import predict_records, to_csv, to_json, to_table
@@ -30,7 +30,6 @@ from hivlatent.prediction.inputs import from_arguments, from_file, from_genotype
 from hivlatent.prediction.output import NUMERIC_COLUMNS
 from hivlatent.prediction.report import is_prediction_report, write_prediction_report
 from hivlatent.sequences import make_sequence, write_fasta
-from helpers import StubModel
 
 HOSTILE_IDS = ["=HYPERLINK(\"http://x\")", "+1", "-2", "@SUM(A1)", "\tx", "'quoted",
                "[click](https://evil.example)", "<script>alert(1)</script>",
@@ -50,28 +49,28 @@ def write_ids(path, ids, genotype="M184V"):
 
 # ----------------------------------------------------------------------------- data loss
 
-def test_the_report_is_never_an_input_nor_a_file_not_proven_ours(small_model, tmp_path, run):
+def test_the_report_is_never_an_input_nor_a_file_not_proven_ours(synthetic_model, tmp_path, run):
     inp = write_ids(tmp_path / "in.txt", ["a"])
     before = inp.read_bytes()
-    assert_user_error(run("predict", "-m", small_model, "-f", inp, "--report", inp),
+    assert_user_error(run("predict", "-m", synthetic_model, "-f", inp, "--report", inp),
                       "is the input", "never overwritten")
     link = tmp_path / "link.txt"
     link.symlink_to(inp)
-    assert_user_error(run("predict", "-m", small_model, "-f", inp, "--report", link),
+    assert_user_error(run("predict", "-m", synthetic_model, "-f", inp, "--report", link),
                       "is the input")
-    assert_user_error(run("predict", "-m", small_model, "-f", inp,
-                          "--report", small_model / "r.html"), "inside it")
+    assert_user_error(run("predict", "-m", synthetic_model, "-f", inp,
+                          "--report", synthetic_model / "r.html"), "inside it")
     assert inp.read_bytes() == before
     notes = tmp_path / "notes.html"      # mentions the old marker and even copies the meta tag
     notes.write_text('my notes on the hivlatent prediction report\n<meta name="hivlatent-report"'
                      ' content="prediction">\n</html>\n')
-    assert_user_error(run("predict", "-m", small_model, "-f", inp, "--report", notes),
+    assert_user_error(run("predict", "-m", synthetic_model, "-f", inp, "--report", notes),
                       "not written by this hivlatent command")
     assert "my notes" in notes.read_text()
     out = tmp_path / "r.html"
-    assert run("predict", "-m", small_model, "-f", inp, "--report", out, "--no-hivdb")[0] == 0
+    assert run("predict", "-m", synthetic_model, "-f", inp, "--report", out, "--no-hivdb")[0] == 0
     assert is_prediction_report(out)
-    assert run("predict", "-m", small_model, "-f", inp, "--report", out, "--no-hivdb")[0] == 0
+    assert run("predict", "-m", synthetic_model, "-f", inp, "--report", out, "--no-hivdb")[0] == 0
     out.write_text(out.read_text()[:2000])                   # a truncated page is not ours
     assert not is_prediction_report(out)
 
@@ -109,11 +108,11 @@ def test_the_table_shows_control_characters_and_never_sends_them():
     assert visible("ok") == "ok" and figure_text("$x$") == r"\$x\$"
 
 
-def test_the_report_makes_no_link_tag_or_mathtext_of_user_text(small_model, tmp_path, run):
+def test_the_report_makes_no_link_tag_or_mathtext_of_user_text(synthetic_model, tmp_path, run):
     inp = write_ids(tmp_path / "in.txt", HOSTILE_IDS[6:] + ["bad"], genotype="M184V")
     inp.write_text(inp.read_text().replace("bad\tM184V", "bad\tM184V [x](https://evil.example)"))
     out = tmp_path / "r.html"
-    code, _, err = run("predict", "-m", small_model, "-f", inp, "--report", out, "--no-hivdb")
+    code, _, err = run("predict", "-m", synthetic_model, "-f", inp, "--report", out, "--no-hivdb")
     assert code == 3 and "Traceback" not in err, err        # ids with $...$ label the map
     page = out.read_text()
     assert "https://evil.example" in page and 'href="https://evil' not in page
@@ -149,10 +148,10 @@ def test_bom_cr_crlf_comments_and_gzip_are_read(tmp_path):
         from_file(tmp_path / "bad.gz")
 
 
-def test_empty_inputs_are_errors(small_model, tmp_path, run):
+def test_empty_inputs_are_errors(synthetic_model, tmp_path, run):
     for text in ("", "\n\n", "# only a comment\n", "\ufeff"):
         (tmp_path / "e.txt").write_text(text)
-        assert_user_error(run("predict", "-m", small_model, "-f", tmp_path / "e.txt"),
+        assert_user_error(run("predict", "-m", synthetic_model, "-f", tmp_path / "e.txt"),
                           "no records (empty, or only blank and comment lines)")
 
 
@@ -178,18 +177,18 @@ def test_contradictory_genotypes_name_their_record(text, fragment):
     assert parse_genotype("M184VIL", "RT").mutations[0].name == "M184ILV"   # 4 is allowed
 
 
-def test_a_record_with_no_drug_answered_is_not_answered(small_model, tmp_path, run):
+def test_a_record_with_no_drug_answered_is_not_answered(synthetic_model, tmp_path, run):
     write_fasta({"late_rt": make_sequence(["RT:K103N"], genes=("RT",), start="RT:241"),
                  "whole": make_sequence(["RT:M184V"], genes=("RT",))}, tmp_path / "f.fa")
-    code, out, err = run("predict", "-m", small_model, "-f", tmp_path / "f.fa", "--format",
+    code, out, err = run("predict", "-m", synthetic_model, "-f", tmp_path / "f.fa", "--format",
                          "json", "--no-hivdb")
     assert code == 3, err
     got = {r["id"]: r for r in json.loads(out)["records"]}
     assert got["late_rt"]["error"].endswith(
         "no drug answered: NRTI: the input covers RT 241-560, none of the positions the NRTI "
-        "model reads (RT 4-238)") and not got["late_rt"]["drugs"]
+        "model reads (RT 20-219)")   # the synthetic table's first and last mutated position and not got["late_rt"]["drugs"]
     assert got["whole"]["error"] is None
-    assert_user_error(run("predict", "-m", small_model, "PR:L90M", "--no-hivdb"),
+    assert_user_error(run("predict", "-m", synthetic_model, "PR:L90M", "--no-hivdb"),
                       "no drug answered: NRTI: the input does not cover RT")
 
 
@@ -207,11 +206,11 @@ def test_not_covered_does_not_depend_on_the_batch():
         alone[0].not_covered
 
 
-def test_the_same_genotype_gets_the_same_bits_in_any_batch(small_model):
+def test_the_same_genotype_gets_the_same_bits_in_any_batch(synthetic_model):
     from hivlatent.model import VAEModel
     from hivlatent.prediction.reference import Reference
 
-    models = {"NRTI": (VAEModel.load(small_model), Reference.load(small_model))}
+    models = {"NRTI": (VAEModel.load(synthetic_model), Reference.load(synthetic_model))}
     rng = np.random.default_rng(1)
     pool = ["M41L", "D67N", "K70R", "L74V", "K103N", "Y181C", "M184V", "T215Y", "K219Q", "K65R"]
     others = [" ".join(rng.choice(pool, size=rng.integers(1, 5), replace=False))
@@ -227,11 +226,11 @@ def test_the_same_genotype_gets_the_same_bits_in_any_batch(small_model):
     assert all(facts(a) == facts(alone) for a in answers[70:270])
 
 
-def test_a_very_long_record_is_refused_before_alignment(tmp_path, small_model, run):
+def test_a_very_long_record_is_refused_before_alignment(tmp_path, synthetic_model, run):
     seq = make_sequence(["RT:M184V"], genes=("RT",))
     long = (seq * (1_000_000 // len(seq) + 1))[:1_000_000]
     write_fasta({"huge": long, "fine": seq}, tmp_path / "f.fa")
-    code, out, err = run("predict", "-m", small_model, "-f", tmp_path / "f.fa", "--format",
+    code, out, err = run("predict", "-m", synthetic_model, "-f", tmp_path / "f.fa", "--format",
                          "json", "--no-hivdb")
     assert code == 3, err
     got = {r["id"]: r for r in json.loads(out)["records"]}

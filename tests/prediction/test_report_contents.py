@@ -54,8 +54,8 @@ def sierralocal_json(fasta, tmp_path_factory) -> dict:
 
 
 @pytest.fixture(scope="module")
-def nrti_model(small_model):
-    return small_model
+def nrti_model(synthetic_model):
+    return synthetic_model
 
 
 @pytest.fixture(scope="module")
@@ -130,7 +130,7 @@ def test_versions_subtype_and_note_in_every_format(fasta, nrti_model, run):
     assert doc["hivlatent_version"] == hivlatent.__version__
     assert doc["hivdb_algorithm"] == "HIVDB 9.4"
     model = doc["models"]["NRTI"]
-    assert model["data"] == "nrti" and len(model["data_sha256"]) == 64
+    assert model["data"] == "NRTI_synthetic.txt" and len(model["data_sha256"]) == 64
     assert model["hivlatent"] == hivlatent.__version__
     rec = doc["records"][0]
     assert rec["subtype"]["subtype"] == "B" and rec["subtype"]["distance"] < 0.05
@@ -142,12 +142,12 @@ def test_versions_subtype_and_note_in_every_format(fasta, nrti_model, run):
 
     rows = list(csv.DictReader(io.StringIO(out)))
     assert {r["hivlatent_version"] for r in rows} == {hivlatent.__version__}
-    assert all(r["model"].startswith("nrti sha256:") for r in rows if r["call"])
+    assert all(r["model"].startswith("NRTI_synthetic.txt sha256:") for r in rows if r["call"])
     assert rows[0]["subtype"] == "B" and rows[0]["applicability"]
     assert any("RT:M184V" in r["hivdb_partial_scores"] for r in rows)
     assert "RT:M184V (NRTI, SDRM)" in rows[0]["hivdb_mutations"]
     code, out, _ = run("predict", "--model", nrti_model, "--file", fasta)
-    assert f"hivlatent {hivlatent.__version__}; NRTI model: nrti (sha256" in out
+    assert f"hivlatent {hivlatent.__version__}; NRTI model: NRTI_synthetic.txt (sha256" in out
     assert "HIVdb algorithm: HIVDB 9.4" in out and "subtype: B (" in out
     assert "SDRMs: " in out
 

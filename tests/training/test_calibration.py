@@ -51,6 +51,7 @@ def test_gain_bound_counts_each_class_half_and_its_bound_is_below_the_gain():
     assert gain_bound(resistant, call, worse)[0] == pytest.approx(-0.125)
 
 
+@pytest.mark.slow
 def test_noise_is_rarely_recalibrated_and_a_real_shift_on_a_rare_class_is():
     # calibrated P on 150 viruses (RPV's size): the one-sided 5% test lets little through
     chosen = 0

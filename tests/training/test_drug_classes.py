@@ -41,9 +41,8 @@ def test_evaluate_handles_missing_labels_nnrti(data_dir):
     assert (auc > 0.7).all()          # RPV: few tested viruses
 
 
-def test_predict_refuses_a_bundle_of_another_class(tmp_path, data_dir):
-    from hivlatent.data import load_dataset
-    ds = load_dataset("pi")
+def test_predict_refuses_a_bundle_of_another_class(tmp_path, synthetic_pi):
+    ds = synthetic_pi
     VAEModel(ModelConfig(latent=2, hidden=(8,), supervised=True), TrainConfig(epochs=1)).fit(ds).save(tmp_path / "pi")
     proc = subprocess.run([sys.executable, "-m", "hivlatent", "predict", str(tmp_path / "pi"), "RT:M184V",
                            "--format", "json"], capture_output=True, text=True)

@@ -24,7 +24,7 @@ from hivlatent.training.engine import (
 
 
 @pytest.mark.parametrize("supervised", [False, True])
-@pytest.mark.parametrize("K", [1, 4, 16])
+@pytest.mark.parametrize("K", [1, 4, pytest.param(16, marks=pytest.mark.slow)])   # 16: a minute
 def test_group_of_k_equals_models_trained_alone(K, supervised):
     data = toy_train_data()
     jobs = toy_jobs(range(K), supervised)

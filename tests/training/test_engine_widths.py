@@ -7,13 +7,13 @@ import numpy as np
 import pytest
 import torch
 
+from helpers import diverging, job_variant, toy_jobs, toy_train_data
 from hivlatent.config import ModelConfig, TrainConfig
 from hivlatent.nn import vae
 from hivlatent.training import engine
 from hivlatent.training.adam import StackedAdam
 from hivlatent.training.engine import Job, train_group, train_many
 from hivlatent.training.padding import drop_columns, pad, plan_groups, positions, widest
-from helpers import diverging, job_variant, toy_jobs, toy_train_data
 
 SHAPES = [((64,), 10), ((128,), 10), ((256,), 10), ((128,), 2), ((128,), 5), ((128,), 20)]
 
@@ -46,8 +46,10 @@ def _assert_same(alone, res):
     assert res.status == alone.status and res.best_epoch == alone.best_epoch
 
 
-@pytest.mark.parametrize("dropout", [0.0, 0.3])
-@pytest.mark.parametrize("supervised", [False, True])
+# one combination in the fast tier, every one in the slow tier (each takes 10-20 s)
+@pytest.mark.parametrize("supervised, dropout", [
+    pytest.param(False, 0.0, marks=pytest.mark.slow), pytest.param(True, 0.0, marks=pytest.mark.slow),
+    pytest.param(False, 0.3, marks=pytest.mark.slow), (True, 0.3)])
 def test_models_of_different_widths_train_as_one_group_equal_to_alone(supervised, dropout,
                                                                      groups_trained):
     data = toy_train_data()
