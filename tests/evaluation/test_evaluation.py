@@ -285,6 +285,7 @@ def test_bad_methods_are_user_errors():
         evaluate(ds, [object()], folds=3)
 
 
+@pytest.mark.slow
 def test_progress_callback_reaches_total():
     seen = []
     evaluate(synthetic(), ["raw-lr", "pca3"], folds=3,
@@ -326,6 +327,7 @@ def test_write_metrics_is_atomic(tmp_path, monkeypatch):
     assert os.listdir(path.parent) == ["metrics.csv"]  # no temporary file left behind
 
 
+@pytest.mark.slow
 def test_sklearn_transformer_plugs_in_as_a_representation():
     from sklearn.decomposition import PCA
 

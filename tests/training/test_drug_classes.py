@@ -4,8 +4,6 @@ missingness is masked."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -41,27 +39,23 @@ def test_evaluate_handles_missing_labels_nnrti(data_dir):
     assert (auc > 0.7).all()          # RPV: few tested viruses
 
 
-def test_predict_refuses_a_bundle_of_another_class(tmp_path, synthetic_pi):
+def test_predict_refuses_a_bundle_of_another_class(tmp_path, synthetic_pi, run):
     ds = synthetic_pi
-    VAEModel(ModelConfig(latent=2, hidden=(8,), supervised=True), TrainConfig(epochs=1)).fit(ds).save(tmp_path / "pi")
-    proc = subprocess.run([sys.executable, "-m", "hivlatent", "predict", str(tmp_path / "pi"), "RT:M184V",
-                           "--format", "json"], capture_output=True, text=True)
+    VAEModel(ModelConfig(latent=2, hidden=(8,), supervised=True),
+             TrainConfig(epochs=1)).fit(ds).save(tmp_path / "pi")
+    code, out, err = run("predict", tmp_path / "pi", "RT:M184V", "--format", "json")
     # an RT mutation given to a protease model: no drug answered, so not answered (issue 31)
-    assert proc.returncode == 2 and proc.stderr == (
-        "error: argument 1: no drug answered: PI: the input does not cover PR\n"), proc.stderr
-    proc = subprocess.run([sys.executable, "-m", "hivlatent", "predict", str(tmp_path / "pi"),
-                           "RT:M184V", "PR:L90M", "--format", "json"], capture_output=True,
-                          text=True)
-    assert proc.returncode == 3, proc.stderr          # the PR record is answered
-    rec = json.loads(proc.stdout)["records"][0]
+    assert code == 2 and err == (
+        "error: argument 1: no drug answered: PI: the input does not cover PR\n"), err
+    code, out, err = run("predict", tmp_path / "pi", "RT:M184V", "PR:L90M", "--format", "json")
+    assert code == 3, err                             # the PR record is answered
+    rec = json.loads(out)["records"][0]
     assert rec["mutations"] == {"RT": ["RT:M184V"]} and rec["drugs"] == []
     assert rec["not_covered"] == ["PI: the input does not cover PR"]
-    proc = subprocess.run([sys.executable, "-m", "hivlatent", "predict", str(tmp_path / "pi"), "L90M"],
-                          capture_output=True, text=True)
-    assert proc.returncode == 0 and "L90M" in proc.stdout
-    proc = subprocess.run([sys.executable, "-m", "hivlatent", "predict", str(tmp_path / "pi"), "M184V",
-                           "--drug-class", "NRTI"], capture_output=True, text=True)
-    assert proc.returncode == 2 and "is a PI model" in proc.stderr and "Traceback" not in proc.stderr
+    code, out, err = run("predict", tmp_path / "pi", "L90M")
+    assert code == 0 and "L90M" in out
+    code, out, err = run("predict", tmp_path / "pi", "M184V", "--drug-class", "NRTI")
+    assert code == 2 and "is a PI model" in err and "Traceback" not in err
 
 
 def test_pi_model_call_is_p_above_half_and_survives_a_bundle(tmp_path, data_dir):
