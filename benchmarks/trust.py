@@ -98,7 +98,8 @@ def _unchecked(row: dict, key: str) -> bool:
     return False
 
 
-def _misses(table: pd.DataFrame) -> list[str]:
+def missed_targets(table: pd.DataFrame) -> list[str]:
+    """One line per target a summary row misses or could not check, as the run prints them."""
     lines = []
     for r in table.to_dict("records"):
         for key, what in TARGETS:
@@ -142,8 +143,8 @@ def _earlier_folds_fit(earlier: Path, first: int, folds: int, say: bool = True) 
     return True
 
 
-def _add_repeats(earlier: Path, new: pd.DataFrame, first: int, folds: int
-                 ) -> tuple[pd.DataFrame, int]:
+def add_repeats(earlier: Path, new: pd.DataFrame, first: int, folds: int
+                ) -> tuple[pd.DataFrame, int]:
     """The earlier run's per-fold rows (repeats 0 .. first - 1, the same methods) with the new
     repeats' appended, written back to ``earlier``; or the new rows alone when there is no such
     earlier run (a line on stderr says why)."""
@@ -158,7 +159,7 @@ def _add_repeats(earlier: Path, new: pd.DataFrame, first: int, folds: int
     return both, both["fold"].nunique() // folds
 
 
-def _merge(sources: list[Path], target: Path) -> pd.DataFrame:
+def merge_per_fold(sources: list[Path], target: Path) -> pd.DataFrame:
     """The per-fold rows of ``sources`` (per_fold.csv files of runs of different methods on the
     same folds) as one table, written to ``target``. Exits with one line naming the file when a
     source is missing, holds other folds than the first, or gives a shared method other rows."""
@@ -222,8 +223,8 @@ def _run_time(entries: list[dict]) -> str:
             + (f" (1-minute load {load:.2f} at its start)" if load is not None else ""))
 
 
-def _command(name: str, per_fold: pd.DataFrame, folds: int, reps: int, out: Path,
-             scheme: str = "shared") -> str:
+def command_of(name: str, per_fold: pd.DataFrame, folds: int, reps: int, out: Path,
+               scheme: str = "shared") -> str:
     """The command that gives ``per_fold``'s repeats: ``hivlatent evaluate`` when they start at
     the first repeat, else this script with ``--first-repeat`` (added repeats with no earlier
     run to join)."""
@@ -316,7 +317,7 @@ def main(argv: list[str] | None = None) -> int:
             seconds, how = math.nan, "reused"
             reps = max(1, per_fold["fold"].nunique() // folds)
         elif args.merge:
-            per_fold = _merge([d / name / "per_fold.csv" for d in args.merge],
+            per_fold = merge_per_fold([d / name / "per_fold.csv" for d in args.merge],
                               out / "per_fold.csv")
             _record(out, [e for d in args.merge for e in _provenance(d / name)])
             seconds, how = math.nan, "merged from " + ", ".join(map(str, args.merge))
@@ -347,11 +348,11 @@ def main(argv: list[str] | None = None) -> int:
                     "load_before": round(load_before, 2)}
             if first:
                 earlier = _provenance(out) if (out / "per_fold.csv").is_file() else []
-                per_fold, reps = _add_repeats(out / "per_fold.csv", per_fold, first, folds)
+                per_fold, reps = add_repeats(out / "per_fold.csv", per_fold, first, folds)
                 _record(out, earlier + [made])
             else:
                 _record(out, [made])
-        command = _command(name, per_fold, folds, reps, args.out)
+        command = command_of(name, per_fold, folds, reps, args.out)
         made_by = _made_by(_provenance(out))
         # without a semi method there is no model to compare: the per-fold rows are still
         # written (a baseline run, to be merged with a semiK run's rows by --merge)
@@ -366,7 +367,7 @@ def main(argv: list[str] | None = None) -> int:
             report += block
             continue
         table = compare(per_fold, f"{latent}-heads", f"{latent}-latent")
-        misses = _misses(table)
+        misses = missed_targets(table)
         missed_total += len(misses)
         met = sum(bool(v) for k, _ in TARGETS for v in table[k])
         met_total, all_total = met_total + met, all_total + len(TARGETS) * len(table)

@@ -5,7 +5,7 @@
 
 Walks the command tree of ``hivlatent`` (every group and command, in the order ``--help`` lists
 them) and renders each one's help exactly as ``hivlatent ... --help`` prints it, at a fixed width
-of 80 columns so the page does not depend on the terminal. tests/test_docs.py fails when the
+of 80 columns so the page does not depend on the terminal. tests/docs/test_docs.py fails when the
 page is stale.
 """
 

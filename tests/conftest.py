@@ -1,5 +1,10 @@
-"""Shared fixtures. Tests that need the real HIVDB data read it from HIVLATENT_DATA_DIR and fail
-(never skip) when it is missing."""
+"""Shared fixtures (shared helper functions are in helpers.py).
+
+Two tiers: a test that uses the real HIVDB data (the ``data_dir`` fixture, directly or through
+another fixture such as ``small_model``) is marked ``realdata`` and ``slow`` here, at collection;
+it reads the data from HIVLATENT_DATA_DIR and fails (never skips) when it is missing. The fast
+tier, ``python -m pytest -m "not slow"``, needs no real data: its models are trained on the
+synthetic tables of tests/data/synthetic (the ``synthetic_*`` fixtures)."""
 
 from __future__ import annotations
 
@@ -9,7 +14,19 @@ from pathlib import Path
 
 import pytest
 
+from helpers import SYNTHETIC, tiny_default_entry
+
 _DEFAULT = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "hivdb"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """The real-data tier: every test that uses the ``data_dir`` fixture is ``realdata`` and
+    ``slow`` (so ``-m "not slow"`` never needs HIVLATENT_DATA_DIR)."""
+    for item in items:
+        if "data_dir" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.realdata)
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -53,17 +70,6 @@ def run(capsys, monkeypatch):
     return _run
 
 
-def assert_user_error(result, *fragments):
-    """Exit code 2, one line on stderr starting with "error: ", no traceback, and every
-    fragment in the message."""
-    code, out, err = result
-    assert code == 2, (code, out, err)
-    assert err.startswith("error: ") and err.count("\n") == 1, err
-    assert "Traceback" not in err + out
-    for f in fragments:
-        assert f in err, (f, err)
-
-
 @pytest.fixture(scope="session")
 def small_model(tmp_path_factory, data_dir):
     """A small semi NRTI model bundle with its reference viruses (seconds to train)."""
@@ -101,3 +107,54 @@ def small_default_models(data_dir):
                                  TrainConfig(epochs=3, val_fraction=0.1), n_members=1)
                 defaults.train(c, model=small)
     return [c for c in ("NRTI", "NNRTI", "PI") if defaults.status([c])[0].ready]
+
+
+@pytest.fixture
+def tiny_cache(tmp_path, monkeypatch, data_dir):
+    """An empty cache of this test's own, whose training of a default model is a tiny synthetic
+    one (:func:`helpers.tiny_default_entry`); ``tiny_cache.calls`` lists the classes trained."""
+    from hivlatent.prediction import defaults
+
+    monkeypatch.setenv("HIVLATENT_CACHE_DIR", str(tmp_path / "cache"))
+    calls = []
+
+    def tiny(drug_class, progress=None, model=None):
+        calls.append(drug_class)
+        return tiny_default_entry(tmp_path, drug_class)
+
+    monkeypatch.setattr(defaults, "_train", tiny)
+    tiny.calls = calls
+    return tiny
+
+
+# ------------------------------------------------------------------ the fast tier's data
+@pytest.fixture(scope="session")
+def synthetic_nrti():
+    """The synthetic NRTI table (tests/data/synthetic; 3TC AZT TDF, M184V raises 3TC 100-fold)
+    as a Dataset."""
+    from hivlatent.data import load_dataset
+
+    return load_dataset(SYNTHETIC / "NRTI_synthetic.txt")
+
+
+@pytest.fixture(scope="session")
+def synthetic_pi():
+    """The synthetic PI table (LPV DRV) as a Dataset."""
+    from hivlatent.data import load_dataset
+
+    return load_dataset(SYNTHETIC / "PI_synthetic.txt")
+
+
+@pytest.fixture(scope="session")
+def synthetic_model(tmp_path_factory, synthetic_nrti):
+    """A small semi NRTI model bundle trained on the synthetic table, with its reference viruses
+    (a second or two to train)."""
+    from hivlatent import ModelConfig, TrainConfig, VAEModel
+    from hivlatent.bundle import reference_files
+    from hivlatent.prediction.reference import Reference
+
+    model = VAEModel(ModelConfig(latent=4, hidden=(32,), supervised=True),
+                     TrainConfig(epochs=8, val_fraction=0.1), n_members=2).fit(synthetic_nrti)
+    folder = tmp_path_factory.mktemp("m") / "nrti"
+    model.save(folder, extra_files=reference_files(Reference.build(model, synthetic_nrti)))
+    return folder

@@ -102,6 +102,6 @@ def test_missing_files_are_file_not_found_errors(tmp_path):
 
 
 def test_the_cli_still_prints_one_line_and_exits_2(tmp_path, run):
-    from conftest import assert_user_error
+    from helpers import assert_user_error
 
     assert_user_error(run("predict", tmp_path / "no-model", "RT:M184V"), "no-model")

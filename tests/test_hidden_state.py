@@ -19,7 +19,7 @@ def test_importing_files_never_sets_the_umask():
     code = ("import os\n"
             "def refuse(mask): raise AssertionError('os.umask called')\n"
             "os.umask = refuse\n"
-            "import hivlatent.files as f, hivlatent.training.bundle\n"
+            "import hivlatent.files as f, hivlatent.bundle\n"
             "print(oct(f.umask()))\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=120)

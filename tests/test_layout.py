@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 import hivlatent
+from helpers import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "src" / "hivlatent"
 README = ROOT / "README.md"
 API_PAGE = ROOT / "docs" / "api.md"

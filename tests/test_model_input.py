@@ -125,7 +125,8 @@ def test_decoder_sensitivity_is_the_mean_jacobian_of_the_decoded_probabilities(s
     got = semi.decoder_sensitivity(rows)
     assert got.shape == (213, 3) and list(got.index) == semi.feature_names
     z = torch.as_tensor(semi.get_latent_representation(rows)).requires_grad_(True)
-    probs = torch.sigmoid(vae.decode(semi.weights(semi._member(None)), semi.model_config, z[None]))[0]
+    first = semi.weights([semi.working_members[0]])          # the member decoder_sensitivity uses
+    probs = torch.sigmoid(vae.decode(first, semi.model_config, z[None]))[0]
     want = np.stack([torch.autograd.grad(probs[:, f].sum(), z, retain_graph=True)[0].mean(0).numpy()
                      for f in range(probs.shape[1])])
     np.testing.assert_allclose(got.to_numpy(), want, rtol=1e-5, atol=1e-7)

@@ -7,11 +7,11 @@ import ast
 import re
 import sys
 from importlib import metadata
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from helpers import ROOT
+
 SRC = ROOT / "src" / "hivlatent"
 
 if sys.version_info >= (3, 11):
