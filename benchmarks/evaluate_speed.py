@@ -193,6 +193,7 @@ def main(argv: list[str] | None = None) -> int:
         import pandas as pd
 
         reference_rows = pd.read_csv(reference)       # before --keep may replace it
+        reference_note = _provenance(reference)        # likewise
     print(f"timing `hivlatent evaluate --data {args.data} {' '.join(extra)}` ...", flush=True)
     res = run(args.data, args.n_jobs, extra, data_dir, args.keep)
     loads = {"at the start of the evaluation": res["load"]}
@@ -218,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     if reference is not None:
         lines, stats = against(res["per_fold"], reference_rows)
         body += ["", "## The numbers against the reference run", "",
-                 f"Reference: `{_shown(reference)}` ({_provenance(reference)}). Per method, "
+                 f"Reference: `{_shown(reference)}` ({reference_note}). Per method, "
                  "drug and metric: the mean over the folds in the reference and now, and their "
                  "difference in units of the fold-to-fold standard deviation (the root mean "
                  "square of the two runs' sds). Where both runs drew the same folds, a method "

@@ -68,10 +68,12 @@ _HGB_GRID = [dict(max_leaf_nodes=leaves, min_samples_leaf=leaf) for leaves in (8
              for leaf in (3, 10)]
 
 
-def _lr(C, std=False, penalty="l2"):
+def _lr(C, std=False, penalty="l2", seed=0):
     solver = {"l2": "lbfgs", "l1": "liblinear", "enet": "saga"}[penalty]
     kwargs = {"l1_ratio": 1.0 if penalty == "l1" else 0.5} if penalty != "l2" else {}
-    lr = LogisticRegression(C=C, solver=solver, max_iter=5000 if penalty != "enet" else 3000,
+    # random_state: liblinear and saga shuffle the rows (unseeded, two runs differed)
+    lr = LogisticRegression(C=C, solver=solver, random_state=seed,
+                            max_iter=5000 if penalty != "enet" else 3000,
                             tol=1e-4 if penalty != "enet" else 1e-3, **kwargs)
     return make_pipeline(StandardScaler(), lr) if std else lr
 
@@ -116,10 +118,11 @@ def estimator(kind: str, seed: int = 0, n_jobs: int = 1):
     if kind == "lr-std":
         return TunedClassifier(lambda C: _lr(C, std=True), _grid(powers(-4, 1), "C"), 5, seed)
     if kind == "l1":
-        return TunedClassifier(lambda C: _lr(C, penalty="l1"), _grid(powers(-2, 2), "C"), 5, seed)
+        return TunedClassifier(lambda C: _lr(C, penalty="l1", seed=seed), _grid(powers(-2, 2), "C"),
+                               5, seed)
     if kind == "enet":
-        return TunedClassifier(lambda C: _lr(C, penalty="enet"), _grid(powers(-2, 1), "C"), 3,
-                               seed, race=RACE_KEEP)
+        return TunedClassifier(lambda C: _lr(C, penalty="enet", seed=seed),
+                               _grid(powers(-2, 1), "C"), 3, seed, race=RACE_KEEP)
     if kind == "rf":
         return OOBForestClassifier(seed=seed, n_jobs=n_jobs)
     if kind == "hgb":
