@@ -141,27 +141,18 @@ def main(argv: list[str] | None = None) -> int:
              "against the exhaustive search |"),
             "|---|---:|---|---:|---:|---:|---:|"]
     for (kind, (first, keep)), s in stats.items():
-        worst = max(s["regret"]) if s["regret"] else float("nan")
         used = " (in use when this ran)" if (first, keep) == (HALVING_TREES, HALVING_KEEP) else ""
         body.append(f"| {kind} | {first}{used} | {'half' if keep == 0.5 else 'a third'} | "
-                    f"{s['folds']} | {s['same']} | "
-                    f"{'-' if s['same'] == s['folds'] else f'{worst:.2%}'} | "
-                    f"{s['work'][1] / s['work'][0]:.2f} |")
+                    + rh.agreement_cells(s))
     body += ["", (f"Data: {', '.join(args.data)}; {folds_n} folds x {repeats} repeat(s), fold "
              f"seeds from {args.seed} (the evaluation's shared folds); every grid point grown "
              f"to {trees} trees, its out-of-bag loss read after each schedule's first stage. "
              "Kept shares are rounded up (a third of 4 grid points keeps 2, of 6 keeps 2). "
              "\"(in use when this ran)\" marks the schedule the baselines used "
              "(`hivlatent.evaluation.tuning.HALVING_TREES` and `HALVING_KEEP`).")]
-    command = ["python", "benchmarks/forest_halving.py", *(argv if argv is not None
-                                                            else sys.argv[1:])]
-    header = rh.header(command, {"during the check (not a timing)": (before, after)},
-                       threshold=None)
-    if not args.smoke:
-        path = rh.write(args.result, "Successive halving of the forests' grids against the "
-                        "exhaustive search", header, body)
-        print(f"wrote {path}")
-    print("\n".join(body))
+    rh.publish_check("forest_halving.py", argv, "Successive halving of the forests' grids against the "
+                     "exhaustive search", body, (before, after), args.result,
+                     args.smoke)
     return 0
 
 

@@ -129,23 +129,14 @@ def main(argv: list[str] | None = None) -> int:
              "(fit CPU time, with the refit) against the exhaustive search |"),
             "|---|---:|---|---:|---:|---:|---:|"]
     for (kind, keep), s in stats.items():
-        worst = max(s["regret"]) if s["regret"] else float("nan")
         body.append(f"| {kind} | {len(estimator(kind).grid)} | {keep:.0%} (at least 2) | "
-                    f"{s['folds']} | {s['same']} | "
-                    f"{'-' if s['same'] == s['folds'] else f'{worst:.2%}'} | "
-                    f"{s['work'][1] / s['work'][0]:.2f} |")
+                    + rh.agreement_cells(s))
     body += ["", (f"Data: {', '.join(args.data)}; {folds_n} folds x {repeats} repeat(s), fold "
                   f"seeds from {args.seed} (the evaluation's shared folds); every grid point "
                   "run on every inner fold, the race simulated on the same fits.")]
-    command = ["python", "benchmarks/grid_racing.py", *(argv if argv is not None
-                                                         else sys.argv[1:])]
-    header = rh.header(command, {"during the check (not a timing)": (before, after)},
-                       threshold=None)
-    if not args.smoke:
-        path = rh.write(args.result, "Racing the tuned baselines' inner cross-validation "
-                        "against the exhaustive search", header, body)
-        print(f"wrote {path}")
-    print("\n".join(body))
+    rh.publish_check("grid_racing.py", argv, "Racing the tuned baselines' inner cross-validation "
+                     "against the exhaustive search", body, (before, after), args.result,
+                     args.smoke)
     return 0
 
 

@@ -123,3 +123,25 @@ def write(path: Path, title: str, header_lines: list[str], body: list[str]) -> P
                               "edit by hand.", "", *header_lines, "", *body]) + "\n")
     os.replace(tmp, path)
     return path
+
+
+def publish_check(script: str, argv: list[str] | None, title: str, body: list[str],
+                  loads: tuple[float, float], result: Path, smoke: bool) -> None:
+    """The tail of a check that is not a timing (forest_halving.py, grid_racing.py): its header
+    (the load during the check, no idle threshold) and body written to ``result`` (not for a
+    smoke run), the body printed."""
+    command = ["python", f"benchmarks/{script}", *(argv if argv is not None else sys.argv[1:])]
+    lines = header(command, {"during the check (not a timing)": loads}, threshold=None)
+    if not smoke:
+        print(f"wrote {write(result, title, lines, body)}")
+    print("\n".join(body))
+
+
+def agreement_cells(stats: dict) -> str:
+    """The table cells of a search checked against the exhaustive one (forest_halving.py,
+    grid_racing.py): folds, folds with the same choice, the largest relative excess loss where
+    not, and the work against the exhaustive search."""
+    worst = max(stats["regret"]) if stats["regret"] else float("nan")
+    excess = "-" if stats["same"] == stats["folds"] else f"{worst:.2%}"
+    return (f"{stats['folds']} | {stats['same']} | {excess} | "
+            f"{stats['work'][1] / stats['work'][0]:.2f} |")
