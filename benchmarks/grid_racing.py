@@ -36,14 +36,7 @@ def inner_runs(est, X, y, classify: bool):
     """Per grid point and inner fold: the fold's rows, the out-of-fold predictions and the
     fit's CPU seconds; and the CPU seconds of the refit on every row (of the first grid point:
     a stand-in, the refit is the same in both searches)."""
-    from sklearn.model_selection import KFold, StratifiedKFold
-
-    if classify:
-        folds = min(est.inner, int(np.bincount(y, minlength=2).min()))
-        splits = list(StratifiedKFold(folds, shuffle=True, random_state=est.seed).split(X, y))
-    else:
-        splits = list(KFold(min(est.inner, len(y)), shuffle=True,
-                            random_state=est.seed).split(X))
+    splits = est.inner_splits(X, y)
     grid = list(est.grid)
     oof = np.zeros((len(grid), len(y)))
     seconds = np.zeros((len(grid), len(splits)))

@@ -96,8 +96,7 @@ class TunedClassifier(ClassifierMixin, BaseEstimator):
             self.params_, self.threshold_ = grid[0], 0.5
             self.estimator_ = self.make(**self.params_).fit(X, y)
             return self
-        split = StratifiedKFold(folds, shuffle=True, random_state=self.seed).split(X, y)
-        oof, alive = _search(grid, list(split), self.race,
+        oof, alive = _search(grid, self.inner_splits(X, y), self.race,
                              lambda i, tr, va: self.make(**grid[i]).fit(X[tr], y[tr])
                              .predict_proba(X[va])[:, 1],
                              lambda va, p: _log_loss(y[va], p))
@@ -106,6 +105,12 @@ class TunedClassifier(ClassifierMixin, BaseEstimator):
         self.threshold_ = best_threshold(y, oof[best]) if self.tune_threshold else 0.5
         self.estimator_ = self.make(**self.params_).fit(X, y)
         return self
+
+    def inner_splits(self, X, y) -> list:
+        """The inner stratified folds the grid is judged on (as many as the rarer class allows,
+        at most ``inner``)."""
+        folds = min(self.inner, int(np.bincount(np.asarray(y).astype(int), minlength=2).min()))
+        return list(StratifiedKFold(folds, shuffle=True, random_state=self.seed).split(X, y))
 
     def predict_proba(self, X):
         return self.estimator_.predict_proba(np.asarray(X))
@@ -125,8 +130,7 @@ class TunedRegressor(RegressorMixin, BaseEstimator):
     def fit(self, X, y):
         X, y = np.asarray(X), np.asarray(y, dtype=float)
         grid = list(self.grid) or [{}]
-        split = KFold(min(self.inner, len(y)), shuffle=True, random_state=self.seed).split(X)
-        oof, alive = _search(grid, list(split), self.race,
+        oof, alive = _search(grid, self.inner_splits(X, y), self.race,
                              lambda i, tr, va: self.make(**grid[i]).fit(X[tr], y[tr])
                              .predict(X[va]),
                              lambda va, p: float(np.mean((p - y[va]) ** 2)))
@@ -134,6 +138,10 @@ class TunedRegressor(RegressorMixin, BaseEstimator):
         self.cap_ = float(y.max())
         self.estimator_ = self.make(**self.params_).fit(X, y)
         return self
+
+    def inner_splits(self, X, y) -> list:
+        """The inner folds the grid is judged on."""
+        return list(KFold(min(self.inner, len(y)), shuffle=True, random_state=self.seed).split(X))
 
     def predict(self, X):
         return np.minimum(self.estimator_.predict(np.asarray(X)), self.cap_)
