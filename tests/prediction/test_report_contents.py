@@ -287,3 +287,24 @@ def test_benchmarks_write_their_reports(tmp_path, data_dir):
     for heading in ("## By latent-distance percentile", "## By the note's level",
                     "hivlatent ", "| 1-minute load |"):
         assert heading in text
+
+
+def test_a_process_pool_gives_the_same_document(fasta, nrti_model, tmp_path):
+    """``workers=2`` aligns, subtypes and scores (HIVdb) 130 records in two processes: the
+    document is the one of one process, record for record."""
+    from hivlatent.model import VAEModel
+    from hivlatent.prediction import predict_records, to_json
+    from hivlatent.prediction.inputs import from_file
+    from hivlatent.bundle import load_reference
+
+    spec = RECORDS["pr_rt"]
+    path = tmp_path / "many.fasta"
+    write_fasta([(f"v{i}", make_sequence(**spec, seed=i)) for i in range(130)], path)
+    models = {"NRTI": (VAEModel.load(nrti_model), load_reference(nrti_model))}
+    one, two = (json.loads(to_json(predict_records(from_file(path, workers=w), models,
+                                                   hivdb=True, workers=w)))
+                for w in (1, 2))
+    assert one == two
+    assert [r["id"] for r in two["records"]] == [f"v{i}" for i in range(130)]
+    assert all(r["subtype"] and r["hivdb_mutations"] for r in two["records"])
+    assert {d["hivdb_level"] for r in two["records"] for d in r["drugs"]} - {None}

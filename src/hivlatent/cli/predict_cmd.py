@@ -49,7 +49,7 @@ def predict_cmd(
         None, "--drug-class", help="Expected class of a single --model (NRTI, NNRTI, PI or "
         "INSTI): an "
         "error when it is another.", show_default=False),
-    workers: int = typer.Option(1, "--workers", min=1, help="Processes aligning FASTA records."),
+    workers: int = typer.Option(1, "--workers", min=1, help="Processes aligning, subtyping and scoring (HIVdb) the records."),
     quiet: bool = QUIET_OPTION,
 ) -> None:
     """Predict every drug's fold change, resistance and rank for each virus, with the mutations
@@ -87,7 +87,8 @@ def predict_cmd(
         classes = tuple(CLASS_DATA)
     _nothing_answered(records)
     answers = predict_records(records, loaded, interval, hivdb, neighbours=neighbours,
-                              explain=True, unavailable=unavailable, classes=classes)
+                              explain=True, unavailable=unavailable, classes=classes,
+                              workers=workers)
     _nothing_answered(answers)
     if fmt == OutFormat.table:
         typer.echo(to_table(answers))

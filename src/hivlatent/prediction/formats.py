@@ -118,8 +118,19 @@ def to_document(predictions: Sequence[VirusPrediction]) -> dict:
 def to_json(predictions: Sequence[VirusPrediction], indent: int | None = 2) -> str:
     """JSON text: an object with ``hivlatent_version``, ``hivdb_algorithm``, ``models`` (drug
     class -> the model's identity), ``research_note`` and ``records`` (one object per record,
-    see :func:`to_records`)."""
-    return json.dumps(to_document(predictions), indent=indent, allow_nan=False) + "\n"
+    see :func:`to_records`). With ``indent``, the metadata is indented and each record is one
+    line: the same JSON value, written by the standard library's C encoder (a fully indented
+    document goes through its pure-Python encoder, 5x slower, and is 1.7x larger)."""
+    if indent is None:
+        return json.dumps(to_document(predictions), allow_nan=False) + "\n"
+    head = json.dumps(metadata(predictions), indent=indent, allow_nan=False)
+    pad = " " * indent
+    records = [json.dumps(r, allow_nan=False) for r in to_records(predictions)]
+    body = ("[\n" + ",\n".join(pad * 2 + r for r in records) + "\n" + pad + "]") if records \
+        else "[]"
+    head = head[:-1].rstrip() if head != "{}" else "{"
+    sep = ",\n" if head != "{" else "\n"
+    return f'{head}{sep}{pad}"records": {body}\n}}\n'
 
 
 def _num(x) -> str:

@@ -42,6 +42,7 @@ from functools import partial
 import numpy as np
 
 from ..data.mutations import ParsedGenotype, encode, feature_index, parse_genotype, resolve_gene
+from ..batch_pool import map_chunks
 from ..errors import ConfigError, ModelError
 from ..subtyping import SubtypeCall, subtype_record
 from ..predictive.distribution import PredictiveDistribution
@@ -335,22 +336,27 @@ def _neighbours(model, reference, z, k: int) -> list[list[tuple[Neighbour, ...]]
 def predict_records(records: Sequence[Record], models: Mapping[str, tuple], interval: float = 0.9,
                     hivdb: bool | None = None, explain: bool = True,
                     neighbours: int = 5, unavailable: Mapping[str, str] | None = None,
-                    classes: Sequence[str] = ()) -> list[VirusPrediction]:
+                    classes: Sequence[str] = (), workers: int | None = 1
+                    ) -> list[VirusPrediction]:
     """Answer every record with the models of its genes (``models``: drug class -> (model,
     reference or None)), HIVdb beside them (``hivdb``: None = when the extra is installed).
     ``unavailable``: drug class -> why its model could not be had (its drugs then get HIVdb's
     answer only, and each record covering its gene says why). ``classes``: further drug classes
     asked about (e.g. every default class): a record lacking their gene says so, whatever the
     other records of the batch cover. A record for which no drug is answered (its genes, or
-    the positions its sequence spans, are none a model or HIVdb reads) gets an ``error``."""
+    the positions its sequence spans, are none a model or HIVdb reads) gets an ``error``.
+    ``workers`` > 1 (None: all cores) subtypes and scores the records with HIVdb in that many
+    processes (:func:`hivlatent.batch_pool.map_chunks`); the answers are the same."""
     if not 0.0 < float(interval) < 1.0:
         raise ConfigError(f"interval must lie strictly between 0 and 1, got {interval}")
     records = list(records)
-    subtypes = {i: subtype_record(r.sequence) for i, r in enumerate(records)
-                if r.ok and r.sequence is not None}
+    version = _hivdb_version(hivdb)
+    extras = map_chunks(partial(_record_extras, hivdb=version is not None), records, workers)
+    subtypes = {i: e[0] for i, e in enumerate(extras) if e[0] is not None}
+    calls = [e[1] for e in extras] if version is not None else None
+    notes_hivdb = [e[2] for e in extras] if version is not None else None
     answers = {c: _class_answers(m, ref, records, interval, explain, neighbours, subtypes)
                for c, (m, ref) in models.items()}
-    calls, notes_hivdb, version = _hivdb_calls(records, hivdb)
     lower = {d: m.cutoffs.for_drug(d)[0] for m, _ in models.values() for d in m.drugs}
     out = []
     for i, rec in enumerate(records):
@@ -425,25 +431,39 @@ def _ranked(drugs: list[DrugPrediction], lower: dict[str, float]) -> list[DrugPr
     return [replace(d, rank=rank_of[id(d)]) if id(d) in rank_of else d for d in drugs]
 
 
-def _hivdb_calls(records: list[Record], hivdb: bool | None):
+def _hivdb_version(hivdb: bool | None) -> str | None:
+    """HIVdb's algorithm version when its answers are asked for (``hivdb``: None = when the
+    extra is installed; True without it raises), else None."""
     from .. import hivdb as H
 
     if hivdb is False or (hivdb is None and not H.available()):
-        return None, None, None
+        return None
     H.require()
+    return H.algorithm_version()
+
+
+def _record_extras(records: list[Record], hivdb: bool) -> list[tuple]:
+    """Per record: its subtype (a sequence's; else None), HIVdb's calls (drug -> call) and
+    HIVdb's notes on its mutations (None when HIVdb reads none of its genes). Depends on the
+    record alone: run in chunks, in a process pool with ``workers``."""
+    out = []
+    for rec in records:
+        subtype = subtype_record(rec.sequence) if rec.ok and rec.sequence is not None else None
+        calls, notes = ({}, None) if not hivdb else _hivdb_record(rec)
+        out.append((subtype, calls, notes))
+    return out
+
+
+def _hivdb_record(rec: Record) -> tuple[dict, object]:
+    from .. import hivdb as H
     from ..hivdb.annotations import annotate
 
-    out, notes = [], []
-    for rec in records:
-        genes = [g for g in rec.genes if g in H.GENES] if rec.ok else []
-        if not genes:
-            out.append({})
-            notes.append(None)
-            continue
-        mutations = [m for m in rec.genotype.mutations if m.gene in genes]
-        out.append(H.score([mutations], genes=genes)[0])
-        notes.append(annotate(mutations, genes, out[-1]))
-    return out, notes, H.algorithm_version()
+    genes = [g for g in rec.genes if g in H.GENES] if rec.ok else []
+    if not genes:
+        return {}, None
+    mutations = [m for m in rec.genotype.mutations if m.gene in genes]
+    calls = H.score([mutations], genes=genes)[0]
+    return calls, annotate(mutations, genes, calls)
 
 
 def _with_hivdb(drugs: list[DrugPrediction], calls: dict, partial: Mapping) -> list[DrugPrediction]:

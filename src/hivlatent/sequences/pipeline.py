@@ -7,9 +7,9 @@ HIV-1 pol, comes back as an AlignedRecord with ``error`` set, in the file's orde
 from __future__ import annotations
 
 import os
-from concurrent.futures import ProcessPoolExecutor
 from typing import Iterable, Sequence
 
+from ..batch_pool import map_chunks
 from .align import Alignment, align_nucleotides, align_protein
 from .codon_align import read_nucleotide, read_protein
 from .fasta import FastaRecord, parse_fasta, read_fasta
@@ -19,8 +19,6 @@ from .qc import frameshift_warnings, gene_warnings, hypermutation, hypermutation
 #: below these, a record "does not align to HIV-1 pol (PR/RT/IN)"
 MIN_NUCLEOTIDE_IDENTITY = 0.70
 MIN_PROTEIN_IDENTITY = 0.60
-#: records per task when a process pool is used
-CHUNK = 64
 
 
 def _not_pol(rid: str, kind: str, aln: Alignment | None, codons: int, why: str) -> AlignedRecord:
@@ -100,15 +98,10 @@ def _align_chunk(records: Sequence[FastaRecord]) -> list[AlignedRecord]:
 
 
 def align_records(records: Iterable[FastaRecord], workers: int | None = 1) -> list[AlignedRecord]:
-    """Align many records, in order. ``workers`` > 1 (None: all cores) uses a process pool,
-    which pays off from a few hundred records on (see ``benchmarks/align_speed.py``)."""
-    records = list(records)
-    n = workers if workers is not None else (os.cpu_count() or 1)
-    if n <= 1 or len(records) < 2 * CHUNK:
-        return _align_chunk(records)
-    chunks = [records[i:i + CHUNK] for i in range(0, len(records), CHUNK)]
-    with ProcessPoolExecutor(max_workers=n) as pool:
-        return [r for part in pool.map(_align_chunk, chunks) for r in part]
+    """Align many records, in order. ``workers`` > 1 (None: all cores) uses a process pool
+    (:func:`hivlatent.batch_pool.map_chunks`), which pays off from a few hundred records on
+    (see ``benchmarks/align_speed.py``)."""
+    return map_chunks(_align_chunk, records, workers)
 
 
 def analyze_fasta(path: str | os.PathLike, workers: int | None = 1) -> list[AlignedRecord]:
