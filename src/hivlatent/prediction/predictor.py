@@ -41,11 +41,11 @@ from functools import partial
 
 import numpy as np
 
-from ..data.mutations import ParsedGenotype, encode, feature_index, parse_genotype, resolve_gene
 from ..batch_pool import map_chunks
+from ..data.mutations import ParsedGenotype, encode, feature_index, parse_genotype, resolve_gene
 from ..errors import ConfigError, ModelError
-from ..subtyping import SubtypeCall, subtype_record
 from ..predictive.distribution import PredictiveDistribution
+from ..subtyping import SubtypeCall, subtype_record
 from .applicability import (
     Applicability,
     assess,

@@ -7,7 +7,7 @@ HIV-1 pol, comes back as an AlignedRecord with ``error`` set, in the file's orde
 from __future__ import annotations
 
 import os
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from ..batch_pool import map_chunks
 from .align import Alignment, align_nucleotides, align_protein
