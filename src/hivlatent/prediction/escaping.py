@@ -6,11 +6,11 @@ format:
   return would be run as a formula by a spreadsheet (OWASP's "CSV injection"); it gets a single
   quote in front, as OWASP recommends. A cell that itself starts with a single quote gets one
   more, so the escape is undone exactly by :func:`csv_unescape` (drop one leading quote);
-- the terminal table (:func:`terminal_text`): control characters (ANSI colour and cursor
+- the terminal table (:func:`visible`): control characters (ANSI colour and cursor
   sequences, OSC title sequences, BEL, backspace, carriage return...), Unicode format characters
   (bidirectional overrides), line separators, private-use and unassigned code points
   (:data:`HIDDEN_CATEGORIES`) are shown as ``\\x1b``, ``\\u202e``..., never sent to the
-  terminal; rich's markup brackets are escaped;
+  terminal (the table is plain text: :mod:`.text_table`, no markup);
 - figures (:func:`figure_text`): ``$`` is escaped so matplotlib never parses a label as
   mathtext, and control characters are shown as in the table;
 - HTML: every text of a prediction report goes through :mod:`hivlatent.reporting.html_report`'s
@@ -56,13 +56,6 @@ def visible(text: object) -> str:
     if s.isprintable():
         return s
     return "".join(_visible(c) for c in s)
-
-
-def terminal_text(text: object) -> str:
-    """``text`` for the terminal table: control characters shown, rich markup escaped."""
-    from rich.markup import escape
-
-    return escape(visible(text))
 
 
 def figure_text(text: object, limit: int = 40) -> str:

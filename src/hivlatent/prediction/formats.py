@@ -15,8 +15,9 @@ import json
 from collections.abc import Sequence
 
 from .. import __version__
-from .escaping import csv_cell, terminal_text
+from .escaping import csv_cell, visible
 from .predictor import RESEARCH_NOTE, DrugPrediction, VirusPrediction
+from .text_table import render_table
 
 #: columns of :func:`to_csv`, in order
 CSV_COLUMNS = ["id", "error", "drug_class", "drug", "fold_change", "fold_change_low",
@@ -195,50 +196,40 @@ def fold_text(x: float | None) -> str:
     return f"{x:.3g}" if x < 1000 else f"{x:.0f}"
 
 
-def to_table(predictions: Sequence[VirusPrediction], width: int = 120,
-             color: bool = False) -> str:
-    """Human-readable tables (one per record, drugs ranked) and the research-use note."""
-    from rich.console import Console
-    from rich.table import Table
-
-    buf = io.StringIO()
-    console = Console(file=buf, width=width, force_terminal=color,
-                      color_system="standard" if color else None, highlight=False)
-    styles = {"S": "green", "I": "yellow", "R": "red"}
+def to_table(predictions: Sequence[VirusPrediction], width: int = 120) -> str:
+    """Human-readable tables (one per record, drugs ranked) and the research-use note; user
+    text (ids, mutations) with its control characters shown (:func:`.escaping.visible`)."""
+    out: list[str] = []
     for v in predictions:
         if v.error:
-            console.print(terminal_text(f"{v.id}: error: {v.error}"), soft_wrap=True)
-            console.print()
+            out += [visible(f"{v.id}: error: {v.error}"), ""]
             continue
-        title = terminal_text(f"{v.id}: {' '.join(v.all_mutations) or 'no mutations'}")
+        out.append(visible(f"{v.id}: {' '.join(v.all_mutations) or 'no mutations'}"))
         hivdb = v.hivdb_version is not None
-        table = Table(title=title, title_justify="left")
-        for name, just in (("Rank", "right"), ("Class", "left"), ("Drug", "left"),
-                           ("Fold change", "right"), (f"{100 * v.interval:g}% interval", "right"),
-                           ("P(resistant)", "right"), ("Call", "center")):
-            table.add_column(name, justify=just)
+        columns = [("Rank", "right"), ("Class", "left"), ("Drug", "left"),
+                   ("Fold change", "right"), (f"{100 * v.interval:g}% interval", "right"),
+                   ("P(resistant)", "right"), ("Call", "center")]
         if hivdb:
-            table.add_column(f"HIVdb {v.hivdb_version.split()[-1]}", justify="left")
-            table.add_column("Agree", justify="center")
+            columns += [(f"HIVdb {v.hivdb_version.split()[-1]}", "left"), ("Agree", "center")]
         flagged = any(d.applicability and d.applicability.rank for d in v.drugs)
         if flagged:
-            table.add_column("Fit", justify="left")
-        table.add_column("Driven by (change in log10 fold)")
+            columns.append(("Fit", "left"))
+        columns.append(("Drivers (log10 change)", "left"))
+        rows = []
         for d in v.ranked():
-            row = [str(d.rank or ""), d.drug_class, terminal_text(d.drug), fold_text(d.fold_change),
+            row = [str(d.rank or ""), d.drug_class, visible(d.drug), fold_text(d.fold_change),
                    f"{fold_text(d.fold_change_low)}-{fold_text(d.fold_change_high)}"
                    if d.predicted else "", "" if d.p_resistant is None else f"{d.p_resistant:.3f}",
-                   f"[{styles[d.call]}]{d.call}[/]" if d.call
-                   else ("too few data" if d.note else "no model")]
+                   d.call or ("too few data" if d.note else "no model")]
             if hivdb:
                 row += ["" if d.hivdb_level is None else f"{d.hivdb_level} ({d.hivdb_score:g})",
                         "" if d.agree is None else ("yes" if d.agree else "no")]
             if flagged:
-                fit = d.applicability.level if d.applicability and d.applicability.rank else ""
-                row.append(f"[{'yellow' if fit == 'caution' else 'red'}]{fit}[/]" if fit else "")
-            row.append(terminal_text(", ".join(f"{x.mutation} {x.delta:+.2f}" for x in d.drivers)))
-            table.add_row(*row)
-        console.print(table)
+                row.append(d.applicability.level if d.applicability and d.applicability.rank
+                           else "")
+            row.append(visible(", ".join(f"{x.mutation} {x.delta:+.2f}" for x in d.drivers)))
+            rows.append(row)
+        out += render_table([c for c, _ in columns], [a for _, a in columns], rows, width)
         withheld = [f"{d.drug}: {d.note}" for d in v.ranked() if d.note]
         fit = v.applicability
         for label, items in (("coverage", [f"{g} {a}-{b}" for g, (a, b) in v.coverage.items()]),
@@ -249,16 +240,14 @@ def to_table(predictions: Sequence[VirusPrediction], width: int = 120,
                              ("no learned answer", withheld),
                              ("not covered", v.not_covered), ("warning", v.notes)):
             if items:
-                console.print(terminal_text(f"  {label}: {'; '.join(items)}"), soft_wrap=True)
-        console.print()
-    console.print("Call: S fold change < lower cutoff <= I < upper cutoff <= R; P(resistant) > 0.5 "
-                  "exactly when the call is I or R. Rank 1 = most likely to work. HIVdb level: "
-                  "1 susceptible ... 5 high-level resistance. Fit: caution = trust the answer "
-                  "less, outside = the virus is outside the training data (see applicability).",
-                  soft_wrap=True)
-    console.print(RESEARCH_NOTE, soft_wrap=True)
-    console.print(terminal_text(footer(predictions)), soft_wrap=True)
-    return buf.getvalue()
+                out.append(visible(f"  {label}: {'; '.join(items)}"))
+        out.append("")
+    out.append("Call: S fold change < lower cutoff <= I < upper cutoff <= R; P(resistant) > 0.5 "
+               "exactly when the call is I or R. Rank 1 = most likely to work. HIVdb level: "
+               "1 susceptible ... 5 high-level resistance. Fit: caution = trust the answer "
+               "less, outside = the virus is outside the training data (see applicability).")
+    out += [RESEARCH_NOTE, visible(footer(predictions))]
+    return "\n".join(out) + "\n"
 
 
 def footer(predictions: Sequence[VirusPrediction]) -> str:

@@ -41,7 +41,7 @@ from functools import partial
 
 import numpy as np
 
-from ..batch_pool import map_chunks
+from ..sequences.batch_pool import map_chunks
 from ..data.mutations import ParsedGenotype, encode, feature_index, parse_genotype, resolve_gene
 from ..errors import ConfigError, ModelError
 from ..predictive.distribution import PredictiveDistribution
@@ -346,7 +346,7 @@ def predict_records(records: Sequence[Record], models: Mapping[str, tuple], inte
     other records of the batch cover. A record for which no drug is answered (its genes, or
     the positions its sequence spans, are none a model or HIVdb reads) gets an ``error``.
     ``workers`` > 1 (None: all cores) subtypes and scores the records with HIVdb in that many
-    processes (:func:`hivlatent.batch_pool.map_chunks`); the answers are the same."""
+    processes (:func:`hivlatent.sequences.batch_pool.map_chunks`); the answers are the same."""
     if not 0.0 < float(interval) < 1.0:
         raise ConfigError(f"interval must lie strictly between 0 and 1, got {interval}")
     records = list(records)
