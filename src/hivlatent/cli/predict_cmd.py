@@ -4,6 +4,7 @@ which lists, trains ahead of time and removes the default models ``predict`` use
 from __future__ import annotations
 
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Optional
@@ -60,7 +61,8 @@ def predict_cmd(
     aligned or answered (each is in the output with its error; the others are answered)."""
     from ..errors import ConfigError
     from ..files import check_output_file
-    from ..prediction import RESEARCH_NOTE, predict_records, to_csv, to_json, to_table
+    from ..prediction import RESEARCH_NOTE, predict_records
+    from ..prediction.formats import write_output
     from ..prediction.inputs import from_arguments, from_file
     from ..prediction.prediction_report import is_prediction_report, write_prediction_report
 
@@ -90,11 +92,9 @@ def predict_cmd(
                               explain=True, unavailable=unavailable, classes=classes,
                               workers=workers)
     _nothing_answered(answers)
-    if fmt == OutFormat.table:
-        typer.echo(to_table(answers))
-    else:
+    if fmt != OutFormat.table:
         typer.echo(RESEARCH_NOTE, err=True)
-        typer.echo(to_csv(answers) if fmt == OutFormat.csv else to_json(answers), nl=False)
+    write_output(answers, fmt.value, sys.stdout)          # a record at a time
     if report is not None:
         write_prediction_report(answers, loaded, report)
         typer.echo(f"wrote {report}", err=True)

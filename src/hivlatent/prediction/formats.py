@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from .. import __version__
 from .escaping import csv_cell, visible
@@ -96,7 +96,12 @@ def to_records(predictions: Sequence[VirusPrediction]) -> list[dict]:
     ``unrecognized``, ``not_covered`` (drug classes whose gene the input lacks), ``interval``,
     ``hivdb_version`` and ``drugs``, ranked (each with HIVdb's ``hivdb_partial_scores`` in
     sierralocal's form)."""
-    return [{
+    return [record_dict(v) for v in predictions]
+
+
+def record_dict(v: VirusPrediction) -> dict:
+    """One record of :func:`to_records`."""
+    return {
         "id": v.id, "error": v.error,
         "mutations": {g: list(ms) for g, ms in v.mutations.items()},
         "coverage": {g: {"first": a, "last": b} for g, (a, b) in v.coverage.items()},
@@ -108,7 +113,7 @@ def to_records(predictions: Sequence[VirusPrediction]) -> list[dict]:
         "subtype": None if v.subtype is None else v.subtype.to_dict(),
         "applicability": None if v.applicability is None else v.applicability.to_dict(),
         "drugs": [_drug(d) for d in v.ranked()],
-    } for v in predictions]
+    }
 
 
 def to_document(predictions: Sequence[VirusPrediction]) -> dict:
@@ -124,14 +129,18 @@ def to_json(predictions: Sequence[VirusPrediction], indent: int | None = 2) -> s
     document goes through its pure-Python encoder, 5x slower, and is 1.7x larger)."""
     if indent is None:
         return json.dumps(to_document(predictions), allow_nan=False) + "\n"
+    return "".join(json_pieces(predictions, indent))
+
+
+def json_pieces(predictions: Sequence[VirusPrediction], indent: int = 2) -> Iterator[str]:
+    """:func:`to_json`'s text in pieces, one record at a time (a batch's text is never whole
+    in memory: :func:`write_output`)."""
     head = json.dumps(metadata(predictions), indent=indent, allow_nan=False)
     pad = " " * indent
-    records = [json.dumps(r, allow_nan=False) for r in to_records(predictions)]
-    body = ("[\n" + ",\n".join(pad * 2 + r for r in records) + "\n" + pad + "]") if records \
-        else "[]"
-    head = head[:-1].rstrip() if head != "{}" else "{"
-    sep = ",\n" if head != "{" else "\n"
-    return f'{head}{sep}{pad}"records": {body}\n}}\n'
+    yield head[:-1].rstrip() + ",\n" + pad + '"records": ['
+    for k, v in enumerate(predictions):
+        yield ("\n" if k == 0 else ",\n") + pad * 2 + json.dumps(record_dict(v), allow_nan=False)
+    yield ("\n" + pad + "]" if predictions else "]") + "\n}\n"
 
 
 def _num(x) -> str:
@@ -142,6 +151,11 @@ def to_csv(predictions: Sequence[VirusPrediction]) -> str:
     """CSV text, one row per record and drug (columns :data:`CSV_COLUMNS`; drugs ranked; a record
     without drugs, or that could not be read, has one row). Lists are ``; ``-separated;
     ``mutations`` is space-separated, so the file reads back as genotype input."""
+    return "".join(csv_pieces(predictions))
+
+
+def csv_pieces(predictions: Sequence[VirusPrediction]) -> Iterator[str]:
+    """:func:`to_csv`'s text in pieces, one record at a time."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
@@ -173,7 +187,9 @@ def to_csv(predictions: Sequence[VirusPrediction]) -> str:
                     "note": d.note or ""})
             writer.writerow([row.get(c, "") if c in NUMERIC_COLUMNS else csv_cell(row.get(c))
                              for c in CSV_COLUMNS])
-    return buf.getvalue()
+        yield buf.getvalue()
+        buf.seek(0)
+        buf.truncate()
 
 
 def _fit_cells(a) -> dict:
@@ -199,10 +215,15 @@ def fold_text(x: float | None) -> str:
 def to_table(predictions: Sequence[VirusPrediction], width: int = 120) -> str:
     """Human-readable tables (one per record, drugs ranked) and the research-use note; user
     text (ids, mutations) with its control characters shown (:func:`.escaping.visible`)."""
-    out: list[str] = []
+    return "".join(table_pieces(predictions, width))
+
+
+def table_pieces(predictions: Sequence[VirusPrediction], width: int = 120) -> Iterator[str]:
+    """:func:`to_table`'s text in pieces, one record at a time."""
     for v in predictions:
+        out: list[str] = []
         if v.error:
-            out += [visible(f"{v.id}: error: {v.error}"), ""]
+            yield visible(f"{v.id}: error: {v.error}") + "\n\n"
             continue
         out.append(visible(f"{v.id}: {' '.join(v.all_mutations) or 'no mutations'}"))
         hivdb = v.hivdb_version is not None
@@ -241,13 +262,20 @@ def to_table(predictions: Sequence[VirusPrediction], width: int = 120) -> str:
                              ("not covered", v.not_covered), ("warning", v.notes)):
             if items:
                 out.append(visible(f"  {label}: {'; '.join(items)}"))
-        out.append("")
-    out.append("Call: S fold change < lower cutoff <= I < upper cutoff <= R; P(resistant) > 0.5 "
+        yield "\n".join(out) + "\n\n"
+    yield ("Call: S fold change < lower cutoff <= I < upper cutoff <= R; P(resistant) > 0.5 "
                "exactly when the call is I or R. Rank 1 = most likely to work. HIVdb level: "
                "1 susceptible ... 5 high-level resistance. Fit: caution = trust the answer "
-               "less, outside = the virus is outside the training data (see applicability).")
-    out += [RESEARCH_NOTE, visible(footer(predictions))]
-    return "\n".join(out) + "\n"
+               "less, outside = the virus is outside the training data (see applicability).\n"
+           f"{RESEARCH_NOTE}\n{visible(footer(predictions))}\n")
+
+
+def write_output(predictions: Sequence[VirusPrediction], fmt: str, stream) -> None:
+    """The predictions as ``fmt`` (table, csv or json) written to ``stream`` one record at a
+    time: memory for one record's text, not the batch's."""
+    pieces = {"table": table_pieces, "csv": csv_pieces, "json": json_pieces}[fmt]
+    for piece in pieces(predictions):
+        stream.write(piece)
 
 
 def footer(predictions: Sequence[VirusPrediction]) -> str:
