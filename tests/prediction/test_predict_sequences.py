@@ -108,10 +108,12 @@ def test_default_models_zero_setup_then_cached_then_rebuilt(tmp_path, run, data_
 
     monkeypatch.setenv("HIVLATENT_CACHE_DIR", str(tmp_path / "cache"))
     # the first-use path with small models (the default configuration's training is the same
-    # code, and the session's cache trains it once for the tests that need real answers)
+    # code, and the session's cache trains it once for the tests that need real answers): two
+    # members, no forest blend (the blend is trained and saved by the session's small models)
     monkeypatch.setattr("hivlatent.config.class_defaults", lambda drug_class: (
-        ModelConfig(latent=4, hidden=(32,), supervised=True),
+        ModelConfig(latent=4, hidden=(32,), supervised=True, forest=False),
         TrainConfig(epochs=5, val_fraction=0.1)))
+    monkeypatch.setattr("hivlatent.config.SEMI_MEMBERS", 2)
     path = fasta(tmp_path)
     code, out, err = run("predict", "--file", path, "--format", "json")
     assert code == 0, err

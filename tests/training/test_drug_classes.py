@@ -24,7 +24,7 @@ def test_semi_model_trains_and_predicts_every_class(name, drugs, data_dir):
     assert ds.drugs == drugs
     assert np.isnan(ds.labels).any()                      # missing phenotypes are kept
     m = VAEModel(ModelConfig(latent=3, hidden=(16,), supervised=True),
-                 TrainConfig(epochs=2, sup_weight=5.0)).fit(ds)
+                 TrainConfig(epochs=2, sup_weight=5.0), n_members=2).fit(ds)
     assert np.isfinite(m.history["train_loss"]).all()
     p = m.predict_proba(ds)
     assert p.shape == (ds.n_rows, len(drugs)) and np.isfinite(p).all()
