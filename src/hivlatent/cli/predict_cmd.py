@@ -50,7 +50,8 @@ def predict_cmd(
         None, "--drug-class", help="Expected class of a single --model (NRTI, NNRTI, PI or "
         "INSTI): an "
         "error when it is another.", show_default=False),
-    workers: int = typer.Option(1, "--workers", min=1, help="Processes aligning, subtyping and scoring (HIVdb) the records."),
+    workers: int = typer.Option(1, "--workers", min=1, help="Processes aligning, subtyping and "
+                                 "scoring (HIVdb) the records."),
     quiet: bool = QUIET_OPTION,
 ) -> None:
     """Predict every drug's fold change, resistance and rank for each virus, with the mutations

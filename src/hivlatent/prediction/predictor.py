@@ -41,10 +41,10 @@ from functools import partial
 
 import numpy as np
 
-from ..sequences.batch_pool import map_chunks
 from ..data.mutations import ParsedGenotype, encode, feature_index, parse_genotype, resolve_gene
 from ..errors import ConfigError, ModelError
 from ..predictive.distribution import PredictiveDistribution
+from ..sequences.batch_pool import map_chunks
 from ..subtyping import SubtypeCall, subtype_record
 from .applicability import (
     Applicability,

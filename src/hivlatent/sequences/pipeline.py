@@ -9,8 +9,8 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Sequence
 
-from .batch_pool import map_chunks
 from .align import Alignment, align_nucleotides, align_protein
+from .batch_pool import map_chunks
 from .codon_align import read_nucleotide, read_protein
 from .fasta import FastaRecord, parse_fasta, read_fasta
 from .mutation_calls import AlignedRecord, call_genes
@@ -99,8 +99,8 @@ def _align_chunk(records: Sequence[FastaRecord]) -> list[AlignedRecord]:
 
 def align_records(records: Iterable[FastaRecord], workers: int | None = 1) -> list[AlignedRecord]:
     """Align many records, in order. ``workers`` > 1 (None: all cores) uses a process pool
-    (:func:`hivlatent.sequences.batch_pool.map_chunks`), which pays off from a few hundred records on
-    (see ``benchmarks/align_speed.py``)."""
+    (:func:`.batch_pool.map_chunks`), which pays off from a few hundred records on (see
+    ``benchmarks/align_speed.py``)."""
     return map_chunks(_align_chunk, records, workers)
 
 
