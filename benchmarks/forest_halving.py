@@ -5,11 +5,12 @@
 
 The ``rf`` and ``rfreg`` baselines choose (max_features, min_samples_leaf) by out-of-bag loss
 (Brier score, MSE). Since 0.4 they search their grid by successive halving: every grid point
-grown to ``HALVING_TREES`` (100) trees, the better half grown on to 300 (scikit-learn's warm
-start grows the same trees as a 300-tree fit), the best of those at 300. This script grows, on
-every (drug, fold) of the evaluation's folds (the shared scheme, ``--repeats`` repeats), every
-grid point to 300 trees, as the exhaustive search did, and reads each forest's out-of-bag loss
-after its first 100 trees (the trees the halving sees) and after all 300. It reports in how many
+grown to ``HALVING_TREES`` trees, the best ``HALVING_KEEP`` of them grown on to 300
+(scikit-learn's warm start grows the same trees as a 300-tree fit), the best of those at 300.
+This script grows, on every (drug, fold) of the evaluation's folds (the shared scheme,
+``--repeats`` repeats), every grid point to 300 trees, as the exhaustive search did, and reads
+each forest's out-of-bag loss after each schedule's first stage (the trees the halving sees) and
+after all 300. It reports in how many
 folds the halving chooses the exhaustive search's grid point, the relative excess out-of-bag loss
 where it does not, and the trees it grows (weighted by each grid point's measured time per tree)
 as a fraction of the exhaustive search's. No timing of the machine is involved: the fraction is
@@ -30,7 +31,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
-import result_header as rh  # noqa: E402
+import result_header as rh
 
 
 def oob_path(forest, X, y, classify: bool, at) -> dict[int, float]:
@@ -61,10 +62,16 @@ def oob_path(forest, X, y, classify: bool, at) -> dict[int, float]:
     return losses
 
 
+def keep_label(keep: float) -> str:
+    return {0.5: "half", 1 / 3: "a third", 1: "the best one"}.get(keep, f"{keep:g}")
+
+
 def schedule(losses: list[dict[int, float]], first: int, keep: float) -> list[int]:
-    """The grid points (indices) a halving at ``first`` trees keeping the best ``keep`` share
-    (rounded up) grows on to the end."""
-    n = max(1, int(np.ceil(len(losses) * keep - 1e-9)))
+    """The grid points (indices) a halving at ``first`` trees keeping the best ``keep`` (a
+    share rounded up, or a count: :func:`kept_count`) grows on to the end."""
+    from hivlatent.evaluation.tuning import kept_count
+
+    n = kept_count(len(losses), keep)
     return sorted(np.argsort([loss[first] for loss in losses], kind="stable")[:n])
 
 
@@ -85,14 +92,18 @@ def main(argv: list[str] | None = None) -> int:
 
     from hivlatent import load_dataset
     from hivlatent.evaluation.cv import repeated_folds
-    from hivlatent.evaluation.tuning import (HALVING_KEEP, HALVING_TREES, OOBForestClassifier,
-                                             OOBForestRegressor)
+    from hivlatent.evaluation.tuning import (
+        HALVING_KEEP,
+        HALVING_TREES,
+        OOBForestClassifier,
+        OOBForestRegressor,
+    )
 
     trees = 30 if args.smoke else OOBForestClassifier().n_estimators
     # (first stage's trees, share kept): the configured schedule first, then the alternatives
-    schedules = [(10, 0.5), (10, 1 / 3), (5, 0.5)] if args.smoke else \
-        list(dict.fromkeys([(HALVING_TREES, HALVING_KEEP), (100, 0.5), (100, 1 / 3), (50, 0.5),
-                            (50, 1 / 3)]))
+    schedules = [(10, 0.5), (10, 1), (5, 0.5)] if args.smoke else \
+        list(dict.fromkeys([(HALVING_TREES, HALVING_KEEP), (100, 1 / 3), (50, 1 / 3), (100, 1),
+                            (50, 1), (25, 1 / 3), (25, 1)]))
     folds_n, repeats = (2, 1) if args.smoke else (args.folds, args.repeats)
     kinds = {"rf": (RandomForestClassifier, OOBForestClassifier().grid, True),
              "rfreg": (RandomForestRegressor, OOBForestRegressor().grid, False)}
@@ -142,12 +153,13 @@ def main(argv: list[str] | None = None) -> int:
             "|---|---:|---|---:|---:|---:|---:|"]
     for (kind, (first, keep)), s in stats.items():
         used = " (in use when this ran)" if (first, keep) == (HALVING_TREES, HALVING_KEEP) else ""
-        body.append(f"| {kind} | {first}{used} | {'half' if keep == 0.5 else 'a third'} | "
+        body.append(f"| {kind} | {first}{used} | {keep_label(keep)} | "
                     + rh.agreement_cells(s))
     body += ["", (f"Data: {', '.join(args.data)}; {folds_n} folds x {repeats} repeat(s), fold "
              f"seeds from {args.seed} (the evaluation's shared folds); every grid point grown "
              f"to {trees} trees, its out-of-bag loss read after each schedule's first stage. "
-             "Kept shares are rounded up (a third of 4 grid points keeps 2, of 6 keeps 2). "
+             "Kept shares are rounded up (a third of 4 grid points keeps 2, of 6 keeps 2); "
+             "\"the best one\" grows only the first stage's best point to the end. "
              "\"(in use when this ran)\" marks the schedule the baselines used "
              "(`hivlatent.evaluation.tuning.HALVING_TREES` and `HALVING_KEEP`).")]
     rh.publish_check("forest_halving.py", argv, "Successive halving of the forests' grids against the "

@@ -207,7 +207,10 @@ def test_real_insti_table(data_dir):
 
 
 @pytest.fixture(scope="module")
-def insti_model(data_dir):
+def insti_model(data_dir, small_default_models):
+    """The real default INSTI model, trained on first use under the cache's lock: after the
+    session's small NRTI/NNRTI/PI models, so tests in other workers that need those do not wait
+    for this training."""
     from hivlatent.prediction import defaults
 
     return defaults.get("INSTI")

@@ -147,6 +147,13 @@ def test_forest_halving_grows_the_same_trees_and_finds_the_grid_points_optimum()
         np.testing.assert_array_equal(halved.predict(X), every.predict(X))
 
 
+def test_halving_keeps_a_share_rounded_up_or_a_count():
+    from hivlatent.evaluation.tuning import kept_count
+
+    assert [kept_count(4, 1 / 3), kept_count(6, 1 / 3), kept_count(6, 0.5)] == [2, 2, 3]
+    assert [kept_count(4, 0.01), kept_count(6, 1), kept_count(3, 5)] == [1, 1, 3]
+
+
 def test_racing_the_inner_folds_runs_only_the_kept_grid_points_after_the_first():
     """The race of a tuned baseline's inner CV: every grid point on the first inner fold, the
     kept share (the least loss on that fold, ties to the earlier point) on the others; without

@@ -55,6 +55,12 @@ def _log_loss(y: np.ndarray, p: np.ndarray) -> float:
     return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
 
 
+def kept_count(n: int, keep: float) -> int:
+    """How many of ``n`` grid points a halving grows on: ``keep`` below 1 is a share (rounded
+    up, at least 1), from 1 a count (at most ``n``)."""
+    return min(n, int(keep)) if keep >= 1 else max(1, int(np.ceil(n * keep - 1e-9)))
+
+
 def raced(first_losses: Sequence[float], keep: float) -> list[int]:
     """The grid points (indices, in grid order) a race keeps after the first inner fold: the
     ``keep`` share (rounded up, at least 2) with the least loss on that fold's rows; ties go to
@@ -168,7 +174,7 @@ class _OOBForest:
             fits.append((loss(m), m, (mf, msl)))
         if first < self.n_estimators:
             order = sorted(range(len(fits)), key=lambda i: fits[i][0])   # stable: grid order
-            kept = sorted(order[:max(1, int(np.ceil(len(fits) * self.halving_keep - 1e-9)))])
+            kept = sorted(order[:kept_count(len(fits), self.halving_keep)])
             fits = [fits[i] for i in kept]
             for _, m, _ in fits:
                 m.set_params(n_estimators=self.n_estimators).fit(X, y)
