@@ -91,8 +91,8 @@ def small_default_models(data_dir):
     """The session cache's default NRTI, NNRTI and PI models, trained small (seconds) unless they
     are there, for the examples and end-to-end tests that need a default model of these classes
     to answer at all. First-use training with the real configuration is the same code (tested
-    with small settings in test_predict_sequences); the INSTI default model is trained for real
-    (the known integrase patterns need it). One lock: the run's workers train them once."""
+    with small settings in test_predict_sequences); the INSTI default model is
+    ``insti_default_model``'s. One lock: the run's workers train them once."""
     from filelock import FileLock
 
     from hivlatent import ModelConfig, TrainConfig, VAEModel
@@ -107,6 +107,25 @@ def small_default_models(data_dir):
                                  TrainConfig(epochs=3, val_fraction=0.1), n_members=1)
                 defaults.train(c, model=small)
     return [c for c in ("NRTI", "NNRTI", "PI") if defaults.status([c])[0].ready]
+
+
+@pytest.fixture(scope="session")
+def insti_default_model(small_default_models):
+    """(model, reference) of the session cache's default INSTI model: the class's default
+    configuration (the known integrase patterns are checked on it) with 2 ensemble members
+    instead of 5 (the size is not what those tests check: 14 s against 36 s of training, idle),
+    trained once, after the small models (the cache's lock is held while it trains)."""
+    from filelock import FileLock
+
+    from hivlatent import VAEModel
+    from hivlatent.config import class_defaults
+    from hivlatent.prediction import defaults
+
+    cache = Path(os.environ["HIVLATENT_CACHE_DIR"])
+    with FileLock(cache / ".insti-default-model.lock"):
+        if not defaults.status(["INSTI"])[0].ready:
+            defaults.train("INSTI", model=VAEModel(*class_defaults("INSTI"), n_members=2))
+    return defaults.get("INSTI", allow_training=False)
 
 
 @pytest.fixture

@@ -130,3 +130,23 @@ def test_decoder_sensitivity_is_the_mean_jacobian_of_the_decoded_probabilities(s
     want = np.stack([torch.autograd.grad(probs[:, f].sum(), z, retain_graph=True)[0].mean(0).numpy()
                      for f in range(probs.shape[1])])
     np.testing.assert_allclose(got.to_numpy(), want, rtol=1e-5, atol=1e-7)
+
+
+def test_a_read_only_array_is_read_without_a_warning(semi, data):
+    """A worker of a process pool gets the data as a read-only memory map: every method reads it
+    (torch warned on each tensor it could not write to, on the user's terminal) and gives the
+    answers of a writable copy."""
+    nrti, _ = data
+    X = np.array(nrti.X[:50], dtype=np.float32)
+    frozen = X.copy()
+    frozen.flags.writeable = False
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for name, method in _methods(semi).items():
+            got, want = method(frozen), method(X)
+            if hasattr(got, "sd"):                      # a PredictiveDistribution
+                got, want = (got.mean, got.sd), (want.mean, want.sd)
+            got = got if isinstance(got, tuple) else (got,)
+            want = want if isinstance(want, tuple) else (want,)
+            for a, b in zip(got, want):
+                np.testing.assert_array_equal(np.asarray(a), np.asarray(b), err_msg=name)

@@ -207,13 +207,8 @@ def test_real_insti_table(data_dir):
 
 
 @pytest.fixture(scope="module")
-def insti_model(data_dir, small_default_models):
-    """The real default INSTI model, trained on first use under the cache's lock: after the
-    session's small NRTI/NNRTI/PI models, so tests in other workers that need those do not wait
-    for this training."""
-    from hivlatent.prediction import defaults
-
-    return defaults.get("INSTI")
+def insti_model(data_dir, insti_default_model):
+    return insti_default_model
 
 
 @pytest.mark.slow

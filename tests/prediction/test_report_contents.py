@@ -313,3 +313,22 @@ def test_a_process_pool_gives_the_same_document(fasta, nrti_model, tmp_path):
     assert [r["id"] for r in two["records"]] == [f"v{i}" for i in range(130)]
     assert all(r["subtype"] and r["hivdb_mutations"] for r in two["records"])
     assert {d["hivdb_level"] for r in two["records"] for d in r["drugs"]} - {None}
+
+
+def test_no_pool_starts_when_no_record_has_work_of_its_own(nrti_model, monkeypatch):
+    """Mutation lists without HIVdb: nothing per record to subtype or score, so ``workers=2``
+    starts no process pool (it would only cost its start-up)."""
+    from hivlatent.bundle import load_reference
+    from hivlatent.model import VAEModel
+    from hivlatent.prediction import predict_records
+    from hivlatent.prediction.inputs import from_arguments
+    from hivlatent.sequences import batch_pool
+
+    def no_pool(*args, **kwargs):
+        raise AssertionError("a process pool was started")
+
+    monkeypatch.setattr(batch_pool, "ProcessPoolExecutor", no_pool)
+    records = from_arguments([("M184V", "K65R", "T215Y D67N")[i % 3] for i in range(200)])
+    models = {"NRTI": (VAEModel.load(nrti_model), load_reference(nrti_model))}
+    answers = predict_records(records, models, hivdb=False, workers=2, explain=False)
+    assert len(answers) == 200 and all(a.drugs for a in answers)

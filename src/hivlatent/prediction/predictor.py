@@ -351,7 +351,9 @@ def predict_records(records: Sequence[Record], models: Mapping[str, tuple], inte
         raise ConfigError(f"interval must lie strictly between 0 and 1, got {interval}")
     records = list(records)
     version = _hivdb_version(hivdb)
-    extras = map_chunks(partial(_record_extras, hivdb=version is not None), records, workers)
+    per_record = version is not None or any(r.sequence is not None for r in records)
+    extras = map_chunks(partial(_record_extras, hivdb=version is not None), records,
+                        workers if per_record else 1)      # no pool for nothing to do
     subtypes = {i: e[0] for i, e in enumerate(extras) if e[0] is not None}
     calls = [e[1] for e in extras] if version is not None else None
     notes_hivdb = [e[2] for e in extras] if version is not None else None

@@ -25,9 +25,12 @@ from .split import member_folds, resistance_strata, train_val_split
 
 
 def as_array(data) -> np.ndarray:
-    """The 0/1 mutation matrix of a Dataset (its ``X``) or of an array, as float32."""
+    """The 0/1 mutation matrix of a Dataset (its ``X``) or of an array, as float32; a read-only
+    array (a worker's memory-mapped copy) is copied, since torch warns on tensors it cannot
+    write to."""
     X = data.X if hasattr(data, "X") else data
-    return np.asarray(X, dtype=np.float32)
+    X = np.asarray(X, dtype=np.float32)
+    return X if X.flags.writeable else X.copy()
 
 
 @dataclass
