@@ -263,8 +263,9 @@ def test_regression_binary_metrics_are_derived_from_predicted_fold():
 def test_deterministic_for_a_seed_and_string_specs():
     ds = synthetic()
     rf = ProbeMethod("rf10", classifier=RandomForestClassifier(10, random_state=0))
-    a = evaluate(ds, [rf, "lr", "rf"], folds=3, seed=5)
-    b = evaluate(ds, [rf, "raw-lr", "rf"], folds=3, seed=5)        # raw-lr is lr
+    # n_jobs=1: in this process (a pool gives the same rows: tests/evaluation/test_tasks.py)
+    a = evaluate(ds, [rf, "lr", "rf"], folds=3, seed=5, n_jobs=1)
+    b = evaluate(ds, [rf, "raw-lr", "rf"], folds=3, seed=5, n_jobs=1)   # raw-lr is lr
     pd.testing.assert_frame_equal(a, b)
     m = parse_method("raw-rf", seed=7, n_jobs=2)
     assert m.name == "rf" and m.classifier.n_estimators == 300 and m.classifier.seed == 7
@@ -360,11 +361,12 @@ def test_added_repeats_are_the_later_repeats_of_one_run():
     methods = build_methods(["lr", "semi2"], epochs=2, members=1, seed=0, extra=None,
                             device="cpu")
     folds2 = repeated_folds(ds, 3, repeats=2, seed=2)
-    a = evaluate(ds, methods, folds=folds2, seed=0, per_fold=True)
+    # n_jobs=1: in this process (a pool gives the same rows: tests/evaluation/test_tasks.py)
+    a = evaluate(ds, methods, folds=folds2, seed=0, per_fold=True, n_jobs=1)
     half = folds2[:len(folds2) // 2]
-    b = pd.concat([evaluate(ds, methods, folds=half, seed=0, per_fold=True),
+    b = pd.concat([evaluate(ds, methods, folds=half, seed=0, per_fold=True, n_jobs=1),
                    evaluate(ds, methods, folds=repeated_folds(ds, 3, 1, seed=2, first_repeat=1),
-                            seed=0, per_fold=True)], ignore_index=True)
+                            seed=0, per_fold=True, n_jobs=1)], ignore_index=True)
     key = ["method", "drug", "metric", "fold"]
     a, b = a.sort_values(key).reset_index(drop=True), b.sort_values(key).reset_index(drop=True)
     pd.testing.assert_frame_equal(a[key], b[key])
