@@ -113,7 +113,7 @@ def small_default_models(data_dir):
 def insti_default_model(small_default_models):
     """(model, reference) of the session cache's default INSTI model: the class's default
     configuration (the known integrase patterns are checked on it) with 2 ensemble members
-    instead of 5 (the size is not what those tests check: 14 s against 36 s of training, idle),
+    instead of 5 (the size is not what those tests check; 14 s of training on an idle machine),
     trained once, after the small models (the cache's lock is held while it trains)."""
     from filelock import FileLock
 

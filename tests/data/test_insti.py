@@ -206,16 +206,11 @@ def test_real_insti_table(data_dir):
     assert not any(str(g).startswith("lab:") for g in ds.groups[~lab])
 
 
-@pytest.fixture(scope="module")
-def insti_model(data_dir, insti_default_model):
-    return insti_default_model
-
-
 @pytest.mark.slow
-def test_known_integrase_patterns(insti_model):
+def test_known_integrase_patterns(insti_default_model):
     from hivlatent.prediction.predictor import predict
 
-    model, reference = insti_model
+    model, reference = insti_default_model
     assert model.drug_class == "INSTI" and set(model.withheld) == {"BIC", "CAB"}
 
     def answer(genotype):
@@ -239,7 +234,7 @@ def test_known_integrase_patterns(insti_model):
 
 
 @pytest.mark.slow
-def test_integrase_fasta_end_to_end(insti_model, small_default_models, tmp_path, run):
+def test_integrase_fasta_end_to_end(insti_default_model, small_default_models, tmp_path, run):
     from hivlatent.sequences.synthetic import make_sequence, write_fasta
 
     fasta = tmp_path / "integrase.fasta"
