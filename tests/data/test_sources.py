@@ -180,3 +180,15 @@ def test_data_dir_finds_real_files(data_dir, monkeypatch, tmp_path):
     copy.mkdir()
     shutil.copy(data_dir / "PI_DataSet.txt", copy / "PI_DataSet.txt")
     assert find_file("PI_DataSet.txt", copy) == copy / "PI_DataSet.txt"
+
+
+def test_a_data_dir_that_is_no_folder_is_named_instead_of_a_download(tmp_path, isolated,
+                                                                     monkeypatch):
+    monkeypatch.setattr(sources, "BASE_URL", "http://127.0.0.1:9/never")
+    monkeypatch.setenv("HIVLATENT_DATA_DIR", str(tmp_path / "nowhere"))
+    with pytest.raises(DataError, match=r"HIVLATENT_DATA_DIR=.*nowhere: no such folder; "
+                                        r"expected the folder that holds NRTI_DataSet.txt"):
+        find_file("NRTI_DataSet.txt")
+    isolated.mkdir(exist_ok=True)
+    (isolated / "X.csv").write_text("cached")       # found elsewhere: no error, as before
+    assert find_file("X.csv") == isolated / "X.csv"

@@ -154,6 +154,11 @@ def find_file(filename: str, path: str | Path | None = None, download: bool = Tr
     if found is not None:
         return found
     known = KNOWN_FILES.get(filename)
+    given = data_dir()
+    if given is not None and not given.is_dir():      # a mistyped folder: say so, never download
+        raise DataFileNotFoundError(
+            f"HIVLATENT_DATA_DIR={given}: no such folder; expected the folder that holds "
+            f"{filename} (or unset it to use the cache and downloads)")
     if download and known is not None and known.downloadable:
         return download_file(filename)
     searched = "; ".join(
