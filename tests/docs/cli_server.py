@@ -99,7 +99,7 @@ def _child(conn: socket.socket, request: dict, fds: list[int]) -> None:
             sys.path[0] = os.path.dirname(main.__file__)
             with open(main.__file__, "rb") as fh:
                 code_object = compile(fh.read(), main.__file__, "exec")
-            exec(code_object, main.__dict__)
+            exec(code_object, main.__dict__)  # noqa: S102 - running the example is the point
         code[0] = 0
     except SystemExit as exc:
         if exc.code is None or isinstance(exc.code, int):
@@ -121,14 +121,14 @@ def serve(path: str) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot  # noqa: F401
+    import matplotlib.pyplot
     import pandas  # noqa: F401
-    import sklearn.ensemble  # noqa: F401
+    import sklearn.ensemble
     import sklearn.linear_model  # noqa: F401
     import torch  # noqa: F401
 
-    import hivlatent.cli.main  # noqa: F401
-    import hivlatent.model  # noqa: F401
+    import hivlatent.cli.main
+    import hivlatent.model
     import hivlatent.prediction.predictor  # noqa: F401
 
     # no Python thread may run at a fork (the child would copy a half-held lock); OpenBLAS's
