@@ -11,6 +11,7 @@ from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import Ridge
 
 from helpers import TOY_DRUGS as DRUGS
+from helpers import small_table
 from helpers import toy_dataset as synthetic
 from hivlatent.errors import ConfigError
 from hivlatent.evaluation import (
@@ -399,3 +400,14 @@ def test_semi_method_computes_a_test_sets_distribution_once(monkeypatch):
     assert np.all(lo <= lf + 1e-12) and np.all(lf <= hi + 1e-12)
     fitted.predict_proba(ds.subset(np.arange(60, 90)))       # another data set: computed anew
     assert len(calls) == 5
+
+
+def test_evaluate_writes_png_figures_and_svg_copies_only_when_asked(tmp_path, run):
+    table = small_table(tmp_path)
+    for flags, svg in (((), False), (("--svg",), True)):
+        out = tmp_path / f"eval-{svg}"
+        code, _, err = run("evaluate", "--data", table, "--methods", "lr", "--folds", "2",
+                           "--repeats", "1", "--out", out, "--quiet", *flags)
+        assert code == 0, err
+        assert (out / "metrics.png").is_file() and (out / "metrics.svg").is_file() == svg
+        assert "<img src=\"data:image/png;base64," in (out / "report.html").read_text()

@@ -58,6 +58,7 @@ def evaluate_cmd(
         help="shared: one fold assignment for every drug, stratified on the joint label "
              "pattern (each model trained once per fold); per-drug: each drug split on its own "
              "label (before 0.4)."),
+    svg: bool = typer.Option(False, "--svg", help="Also write every figure as SVG."),
     device: str = DEVICE_OPTION, quiet: bool = QUIET_OPTION,
 ) -> None:
     """Cross-validated per-drug metrics of tuned baselines, latents, the model and HIVdb, and
@@ -85,7 +86,7 @@ def evaluate_cmd(
     prog, update = progress_bar(quiet, "evaluate")
     kwargs = dict(methods=chosen, folds=folds, repeats=repeats, seed=seed, group_by=group_by,
                   epochs=epochs, members=members, extra=extra, n_jobs=n_jobs, device=device,
-                  scheduler=scheduler, scheme=fold_scheme)
+                  scheduler=scheduler, scheme=fold_scheme, svg=svg)
     if prog:
         with prog:
             result = run_evaluation(ds, out, progress=update, **kwargs)

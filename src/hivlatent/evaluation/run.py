@@ -101,9 +101,11 @@ def figure_models(ds: Dataset, extra: Dataset | None, latent: int, epochs: int |
     return {"vae": plain, "semi": semi}
 
 
-def latent_comparison(ds: Dataset, models: dict, latent: int, fig_dir: Path, rep: Report) -> None:
+def latent_comparison(ds: Dataset, models: dict, latent: int, fig_dir: Path, rep: Report,
+                      formats: tuple[str, ...] = ("png",)) -> None:
     """The study's figures (heatmap, latent scatter) and the decoder's mutation loadings for the
-    plain VAE and the semi-supervised VAE (:func:`figure_models`), side by side."""
+    plain VAE and the semi-supervised VAE (:func:`figure_models`), side by side, written in
+    ``formats`` (PNG always)."""
     rep.add_section("Latent spaces: unsupervised VAE and semi-supervised VAE")
     rep.add_text(f"Both with latent size {latent}, trained on all rows (these figures describe the "
                  "representations; the cross-validated numbers above are the honest comparison).")
@@ -112,13 +114,14 @@ def latent_comparison(ds: Dataset, models: dict, latent: int, fig_dir: Path, rep
         label = "unsupervised VAE" if key == "vae" else "semi-supervised VAE"
         z = model.get_latent_representation(ds)
         corr = F.latent_label_correlation(z, ds.labels, ds.drugs)
-        heat.append(_save(F.plot_correlation_heatmap(corr, label), fig_dir, f"heatmap_{key}"))
+        heat.append(_save(F.plot_correlation_heatmap(corr, label), fig_dir, f"heatmap_{key}",
+                          formats))
         scat.append(_save(F.plot_latent_scatter(z, ds.labels, ds.drugs, method="top2", model_name=label),
-                          fig_dir, f"latent_top2_{key}"))
+                          fig_dir, f"latent_top2_{key}", formats))
         sens = model.decoder_sensitivity(ds)
         sens.to_csv(fig_dir / f"loadings_{key}.csv")
         load.append(_save(F.plot_top_loadings(sens, top_n=8, title=f"Mutations driving each latent dimension: {label}",
-                                              value_label="dP/dz"), fig_dir, f"loadings_{key}"))
+                                              value_label="dP/dz"), fig_dir, f"loadings_{key}", formats))
     rep.add_figure_row(heat, ["Unsupervised VAE: correlation of latent means with resistance.",
                               "Semi-supervised VAE: the same."])
     rep.add_figure_row(scat, ["Unsupervised VAE: two most resistance-correlated dimensions (red not resistant, blue resistant).",
@@ -141,8 +144,8 @@ def _one_thread_call(fn, *args):
         return fn(*args)
 
 
-def _save(fig, folder: Path, name: str) -> str:
-    path = F.save_figure(fig, folder / name)["png"]
+def _save(fig, folder: Path, name: str, formats: tuple[str, ...] = ("png",)) -> str:
+    path = F.save_figure(fig, folder / name, formats)["png"]
     plt.close(fig)
     return str(path)
 
@@ -164,7 +167,7 @@ def run_evaluation(ds: Dataset, out: str | Path, methods: list[str], folds: int 
                    extra: str | None = "auto", n_jobs: int = EVALUATE_JOBS, device: str = "cpu",
                    progress=None, latent_figures: bool = True,
                    first_repeat: int = 0, scheduler=None,
-                   scheme: str = FOLD_SCHEME) -> EvaluationResult:
+                   scheme: str = FOLD_SCHEME, svg: bool = False) -> EvaluationResult:
     """Evaluate ``methods`` on ``ds`` by ``folds``-fold cross-validation repeated ``repeats``
     times (fold seeds ``seed``, ``seed + 1``, ...) and write metrics.csv, per_fold.csv,
     comparison.csv, the figures and report.html to the run folder ``out`` (locked while written;
@@ -173,7 +176,7 @@ def run_evaluation(ds: Dataset, out: str | Path, methods: list[str], folds: int 
     repeats to an earlier run (:func:`.cv.repeated_folds`). ``n_jobs`` (0 = one process per
     core) and ``scheduler`` (a Dask scheduler's address): where the tasks run (see
     :func:`.harness.evaluate`; the result is the same). ``scheme``: how the folds are drawn
-    (:mod:`.cv`)."""
+    (:mod:`.cv`). ``svg``: also write every figure as SVG (PNG always)."""
     out = Path(out)
     if not list(methods):
         raise ConfigError("methods: expected at least one method to evaluate, got none")
@@ -181,7 +184,8 @@ def run_evaluation(ds: Dataset, out: str | Path, methods: list[str], folds: int 
     with evaluation_folder(ds, out, methods, folds, repeats, seed, first_repeat, scheme):
         return _run_evaluation(ds, out, methods, folds, repeats, seed, group_by, epochs,
                                members, extra, n_jobs, device, progress, latent_figures,
-                               first_repeat, scheduler, scheme, skipped)
+                               first_repeat, scheduler, scheme, skipped,
+                               ("png", "svg") if svg else ("png",))
 
 
 def evaluation_folder(ds: Dataset, out: str | Path, methods, folds: int, repeats: int,
@@ -222,7 +226,7 @@ def supported_only(ds: Dataset) -> tuple[Dataset, dict[str, str]]:
 
 def _run_evaluation(ds, out, methods, folds, repeats, seed, group_by, epochs, members, extra,
                     n_jobs, device, progress, latent_figures, first_repeat=0, scheduler=None,
-                    scheme=FOLD_SCHEME, skipped=None) -> EvaluationResult:
+                    scheme=FOLD_SCHEME, skipped=None, formats=("png",)) -> EvaluationResult:
     import time
     from concurrent.futures import ThreadPoolExecutor
 
@@ -299,22 +303,20 @@ def _run_evaluation(ds, out, methods, folds, repeats, seed, group_by, epochs, me
                     "comparison per drug: differences are model minus comparison over the same "
                     "folds (mean ± sd; folds ahead / folds).")
         fig = plot_differences(comparison, f"{model} against the comparisons ({what})")
-        rep.add_figure(_save(fig, fig_dir, "differences"), "Paired differences per drug, mean ± "
+        rep.add_figure(_save(fig, fig_dir, "differences", formats), "Paired differences per drug, mean ± "
                        "sd over the folds; above 0 the model is ahead.")
         fig = plot_reliability(collected, model)
-        rep.add_figure(_save(fig, fig_dir, "reliability"), "Reliability of the model's "
+        rep.add_figure(_save(fig, fig_dir, "reliability", formats), "Reliability of the model's "
                        "P(resistant) on the pooled held-out folds.")
     fig = plot_metrics(metrics, title=f"{what}")
-    png = F.save_figure(fig, out / "metrics")["png"]
-    plt.close(fig)
-    rep.add_figure(str(png), "Mean over folds, error bars one standard deviation; each axis "
+    rep.add_figure(_save(fig, out, "metrics", formats), "Mean over folds, error bars one standard deviation; each axis "
                    "starts near its lowest value.")
     rep.add_table(per_drug_table(metrics, std=True), "Per drug: mean ± std over folds.")
     if set(PUBLISHED_BALANCED_ACCURACY) & set(ds.drugs):
         rep.add_table(pd.Series(PUBLISHED_BALANCED_ACCURACY, name="published balanced accuracy"),
                       "Published balanced accuracies with the same cutoffs, for reference.")
     if figures is not None:
-        latent_comparison(ds, figures, latents[0], fig_dir, rep)
+        latent_comparison(ds, figures, latents[0], fig_dir, rep, formats)
     seconds = time.perf_counter() - t0
     rep.add_text(f"Run time: {seconds:.0f} s.")
     rep.write(out / "report.html")
