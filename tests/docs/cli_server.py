@@ -90,13 +90,14 @@ def _child(conn: socket.socket, request: dict, fds: list[int]) -> None:
         if kind == "hivlatent":                      # the console script
             main.__file__ = os.path.join(os.path.dirname(sys.executable), "hivlatent")
             sys.argv = ["hivlatent", *args]
+            sys.path[0] = os.path.dirname(main.__file__)     # the script's folder, as Python sets
             from hivlatent.cli import main as entry
 
             entry()
         else:                                        # python FILE ARGS...
             main.__file__ = os.path.abspath(args[0])   # absolute, as Python makes it
             sys.argv = list(args)
-            sys.path[0] = os.path.dirname(main.__file__)
+            sys.path[0] = os.path.dirname(main.__file__)     # the script's folder, as Python sets
             with open(main.__file__, "rb") as fh:
                 code_object = compile(fh.read(), main.__file__, "exec")
             exec(code_object, main.__dict__)  # noqa: S102 - running the example is the point

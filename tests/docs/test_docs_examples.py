@@ -51,22 +51,23 @@ def cli_server(env: dict):
     PATH and ``HIVLATENT_TEST_CLI_SERVER`` naming its socket."""
     folder = Path(tempfile.mkdtemp(prefix="hl-cli-"))      # a Unix socket's path is short
     sock = folder / "socket"
-    with (folder / "server.log").open("w") as log:
-        server = subprocess.Popen([sys.executable, str(SERVER), str(sock)], env=env,
-                                  stdout=subprocess.PIPE, stderr=log, text=True)
-        try:
-            assert server.stdout.readline().strip() == "ready", (folder / "server.log").read_text()
-            shim = folder / "bin" / "hivlatent"
-            shim.parent.mkdir()
-            shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" -S "{SERVER}" --client '
-                            f'"{sock}" hivlatent "$@"\n')
-            shim.chmod(0o755)
-            yield {**env, "PATH": str(shim.parent) + os.pathsep + env["PATH"],
-                   "HIVLATENT_TEST_CLI_SERVER": str(sock)}
-        finally:
-            server.kill()
-            server.wait()
-    shutil.rmtree(folder, ignore_errors=True)
+    log = (folder / "server.log").open("w")
+    server = subprocess.Popen([sys.executable, str(SERVER), str(sock)], env=env,
+                              stdout=subprocess.PIPE, stderr=log, text=True)
+    try:
+        assert server.stdout.readline().strip() == "ready", (folder / "server.log").read_text()
+        shim = folder / "bin" / "hivlatent"
+        shim.parent.mkdir()
+        shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" -S "{SERVER}" --client '
+                        f'"{sock}" hivlatent "$@"\n')
+        shim.chmod(0o755)
+        yield {**env, "PATH": str(shim.parent) + os.pathsep + env["PATH"],
+               "HIVLATENT_TEST_CLI_SERVER": str(sock)}
+    finally:
+        server.kill()
+        server.wait()
+        log.close()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
@@ -159,5 +160,6 @@ def test_the_fork_server_runs_commands_as_their_own_processes_do(tmp_path):
     assert "HIVLATENT_DATA_DIR=/no/such/selftest-folder: no such folder" in (
         tmp_path / "run" / "err.txt").read_text()                  # the exported variable
     folder, argv0, variable, version = results[3].stdout.strip().split("|")
-    assert (folder, argv0, variable) == (str(tmp_path / "run"), ".example_13.py", "given")
+    assert (folder, argv0, variable) == (str(tmp_path / "run"), f".example_{got[3].line}.py",
+                                         "given")
     assert version.startswith("HIVLATENT 0.")

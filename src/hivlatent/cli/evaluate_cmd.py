@@ -8,7 +8,15 @@ from typing import Optional
 import typer
 
 from ..config import EVALUATE_JOBS, FOLD_SCHEME
-from .options import DEVICE_OPTION, QUIET_OPTION, DataOptions, data_options, progress_bar
+from .options import (
+    DEVICE_OPTION,
+    QUIET_OPTION,
+    SVG_OPTION,
+    DataOptions,
+    data_options,
+    figure_formats,
+    progress_bar,
+)
 
 #: what `evaluate` compares by default (hivdb only when the extra is installed)
 DEFAULT_METHODS = "lr,l1,enet,rf,hgb,ridge,lasso,rfreg,hgbreg,pca10,vae10,semi10"
@@ -58,7 +66,7 @@ def evaluate_cmd(
         help="shared: one fold assignment for every drug, stratified on the joint label "
              "pattern (each model trained once per fold); per-drug: each drug split on its own "
              "label (before 0.4)."),
-    svg: bool = typer.Option(False, "--svg", help="Also write every figure as SVG."),
+    svg: bool = SVG_OPTION,
     device: str = DEVICE_OPTION, quiet: bool = QUIET_OPTION,
 ) -> None:
     """Cross-validated per-drug metrics of tuned baselines, latents, the model and HIVdb, and
@@ -86,7 +94,8 @@ def evaluate_cmd(
     prog, update = progress_bar(quiet, "evaluate")
     kwargs = dict(methods=chosen, folds=folds, repeats=repeats, seed=seed, group_by=group_by,
                   epochs=epochs, members=members, extra=extra, n_jobs=n_jobs, device=device,
-                  scheduler=scheduler, scheme=fold_scheme, svg=svg)
+                  scheduler=scheduler, scheme=fold_scheme,
+                  formats=figure_formats(svg))
     if prog:
         with prog:
             result = run_evaluation(ds, out, progress=update, **kwargs)

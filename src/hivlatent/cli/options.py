@@ -189,6 +189,12 @@ LIKELIHOOD_OPTION = typer.Option(Likelihood.bernoulli, "--likelihood",
 MODEL_OPTION = typer.Option(ModelKind.vae, "--model", help="vae (unsupervised) or semi (latent also predicts each drug).")
 DEVICE_OPTION = typer.Option("cpu", "--device", help="cpu or cuda.")
 QUIET_OPTION = typer.Option(False, "--quiet", "-q", help="No progress output.")
+SVG_OPTION = typer.Option(False, "--svg", help="Also write every figure as SVG.")
+
+
+def figure_formats(svg: bool) -> tuple[str, ...]:
+    """The figure formats of ``--svg``: PNG always, SVG copies when asked."""
+    return ("png", "svg") if svg else ("png",)
 
 
 class OutFormat(str, Enum):

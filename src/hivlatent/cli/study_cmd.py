@@ -10,9 +10,11 @@ import typer
 from .options import (
     DEVICE_OPTION,
     QUIET_OPTION,
+    SVG_OPTION,
     DataOptions,
     Likelihood,
     data_options,
+    figure_formats,
     parse_ints,
     progress_bar,
 )
@@ -37,7 +39,7 @@ def study_cmd(
         help="Latent sizes at the best configuration (default: 2,5,10,20)."),
     seed: int = typer.Option(0, "--seed"),
     quick: bool = typer.Option(False, "--quick", help="A few epochs on a small grid (smoke test)."),
-    svg: bool = typer.Option(False, "--svg", help="Also write every figure as SVG."),
+    svg: bool = SVG_OPTION,
     workers: int = typer.Option(0, "--workers", min=0,
                                 help="Processes training independent groups of models side by side "
                                      "(0 = one per core when the grid is big enough; 1 = none)."),
@@ -75,7 +77,7 @@ def _study(data_opts, out, seeds, likelihood, epochs, batch_sizes, hidden_sizes,
     check_device(device)
     ds = data_opts.load()
     check_study_folder(ds, out, cfg)
-    formats = ("png", "svg") if svg else ("png",)
+    formats = figure_formats(svg)
     prog, update = progress_bar(quiet, "study")
     if prog:
         with prog:

@@ -23,6 +23,7 @@ from ..data.dataset import Dataset
 from ..errors import ConfigError
 from ..files import RunFolder, write_csv
 from ..reporting import plots as F
+from ..reporting.drawing import with_png
 from ..reporting.html_report import Report
 from .harness import evaluate, per_drug_table, summarize, to_markdown, write_metrics
 from .hivdb_method import HivdbMethod
@@ -167,7 +168,8 @@ def run_evaluation(ds: Dataset, out: str | Path, methods: list[str], folds: int 
                    extra: str | None = "auto", n_jobs: int = EVALUATE_JOBS, device: str = "cpu",
                    progress=None, latent_figures: bool = True,
                    first_repeat: int = 0, scheduler=None,
-                   scheme: str = FOLD_SCHEME, svg: bool = False) -> EvaluationResult:
+                   scheme: str = FOLD_SCHEME,
+                   formats: tuple[str, ...] = ("png",)) -> EvaluationResult:
     """Evaluate ``methods`` on ``ds`` by ``folds``-fold cross-validation repeated ``repeats``
     times (fold seeds ``seed``, ``seed + 1``, ...) and write metrics.csv, per_fold.csv,
     comparison.csv, the figures and report.html to the run folder ``out`` (locked while written;
@@ -176,7 +178,7 @@ def run_evaluation(ds: Dataset, out: str | Path, methods: list[str], folds: int 
     repeats to an earlier run (:func:`.cv.repeated_folds`). ``n_jobs`` (0 = one process per
     core) and ``scheduler`` (a Dask scheduler's address): where the tasks run (see
     :func:`.harness.evaluate`; the result is the same). ``scheme``: how the folds are drawn
-    (:mod:`.cv`). ``svg``: also write every figure as SVG (PNG always)."""
+    (:mod:`.cv`). ``formats``: of the figures (PNG always; add "svg" for vector copies)."""
     out = Path(out)
     if not list(methods):
         raise ConfigError("methods: expected at least one method to evaluate, got none")
@@ -184,8 +186,7 @@ def run_evaluation(ds: Dataset, out: str | Path, methods: list[str], folds: int 
     with evaluation_folder(ds, out, methods, folds, repeats, seed, first_repeat, scheme):
         return _run_evaluation(ds, out, methods, folds, repeats, seed, group_by, epochs,
                                members, extra, n_jobs, device, progress, latent_figures,
-                               first_repeat, scheduler, scheme, skipped,
-                               ("png", "svg") if svg else ("png",))
+                               first_repeat, scheduler, scheme, skipped, with_png(formats))
 
 
 def evaluation_folder(ds: Dataset, out: str | Path, methods, folds: int, repeats: int,

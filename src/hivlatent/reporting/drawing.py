@@ -13,6 +13,13 @@ from pathlib import Path
 from typing import Sequence
 
 
+def with_png(formats: Sequence[str]) -> tuple[str, ...]:
+    """``formats`` with PNG first when missing: figures are always written as PNG (reports
+    inline it), other formats are copies."""
+    formats = tuple(formats)
+    return formats if "png" in formats else ("png",) + formats
+
+
 @dataclass(frozen=True)
 class FigureJob:
     stem: str
@@ -45,8 +52,7 @@ class FigurePool:
 
     def __init__(self, folder: str | Path, formats: Sequence[str] = ("png",), workers: int = 1):
         self.folder = str(folder)
-        formats = tuple(formats)
-        self.formats = formats if "png" in formats else ("png",) + formats
+        self.formats = with_png(formats)
         self.workers = max(1, int(workers))
         self._pool: ProcessPoolExecutor | None = None
         self._done: dict[str, Path] = {}
