@@ -12,6 +12,7 @@ import typer
 
 from .. import __version__
 from ..errors import HivLatentError
+from ..quick_exit import skip_final_collection
 from . import data_cmd, evaluate_cmd, model_cmd, predict_cmd, study_cmd, sweep_cmd
 
 app = typer.Typer(
@@ -51,6 +52,7 @@ app.command("sweep")(sweep_cmd.sweep_cmd)
 
 def main() -> None:
     """Console entry point: user errors become one line on stderr and exit code 2."""
+    skip_final_collection()
     try:
         app()
     except HivLatentError as exc:

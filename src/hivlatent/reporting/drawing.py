@@ -40,6 +40,12 @@ def draw(job: FigureJob, folder: str | Path, formats: Sequence[str] = ("png",)) 
     return paths["png"]
 
 
+def _worker_start() -> None:
+    from ..quick_exit import skip_final_collection
+
+    skip_final_collection()
+
+
 def _draw_chunk(jobs: list[FigureJob], folder: str, formats: tuple) -> list[Path]:
     return [draw(j, folder, formats) for j in jobs]
 
@@ -69,7 +75,8 @@ class FigurePool:
             self._done.update((j.stem, draw(j, self.folder, self.formats)) for j in jobs)
             return
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=mp.get_context("spawn"))
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=mp.get_context("spawn"),
+                                             initializer=_worker_start)
         for chunk in ([jobs] if together else [[j] for j in jobs]):
             stems = tuple(j.stem for j in chunk)
             self._futures[stems] = self._pool.submit(_draw_chunk, chunk, self.folder,

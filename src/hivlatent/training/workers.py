@@ -180,6 +180,10 @@ def _allowed(requested: int | None, device, steps: int) -> int:
 def _init(threads: int) -> None:
     import torch
 
+    from ..quick_exit import skip_final_collection
+
+    skip_final_collection()
+
     torch.set_num_threads(threads)
 
 
