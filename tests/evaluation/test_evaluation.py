@@ -411,3 +411,20 @@ def test_evaluate_writes_png_figures_and_svg_copies_only_when_asked(tmp_path, ru
         assert code == 0, err
         assert (out / "metrics.png").is_file() and (out / "metrics.svg").is_file() == svg
         assert "<img src=\"data:image/png;base64," in (out / "report.html").read_text()
+
+
+def test_the_model_evaluated_alone_is_reported_without_a_comparison(tmp_path, run):
+    """With no baseline, HIVdb or lr beside it there is nothing to pair the model with: the
+    run still writes its report (it drew a figure of no panels and failed), says so, and the
+    comparison's columns for a best method are empty, not -inf."""
+    out = tmp_path / "alone"
+    code, _, err = run("evaluate", "--data", small_table(tmp_path), "--methods", "semi2",
+                       "--epochs", "2", "--members", "1", "--folds", "2", "--repeats", "1",
+                       "--out", out, "--quiet")
+    assert code == 0, err
+    assert "No comparison method ran with the model" in (out / "report.html").read_text()
+    assert not (out / "figures" / "differences.png").exists()
+    assert (out / "figures" / "reliability.png").is_file()
+    comparison = pd.read_csv(out / "comparison.csv")
+    assert comparison["best_ba_method"].isna().all() and comparison["best_ba"].isna().all()
+    assert not comparison["met_ba"].any()

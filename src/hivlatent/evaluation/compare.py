@@ -29,12 +29,13 @@ def _values(per_fold: pd.DataFrame, method: str, drug: str, metric: str) -> pd.S
 
 
 def _best(per_fold: pd.DataFrame, methods, drug: str, metric: str) -> tuple[str | None, float]:
+    """The best of ``methods`` by mean ``metric`` and that mean; (None, NaN) when none has it."""
     best, value = None, -math.inf
     for m in methods:
         v = _values(per_fold, m, drug, metric).mean()
         if np.isfinite(v) and v > value:
             best, value = m, v
-    return best, value
+    return best, (value if best else math.nan)
 
 
 def _paired(a: pd.Series, b: pd.Series) -> tuple[float, float, int, int]:
@@ -102,6 +103,11 @@ def _pm(mean, sd, digits=3) -> str:
     return f"{mean:+.{digits}f} ± {sd:.{digits}f}" if np.isfinite(sd) else f"{mean:+.{digits}f}"
 
 
+def _named(method, value) -> str:
+    """A comparison method and its value, or "-" when the run had none."""
+    return f"{method} {value:.3f}" if isinstance(method, str) and method else "-"
+
+
 def comparison_markdown(table: pd.DataFrame) -> str:
     """The comparison as a markdown table (differences are model minus comparison)."""
     head = ["drug", "BA model", "best baseline", "BA diff (folds ahead)", "HIVdb BA*",
@@ -111,11 +117,11 @@ def comparison_markdown(table: pd.DataFrame) -> str:
     for r in table.itertuples():
         g = r._asdict()
         lines.append("| " + " | ".join([
-            r.drug, f"{r.model_ba:.3f}", f"{g.get('best_ba_method')} {g.get('best_ba', math.nan):.3f}",
+            r.drug, f"{r.model_ba:.3f}", _named(g.get("best_ba_method"), g.get("best_ba")),
             f"{_pm(g.get('ba_diff'), g.get('ba_diff_sd'))} ({g.get('ba_ahead', '')})",
             f"{g.get('hivdb_ba', math.nan):.3f} (≥{g.get('hivdb_level', '')})" if "hivdb_ba" in g
             else "", _pm(g.get("hivdb_diff"), g.get("hivdb_diff_sd")),
-            f"{r.model_r2:.3f}", f"{g.get('best_r2_method')} {g.get('best_r2', math.nan):.3f}",
+            f"{r.model_r2:.3f}", _named(g.get("best_r2_method"), g.get("best_r2")),
             f"{_pm(g.get('r2_diff'), g.get('r2_diff_sd'))} ({g.get('r2_ahead', '')})",
             _pm(g.get("probe_diff"), g.get("probe_diff_sd")),
             f"{r.coverage90:.3f}", f"{r.incoherent:.3f}"]) + " |")

@@ -76,15 +76,26 @@ def plot_metrics(summary: pd.DataFrame, metrics=("auc", "balanced_accuracy", "r2
     return fig
 
 
+#: the paired differences of :func:`hivlatent.evaluation.compare.compare` that
+#: :func:`plot_differences` draws: (column, its sd's column, panel title)
+DIFFERENCES = (("ba_diff", "ba_diff_sd", "balanced accuracy − best baseline"),
+               ("hivdb_diff", "hivdb_diff_sd", "balanced accuracy − HIVdb (not independent)"),
+               ("r2_diff", "r2_diff_sd", "R² − best regressor"),
+               ("probe_diff", "probe_diff_sd", "latent probe AUC − lr AUC"))
+
+
+def difference_panels(comparison: pd.DataFrame) -> list[tuple[str, str, str]]:
+    """The :data:`DIFFERENCES` that ``comparison`` holds (none when only the model ran)."""
+    return [p for p in DIFFERENCES if p[0] in comparison.columns]
+
+
 def plot_differences(comparison: pd.DataFrame, title: str = "") -> Figure:
     """Per drug, the model's paired differences (mean ± sd over folds): balanced accuracy minus
     the best tuned baseline's and minus HIVdb's, R² minus the best regressor's, and the semi
     latent's probe AUC minus the tuned logistic regression's. Above 0: the model is ahead."""
-    panels = [("ba_diff", "ba_diff_sd", "balanced accuracy − best baseline"),
-              ("hivdb_diff", "hivdb_diff_sd", "balanced accuracy − HIVdb (not independent)"),
-              ("r2_diff", "r2_diff_sd", "R² − best regressor"),
-              ("probe_diff", "probe_diff_sd", "latent probe AUC − lr AUC")]
-    panels = [p for p in panels if p[0] in comparison.columns]
+    panels = difference_panels(comparison)
+    if not panels:
+        raise ValueError("the comparison holds no paired differences (no comparison method ran)")
     drugs = list(comparison["drug"])
     ncols = 2
     nrows = math.ceil(len(panels) / ncols)

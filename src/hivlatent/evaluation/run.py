@@ -233,7 +233,8 @@ def _run_evaluation(ds, out, methods, folds, repeats, seed, group_by, epochs, me
 
     from .compare import compare, comparison_markdown
     from .cv import repeated_folds
-    from .evaluation_plots import plot_differences, plot_metrics, plot_reliability
+    from .evaluation_plots import (difference_panels, plot_differences, plot_metrics,
+                                   plot_reliability)
     from .hivdb_method import NOT_INDEPENDENT
 
     t0 = time.perf_counter()
@@ -303,9 +304,13 @@ def _run_evaluation(ds, out, methods, folds, repeats, seed, group_by, epochs, me
         rep.add_pre(comparison_markdown(comparison), "The model against the strongest "
                     "comparison per drug: differences are model minus comparison over the same "
                     "folds (mean ± sd; folds ahead / folds).")
-        fig = plot_differences(comparison, f"{model} against the comparisons ({what})")
-        rep.add_figure(_save(fig, fig_dir, "differences", formats), "Paired differences per drug, mean ± "
-                       "sd over the folds; above 0 the model is ahead.")
+        if difference_panels(comparison):
+            fig = plot_differences(comparison, f"{model} against the comparisons ({what})")
+            rep.add_figure(_save(fig, fig_dir, "differences", formats), "Paired differences per "
+                           "drug, mean ± sd over the folds; above 0 the model is ahead.")
+        else:
+            rep.add_text("No comparison method ran with the model (no tuned baseline, HIVdb or "
+                         "lr probe), so there are no paired differences to show.")
         fig = plot_reliability(collected, model)
         rep.add_figure(_save(fig, fig_dir, "reliability", formats), "Reliability of the model's "
                        "P(resistant) on the pooled held-out folds.")
