@@ -12,7 +12,7 @@ import typer
 
 from .. import __version__
 from ..errors import HivLatentError
-from ..quick_exit import skip_final_collection
+from ..training.quick_exit import skip_final_collection
 from . import data_cmd, evaluate_cmd, model_cmd, predict_cmd, study_cmd, sweep_cmd
 
 app = typer.Typer(

@@ -157,7 +157,7 @@ def run_task(dataset, task: Task, restore: bool = True) -> TaskResult:
 
 
 def _remote(dataset, task: Task) -> TaskResult:
-    from ..quick_exit import skip_final_collection
+    from ..training.quick_exit import skip_final_collection
 
     skip_final_collection()          # a worker process: its exit need not collect (quick_exit)
     return run_task(dataset, task, restore=False)

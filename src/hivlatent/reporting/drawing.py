@@ -41,7 +41,7 @@ def draw(job: FigureJob, folder: str | Path, formats: Sequence[str] = ("png",)) 
 
 
 def _worker_start() -> None:
-    from ..quick_exit import skip_final_collection
+    from ..training.quick_exit import skip_final_collection
 
     skip_final_collection()
 

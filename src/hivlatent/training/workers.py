@@ -180,7 +180,7 @@ def _allowed(requested: int | None, device, steps: int) -> int:
 def _init(threads: int) -> None:
     import torch
 
-    from ..quick_exit import skip_final_collection
+    from .quick_exit import skip_final_collection
 
     skip_final_collection()
 
