@@ -11,8 +11,7 @@ PROBE = ("import atexit, gc; "
 
 def _run(code: str) -> str:
     out = subprocess.run([sys.executable, "-c", PROBE + code], capture_output=True, text=True,
-                         check=False,
-                         timeout=120)
+                         check=False, timeout=120)
     assert out.returncode == 0, out.stderr
     return out.stdout
 
