@@ -232,6 +232,34 @@ def test_latent_scatter_pca_axis_labels(latent_data):
         F.plot_latent_scatter(z, y, DRUGS, method="tsne")
 
 
+@pytest.mark.parametrize("scale", [0.0003, 0.1, 3.0, 2000.0])
+def test_latent_scatter_laid_out_in_inches_keeps_every_label_inside_and_apart(latent_data,
+                                                                               scale):
+    """The scatter is laid out once in inches (no constrained layout): on latent means of any
+    range its y labels stay inside the figure and clear of the panel on their left, and its x
+    tick labels do not touch (a collapsed latent's -0.00075, -0.00050, ... did)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    z, y = latent_data
+    fig = F.plot_latent_scatter(z * scale, y, DRUGS, method="top2")
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    panels = [ax for ax in fig.axes if ax.get_visible()]
+    for ax in panels:
+        label = ax.yaxis.label.get_window_extent(renderer)
+        assert label.x0 >= 0
+        left_of = [o for o in panels if o is not ax and o.bbox.x1 <= ax.bbox.x0
+                   and o.bbox.y0 < ax.bbox.y1 and ax.bbox.y0 < o.bbox.y1]
+        assert all(label.x0 > o.bbox.x1 for o in left_of)
+        ticks = sorted((t.get_window_extent(renderer) for t in ax.get_xticklabels()
+                        if t.get_text()), key=lambda b: b.x0)
+        assert len(ticks) >= 2
+        assert all(a.x1 < b.x0 for a, b in zip(ticks, ticks[1:]))
+    top = fig._suptitle.get_window_extent(renderer)
+    assert all(top.y0 > ax.title.get_window_extent(renderer).y1 for ax in panels)
+
+
 @pytest.mark.parametrize("method", ["top2", "pca"])
 def test_latent_scatter_small_latent_sizes(latent_data, method):
     z, y = latent_data
