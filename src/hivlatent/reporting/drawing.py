@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
+from ..training.quick_exit import skip_final_collection
+
 
 def with_png(formats: Sequence[str]) -> tuple[str, ...]:
     """``formats`` with PNG first when missing: figures are always written as PNG (reports
@@ -38,12 +40,6 @@ def draw(job: FigureJob, folder: str | Path, formats: Sequence[str] = ("png",)) 
     paths = F.save_figure(fig, Path(folder) / job.stem, formats)
     plt.close(fig)
     return paths["png"]
-
-
-def _worker_start() -> None:
-    from ..training.quick_exit import skip_final_collection
-
-    skip_final_collection()
 
 
 def _draw_chunk(jobs: list[FigureJob], folder: str, formats: tuple) -> list[Path]:
@@ -76,7 +72,7 @@ class FigurePool:
             return
         if self._pool is None:
             self._pool = ProcessPoolExecutor(self.workers, mp_context=mp.get_context("spawn"),
-                                             initializer=_worker_start)
+                                             initializer=skip_final_collection)
         for chunk in ([jobs] if together else [[j] for j in jobs]):
             stems = tuple(j.stem for j in chunk)
             self._futures[stems] = self._pool.submit(_draw_chunk, chunk, self.folder,
